@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# `make local`: bring up the no-Docker local infrastructure, idempotently.
+#   MariaDB 127.0.0.1:3306 · Redis Cluster 127.0.0.1:7001-7006 · Kafka (KRaft) 127.0.0.1:9092
+# Components already running are left alone ("already up"); dead ones are restarted on their
+# existing data. All state lives under .local/ (see lib.sh). Stop with deploy/local/down.sh.
+#
+# Environment (defaults): MYSQL_DATABASE=flash_sale MYSQL_USER=flash MYSQL_PASSWORD=flash
+#   KAFKA_ORDERS_PARTITIONS=12 KAFKA_DLQ_PARTITIONS=3 KAFKA_HEAP_OPTS="-Xms512m -Xmx512m"
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+source "$HERE/lib.sh"
+source "$HERE/components.sh"
+
+# Binaries we need -> the Debian package that provides them. Installed only when missing.
+ensure_packages() {
+  ensure_binaries \
+    mariadbd=mariadb-server mariadb-install-db=mariadb-server mariadb=mariadb-client \
+    redis-server=redis-server redis-cli=redis-tools \
+    java=openjdk-17-jre-headless mvn=maven \
+    nginx=nginx chromium=chromium
+}
+
+# nginx serves the front end; it is started by the front-end step, not here.
+ensure_nginx() {
+  say "nginx: installed (not started here)"
+}
+
+main() {
+  local t0=$SECONDS
+  take_lock
+  ensure_packages
+  ensure_mariadb
+  ensure_redis
+  ensure_kafka
+  ensure_nginx
+  # Later steps (services, nginx) go here, each as ensure_<name> built on ensure_component.
+  say "make local: infrastructure up in $((SECONDS - t0)) s (logs in $(rel "$LOG_DIR"))"
+}
+
+main "$@"

@@ -1,0 +1,63 @@
+import { reactive } from 'vue'
+import { getOrder, isFinal, type OrderStatus } from '../api.ts'
+
+export interface TrackedOrder {
+  /** Set once the gateway accepted it (202); null when the order was refused outright. */
+  orderId: string | null
+  productId: number
+  productName: string
+  quantity: number
+  status: OrderStatus | 'rejected'
+  /** failure reason from the processor, or the translated refusal */
+  reason: string | null
+  at: string
+}
+
+// One list per browser tab, kept across route changes so the buyer still sees an order's fate
+// after looking at another page.
+const orders = reactive<TrackedOrder[]>([])
+let timer: ReturnType<typeof setTimeout> | undefined
+let inFlight = false
+
+function open(): TrackedOrder[] {
+  return orders.filter((o) => o.orderId !== null && o.status === 'pending')
+}
+
+async function poll(): Promise<void> {
+  timer = undefined
+  inFlight = true
+  try {
+    await Promise.all(
+      open().map(async (tracked) => {
+        try {
+          const order = await getOrder(tracked.orderId as string)
+          tracked.status = order.status
+          tracked.reason = order.reason
+          if (order.productName) tracked.productName = order.productName
+        } catch {
+          // A blip, or a 404 in the instant after the 202: still pending, ask again next round.
+        }
+      }),
+    )
+  } finally {
+    inFlight = false
+  }
+  schedule()
+}
+
+function schedule(): void {
+  if (timer === undefined && !inFlight && open().length > 0) timer = setTimeout(poll, 400)
+}
+
+/**
+ * Follows the orders placed in the shop from `pending` to their fate (confirmed, or failed with
+ * the reason) by polling GET /orders/:id; finished orders are no longer asked about.
+ */
+export function useOrderTracker() {
+  function track(order: TrackedOrder): void {
+    orders.unshift(order)
+    if (orders.length > 50) orders.length = 50
+    schedule()
+  }
+  return { orders, track, isFinal }
+}

@@ -1,0 +1,372 @@
+// A small typed dictionary: English defines the keys, Chinese must translate every one of them
+// (the type checker refuses a missing key). The Chinese strings follow the seed's UI.
+import { computed, ref } from 'vue'
+import { ApiError } from './api.ts'
+
+const en = {
+  'app.title': 'Flash Sale',
+  'nav.shop': 'Shop',
+  'nav.orders': 'Orders',
+  'nav.admin': 'Admin',
+  'nav.simulator': 'Flash-sale simulator',
+  'nav.docs': 'API docs',
+  'lang.switch': '中文',
+  'lang.label': 'Language',
+
+  'user.label': 'Buyer ID',
+  'user.hint': 'Kept in this browser; edit it to shop as someone else.',
+
+  'shop.search': 'Search products by name',
+  'shop.empty': 'No products found.',
+  'shop.loading': 'Loading products…',
+  'shop.stock': 'In stock',
+  'shop.soldOut': 'Sold out',
+  'shop.quantity': 'Quantity',
+  'shop.buy': 'Buy now',
+  'shop.buying': 'Ordering…',
+  'shop.limit': 'Limit {n} per buyer',
+  'shop.live': 'Stock updates live',
+  'shop.myOrders': 'Your orders this session',
+  'shop.noOrders': 'Orders you place appear here with their outcome.',
+  'shop.prev': 'Previous',
+  'shop.next': 'Next',
+  'shop.page': 'Page {page} of {pages}',
+
+  'status.pending': 'Pending',
+  'status.confirmed': 'Confirmed',
+  'status.failed': 'Failed',
+  'status.cancelled': 'Cancelled',
+  'status.cancelRequested': 'Withdrawal requested',
+  'status.rejected': 'Rejected',
+  'status.all': 'All statuses',
+
+  'orders.title': 'Order list',
+  'orders.filterStatus': 'Status',
+  'orders.mine': 'Only my orders',
+  'orders.product': 'Product',
+  'orders.quantity': 'Quantity',
+  'orders.status': 'Status',
+  'orders.time': 'Time',
+  'orders.reason': 'Reason',
+  'orders.actions': 'Actions',
+  'orders.withdraw': 'Withdraw order',
+  'orders.withdrawConfirm': 'Withdraw order {id} ({qty} × {name})? Its units go back on sale.',
+  'orders.withdrawn': 'Withdrawal requested for order {id}.',
+  'orders.empty': 'No orders yet.',
+  'orders.refresh': 'Refresh',
+  'orders.total': '{n} orders',
+
+  'admin.title': 'Inventory management',
+  'admin.tokenPrompt': 'Admin token',
+  'admin.tokenHint': 'Kept for this browser tab only (sessionStorage).',
+  'admin.signIn': 'Sign in',
+  'admin.signOut': 'Forget token',
+  'admin.products': 'Products',
+  'admin.create': 'New product',
+  'admin.edit': 'Edit',
+  'admin.save': 'Save',
+  'admin.cancel': 'Cancel',
+  'admin.restock': 'Restock',
+  'admin.archive': 'Archive',
+  'admin.archiveConfirm': 'Archive “{name}”? It leaves the shop and can no longer be bought.',
+  'admin.created': 'Created product #{id}.',
+  'admin.saved': 'Saved product #{id}.',
+  'admin.restocked': 'Product #{id} now has {stock} in stock.',
+  'admin.archived': 'Archived product #{id}.',
+  'admin.reconcile': 'Stock reconciliation',
+  'admin.reconcileHint': 'MySQL stock vs Redis available vs reservations not yet applied, per product.',
+  'admin.refresh': 'Refresh report',
+  'admin.sync': 'Sync stock',
+  'admin.synced': 'Sync done: {set} set, {unchanged} unchanged, {busy} busy.',
+  'admin.mysql': 'MySQL stock',
+  'admin.redis': 'Redis available',
+  'admin.pending': 'Pending',
+  'admin.agrees': 'Agrees',
+  'admin.yes': 'yes',
+  'admin.no': 'NO',
+  'admin.stale': 'Stale reservations',
+  'admin.ageSeconds': 'Age (s)',
+  'admin.allAgree': 'All products agree.',
+  'admin.disagree': '{n} product(s) disagree.',
+
+  'form.name': 'Name',
+  'form.price': 'Price (¥)',
+  'form.stock': 'Stock',
+  'form.imageUrl': 'Image URL',
+  'form.perUserLimit': 'Per-buyer limit',
+  'form.optional': 'optional',
+  'form.quantity': 'Quantity',
+  'form.nameRequired': 'Name is required.',
+  'form.nameTooLong': 'Name must be at most 200 characters.',
+  'form.intRange': 'Must be a whole number from {min} to {max}.',
+  'form.priceRange': 'Price must be from ¥0 to ¥1,000,000 with at most 2 decimals.',
+  'form.urlInvalid': 'Must be an http(s) URL of at most 2048 characters.',
+
+  'sim.title': 'Flash-sale simulator',
+  'sim.hint': 'Fires orders from this browser, one buyer each, and checks the invariants when the sale is over. Run it on a product nobody else is buying.',
+  'sim.product': 'Product',
+  'sim.buyers': 'Buyers (N)',
+  'sim.concurrency': 'Concurrency',
+  'sim.quantity': 'Units per buyer',
+  'sim.start': 'Start',
+  'sim.stop': 'Stop',
+  'sim.sent': 'Sent',
+  'sim.accepted': 'Accepted',
+  'sim.soldOut': 'Sold out',
+  'sim.failed': 'Failed',
+  'sim.stockNow': 'Stock now',
+  'sim.stockStart': 'Stock at start',
+  'sim.phase.idle': 'Ready',
+  'sim.phase.firing': 'Firing orders…',
+  'sim.phase.settling': 'Waiting for {n} pending order(s)…',
+  'sim.phase.done': 'Finished',
+  'sim.phase.stopped': 'Stopped',
+  'sim.verdict': 'Verdict',
+  'sim.confirmedUnits': 'Units confirmed',
+  'sim.unitsSold': 'Units the product lost',
+  'sim.oversold': 'Oversold',
+  'sim.failedOrders': 'Accepted then failed',
+  'sim.ok': 'No oversell: units confirmed = units sold, oversold = 0.',
+  'sim.bad': 'Invariant broken: units confirmed ≠ units sold, or oversold > 0.',
+  'sim.errors': 'Failure reasons',
+  'sim.noProducts': 'Create a product in Admin first.',
+
+  'common.loading': 'Loading…',
+  'common.retry': 'Retry',
+  'common.close': 'Close',
+  'common.confirm': 'Confirm',
+  'common.cancel': 'Cancel',
+  'common.dismiss': 'Dismiss',
+
+  'error.PRODUCT_NOT_FOUND': 'This product does not exist or is no longer on sale.',
+  'error.INSUFFICIENT_STOCK': 'Insufficient stock.',
+  'error.INSUFFICIENT_STOCK_N': 'Insufficient stock: only {n} left.',
+  'error.PER_USER_LIMIT': 'You have reached the purchase limit for this product.',
+  'error.IDEMPOTENCY_KEY_REUSED': 'This request was already used for a different order.',
+  'error.RATE_LIMITED': 'Too many requests, please try again in a moment.',
+  'error.SERVICE_UNAVAILABLE': 'The service is busy, please try again shortly.',
+  'error.VALIDATION_FAILED': 'Invalid input: {message}',
+  'error.ORDER_NOT_FOUND': 'Order not found.',
+  'error.ORDER_NOT_CANCELLABLE': 'This order can no longer be withdrawn.',
+  'error.UNAUTHORIZED': 'The admin token is missing.',
+  'error.FORBIDDEN': 'The admin token is wrong.',
+  'error.NETWORK_ERROR': 'Cannot reach the server. Check your connection.',
+  'error.BAD_GATEWAY': 'The service is not reachable right now (HTTP {status}).',
+  'error.HTTP_ERROR': 'Request failed: {message}',
+} as const
+
+export type MessageKey = keyof typeof en
+
+const zh: Record<MessageKey, string> = {
+  'app.title': '秒杀商城',
+  'nav.shop': '商城',
+  'nav.orders': '订单列表',
+  'nav.admin': '库存管理',
+  'nav.simulator': '秒杀模拟',
+  'nav.docs': '接口文档',
+  'lang.switch': 'English',
+  'lang.label': '语言',
+
+  'user.label': '用户ID',
+  'user.hint': '保存在本浏览器中，可修改以其他用户身份购买。',
+
+  'shop.search': '按名称搜索商品',
+  'shop.empty': '没有找到商品。',
+  'shop.loading': '正在加载商品…',
+  'shop.stock': '库存',
+  'shop.soldOut': '已售罄',
+  'shop.quantity': '数量',
+  'shop.buy': '立即抢购',
+  'shop.buying': '下单中…',
+  'shop.limit': '每人限购 {n} 件',
+  'shop.live': '库存实时更新',
+  'shop.myOrders': '本次下单记录',
+  'shop.noOrders': '下单后将在此显示订单结果。',
+  'shop.prev': '上一页',
+  'shop.next': '下一页',
+  'shop.page': '第 {page} / {pages} 页',
+
+  'status.pending': '处理中',
+  'status.confirmed': '已确认',
+  'status.failed': '失败',
+  'status.cancelled': '已撤单',
+  'status.cancelRequested': '撤单处理中',
+  'status.rejected': '下单失败',
+  'status.all': '全部状态',
+
+  'orders.title': '订单列表',
+  'orders.filterStatus': '状态',
+  'orders.mine': '只看我的订单',
+  'orders.product': '商品',
+  'orders.quantity': '数量',
+  'orders.status': '状态',
+  'orders.time': '时间',
+  'orders.reason': '原因',
+  'orders.actions': '操作',
+  'orders.withdraw': '撤单',
+  'orders.withdrawConfirm': '确定撤销订单 {id}（{qty} × {name}）吗？库存将退回。',
+  'orders.withdrawn': '已提交订单 {id} 的撤单请求。',
+  'orders.empty': '暂无订单。',
+  'orders.refresh': '刷新',
+  'orders.total': '共 {n} 个订单',
+
+  'admin.title': '库存管理',
+  'admin.tokenPrompt': '管理员令牌',
+  'admin.tokenHint': '仅保存在当前标签页（sessionStorage）。',
+  'admin.signIn': '登录',
+  'admin.signOut': '清除令牌',
+  'admin.products': '商品管理',
+  'admin.create': '新增商品',
+  'admin.edit': '编辑',
+  'admin.save': '保存',
+  'admin.cancel': '取消',
+  'admin.restock': '补货',
+  'admin.archive': '下架',
+  'admin.archiveConfirm': '确定下架“{name}”吗？下架后将无法购买。',
+  'admin.created': '已创建商品 #{id}。',
+  'admin.saved': '已保存商品 #{id}。',
+  'admin.restocked': '商品 #{id} 当前库存 {stock}。',
+  'admin.archived': '已下架商品 #{id}。',
+  'admin.reconcile': '库存对账',
+  'admin.reconcileHint': '按商品对比 MySQL 库存、Redis 可售库存与未落库的预占。',
+  'admin.refresh': '刷新报表',
+  'admin.sync': '同步库存',
+  'admin.synced': '同步完成：设置 {set} 个，未变 {unchanged} 个，繁忙 {busy} 个。',
+  'admin.mysql': 'MySQL 库存',
+  'admin.redis': 'Redis 可售',
+  'admin.pending': '预占中',
+  'admin.agrees': '一致',
+  'admin.yes': '是',
+  'admin.no': '否',
+  'admin.stale': '超时预占',
+  'admin.ageSeconds': '时长（秒）',
+  'admin.allAgree': '所有商品库存一致。',
+  'admin.disagree': '{n} 个商品库存不一致。',
+
+  'form.name': '商品名称',
+  'form.price': '价格（元）',
+  'form.stock': '库存',
+  'form.imageUrl': '图片地址',
+  'form.perUserLimit': '每人限购',
+  'form.optional': '选填',
+  'form.quantity': '数量',
+  'form.nameRequired': '请填写商品名称。',
+  'form.nameTooLong': '商品名称最多 200 个字符。',
+  'form.intRange': '请输入 {min} 到 {max} 之间的整数。',
+  'form.priceRange': '价格须在 ¥0 到 ¥1,000,000 之间，最多两位小数。',
+  'form.urlInvalid': '请输入 http(s) 地址，最多 2048 个字符。',
+
+  'sim.title': '秒杀模拟',
+  'sim.hint': '由本浏览器模拟多个用户同时下单，结束后校验不变量。请选择没有其他人购买的商品。',
+  'sim.product': '商品',
+  'sim.buyers': '用户数 (N)',
+  'sim.concurrency': '并发数',
+  'sim.quantity': '每人购买数量',
+  'sim.start': '开始',
+  'sim.stop': '停止',
+  'sim.sent': '已发送',
+  'sim.accepted': '已受理',
+  'sim.soldOut': '库存不足',
+  'sim.failed': '失败',
+  'sim.stockNow': '当前库存',
+  'sim.stockStart': '初始库存',
+  'sim.phase.idle': '就绪',
+  'sim.phase.firing': '正在下单…',
+  'sim.phase.settling': '等待 {n} 个处理中的订单…',
+  'sim.phase.done': '已完成',
+  'sim.phase.stopped': '已停止',
+  'sim.verdict': '结论',
+  'sim.confirmedUnits': '已确认件数',
+  'sim.unitsSold': '库存减少件数',
+  'sim.oversold': '超卖件数',
+  'sim.failedOrders': '受理后失败',
+  'sim.ok': '没有超卖：已确认件数 = 已售件数，超卖 = 0。',
+  'sim.bad': '不变量被破坏：已确认件数 ≠ 已售件数，或出现超卖。',
+  'sim.errors': '失败原因',
+  'sim.noProducts': '请先在库存管理中创建商品。',
+
+  'common.loading': '加载中…',
+  'common.retry': '重试',
+  'common.close': '关闭',
+  'common.confirm': '确定',
+  'common.cancel': '取消',
+  'common.dismiss': '关闭',
+
+  'error.PRODUCT_NOT_FOUND': '商品不存在或已下架。',
+  'error.INSUFFICIENT_STOCK': '库存不足',
+  'error.INSUFFICIENT_STOCK_N': '库存不足，仅剩 {n} 件。',
+  'error.PER_USER_LIMIT': '已达到该商品的限购数量。',
+  'error.IDEMPOTENCY_KEY_REUSED': '该请求已用于另一个订单。',
+  'error.RATE_LIMITED': '请求过于频繁，请稍后再试。',
+  'error.SERVICE_UNAVAILABLE': '服务繁忙，请稍后再试。',
+  'error.VALIDATION_FAILED': '输入有误：{message}',
+  'error.ORDER_NOT_FOUND': '订单不存在。',
+  'error.ORDER_NOT_CANCELLABLE': '该订单已无法撤单。',
+  'error.UNAUTHORIZED': '缺少管理员令牌。',
+  'error.FORBIDDEN': '管理员令牌错误。',
+  'error.NETWORK_ERROR': '无法连接服务器，请检查网络。',
+  'error.BAD_GATEWAY': '服务暂时不可用（HTTP {status}）。',
+  'error.HTTP_ERROR': '请求失败：{message}',
+}
+
+export type Locale = 'en' | 'zh'
+
+const dictionaries: Record<Locale, Record<MessageKey, string>> = { en, zh }
+const STORAGE_KEY = 'flash.locale'
+
+function initialLocale(): Locale {
+  const saved = localStorage.getItem(STORAGE_KEY)
+  if (saved === 'en' || saved === 'zh') return saved
+  return navigator.language.toLowerCase().startsWith('zh') ? 'zh' : 'en'
+}
+
+export const locale = ref<Locale>(initialLocale())
+
+export function setLocale(next: Locale): void {
+  locale.value = next
+  localStorage.setItem(STORAGE_KEY, next)
+  document.documentElement.lang = next === 'zh' ? 'zh-CN' : 'en'
+}
+document.documentElement.lang = locale.value === 'zh' ? 'zh-CN' : 'en'
+
+export type Params = Record<string, string | number>
+
+/** Reactive through `locale`: templates calling t() re-render when the language changes. */
+export function t(key: MessageKey, params: Params = {}): string {
+  const template = dictionaries[locale.value][key]
+  return template.replace(/\{(\w+)\}/g, (whole, name: string) => (name in params ? String(params[name]) : whole))
+}
+
+function isMessageKey(key: string): key is MessageKey {
+  return key in en
+}
+
+/** A readable, translated message for anything a request can throw. */
+export function errorMessage(err: unknown): string {
+  if (err instanceof ApiError) {
+    if (err.code === 'INSUFFICIENT_STOCK' && err.available !== undefined && err.available > 0) {
+      return t('error.INSUFFICIENT_STOCK_N', { n: err.available })
+    }
+    const key = `error.${err.code}`
+    if (isMessageKey(key)) return t(key, { message: err.message, status: err.status })
+    return err.message !== '' ? err.message : t('error.HTTP_ERROR', { message: String(err.status) })
+  }
+  if (err instanceof Error) return err.message
+  return String(err)
+}
+
+const dateFormats = computed(
+  () => new Intl.DateTimeFormat(locale.value === 'zh' ? 'zh-CN' : 'en-GB', { dateStyle: 'short', timeStyle: 'medium' }),
+)
+
+export function formatTime(iso: string): string {
+  const date = new Date(iso)
+  return Number.isNaN(date.getTime()) ? iso : dateFormats.value.format(date)
+}
+
+const money = new Intl.NumberFormat('zh-CN', { style: 'currency', currency: 'CNY' })
+
+/** Prices are integer cents in the API. */
+export function formatPrice(cents: number): string {
+  return money.format(cents / 100)
+}

@@ -1,0 +1,13 @@
+import { createRouter, createWebHistory } from 'vue-router'
+import ShopView from './views/ShopView.vue'
+
+export const router = createRouter({
+  history: createWebHistory(),
+  routes: [
+    { path: '/', name: 'shop', component: ShopView },
+    { path: '/orders', name: 'orders', component: () => import('./views/OrdersView.vue') },
+    { path: '/admin', name: 'admin', component: () => import('./views/AdminView.vue') },
+    { path: '/simulator', name: 'simulator', component: () => import('./views/SimulatorView.vue') },
+    { path: '/:pathMatch(.*)*', redirect: '/' },
+  ],
+})

@@ -1,0 +1,72 @@
+// Stable error codes, defined once; every service answers errors in Fastify's shape:
+// {"statusCode":409,"code":"INSUFFICIENT_STOCK","error":"Conflict","message":"…"}
+
+export const ErrorCode = {
+  VALIDATION_FAILED: 'VALIDATION_FAILED',
+  INVALID_JSON: 'INVALID_JSON',
+  BODY_TOO_LARGE: 'BODY_TOO_LARGE',
+  UNSUPPORTED_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  NOT_FOUND: 'NOT_FOUND',
+  METHOD_NOT_ALLOWED: 'METHOD_NOT_ALLOWED',
+  UNAUTHORIZED: 'UNAUTHORIZED',
+  FORBIDDEN: 'FORBIDDEN',
+  PRODUCT_NOT_FOUND: 'PRODUCT_NOT_FOUND',
+  ORDER_NOT_FOUND: 'ORDER_NOT_FOUND',
+  INSUFFICIENT_STOCK: 'INSUFFICIENT_STOCK',
+  PER_USER_LIMIT: 'PER_USER_LIMIT',
+  IDEMPOTENCY_KEY_REUSED: 'IDEMPOTENCY_KEY_REUSED',
+  ORDER_NOT_CANCELLABLE: 'ORDER_NOT_CANCELLABLE',
+  RATE_LIMITED: 'RATE_LIMITED',
+  SERVICE_UNAVAILABLE: 'SERVICE_UNAVAILABLE',
+  INTERNAL_ERROR: 'INTERNAL_ERROR'
+} as const
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode]
+
+const reasonPhrase: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  409: 'Conflict',
+  413: 'Payload Too Large',
+  415: 'Unsupported Media Type',
+  422: 'Unprocessable Entity',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable'
+}
+
+export const statusText = (statusCode: number): string => reasonPhrase[statusCode] ?? 'Error'
+
+/** An error a route throws on purpose; the platform's error handler answers it as is. */
+export class AppError extends Error {
+  readonly statusCode: number
+  readonly code: ErrorCode
+  /** extra fields merged into the response body (e.g. `available` for INSUFFICIENT_STOCK) */
+  readonly details: Record<string, unknown> | undefined
+  /** response headers (e.g. Retry-After for 503) */
+  readonly headers: Record<string, string> | undefined
+
+  constructor (statusCode: number, code: ErrorCode, message: string,
+    options: { details?: Record<string, unknown>, headers?: Record<string, string>, cause?: unknown } = {}) {
+    super(message, { cause: options.cause })
+    this.name = 'AppError'
+    this.statusCode = statusCode
+    this.code = code
+    this.details = options.details
+    this.headers = options.headers
+  }
+}
+
+export interface ErrorBody {
+  statusCode: number
+  code: string
+  error: string
+  message: string
+  [extra: string]: unknown
+}
+
+export function errorBody (statusCode: number, code: string, message: string, details?: Record<string, unknown>): ErrorBody {
+  return { ...details, statusCode, code, error: statusText(statusCode), message }
+}

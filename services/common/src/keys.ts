@@ -1,0 +1,52 @@
+// The Redis key scheme, defined once. Every key of one product carries the hash tag `{product:<id>}`,
+// so they live on one cluster shard and one Lua script can change them atomically (DESIGN.md §3).
+
+export const productTag = (productId: number): string => `{product:${productId}}`
+
+export interface ProductKeys {
+  /** units available for sale right now (absent: the product is not on sale) */
+  stock: string
+  /** hash: status (active | archived), limit (per-user limit, '' for none) */
+  info: string
+  /** hash: userId → units the user holds (reserved or confirmed) */
+  users: string
+  /** hash: orderId → reservation not yet applied in MySQL ({q, u, t, s, k}) */
+  ledger: string
+  /** hash: change token → start time (ms) of a MySQL stock change in flight; stock sync waits for them */
+  changes: string
+  /** counter bumped by every stock change, so a sync can tell that MySQL moved while it read */
+  seq: string
+  /** prefix of the idempotency record of a request key */
+  idemPrefix: string
+  /** prefix of the tombstone of a released reservation: its order must fail if it ever arrives */
+  voidPrefix: string
+  /** prefix of the marker that a cancelled order's units went back on sale (at most once, I3) */
+  returnedPrefix: string
+}
+
+export function productKeys(productId: number): ProductKeys {
+  const tag = productTag(productId)
+  return {
+    stock: `${tag}:stock`,
+    info: `${tag}:info`,
+    users: `${tag}:users`,
+    ledger: `${tag}:ledger`,
+    changes: `${tag}:changes`,
+    seq: `${tag}:seq`,
+    idemPrefix: `${tag}:idem:`,
+    voidPrefix: `${tag}:void:`,
+    returnedPrefix: `${tag}:returned:`
+  }
+}
+
+/** cached product details (cache-aside, TTL, invalidated on every write) */
+export const productCacheKey = (productId: number): string => `cache:product:${productId}`
+
+/** an accepted order not yet written by the processor: lets GET /orders/:id answer `pending` */
+export const pendingOrderKey = (orderId: string): string => `order:pending:${orderId}`
+
+/** which product an Idempotency-Key was first used for (a key is global, a reservation per product) */
+export const idempotencyOwnerKey = (key: string): string => `idem-owner:${key}`
+
+/** prefix of the per-client rate-limit counters of POST /orders */
+export const rateLimitPrefix = 'ratelimit:orders:'

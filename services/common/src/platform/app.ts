@@ -1,0 +1,83 @@
+import { randomUUID } from 'node:crypto'
+import Fastify, { type FastifyInstance, type FastifyBaseLogger, type RawServerDefault, type RawRequestDefaultExpression, type RawReplyDefaultExpression } from 'fastify'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import swagger from '@fastify/swagger'
+import swaggerUi from '@fastify/swagger-ui'
+import type { Registry } from 'prom-client'
+import { loggerOptions } from '../logger.ts'
+import { validatorCompiler, schemaErrorFormatter } from './validation.ts'
+import { registerErrorHandling } from './errors.ts'
+import { registerHealth, type ReadinessCheck } from './health.ts'
+import { registerMetrics } from './metrics.ts'
+
+export type App = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, TypeBoxTypeProvider>
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** the service's Prometheus registry: add counters and gauges to it */
+    metrics: Registry
+    /** dependency checks behind /health/ready */
+    readiness: Map<string, ReadinessCheck>
+  }
+}
+
+export interface PlatformOptions {
+  service: string
+  version?: string
+  description: string
+  logLevel: string
+  /** largest accepted request body in bytes */
+  bodyLimit?: number
+  /** the service runs behind this path prefix in nginx (for the OpenAPI `servers` entry) */
+  docsServerUrl?: string
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/
+
+/**
+ * A Fastify instance with what every service shares: request ids (taken from `x-request-id` when sane,
+ * echoed back), strict validation, the error shape of DESIGN.md §5, health, metrics, OpenAPI at /docs.
+ * Routes are registered by the service's own buildApp.
+ */
+export async function createPlatformApp (options: PlatformOptions): Promise<App> {
+  const app = Fastify({
+    logger: loggerOptions(options.service, options.logLevel),
+    bodyLimit: options.bodyLimit ?? 16 * 1024,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id']
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID()
+    },
+    requestIdLogLabel: 'requestId',
+    disableRequestLogging: true,
+    return503OnClosing: true,
+    schemaErrorFormatter,
+    routerOptions: { maxParamLength: 200 }
+  }).withTypeProvider<TypeBoxTypeProvider>()
+
+  app.setValidatorCompiler(validatorCompiler)
+  registerErrorHandling(app)
+
+  app.addHook('onRequest', async (request, reply) => {
+    void reply.header('x-request-id', request.id)
+  })
+  app.addHook('onResponse', async (request, reply) => {
+    if (reply.statusCode >= 500) request.log.error({ method: request.method, url: request.url, statusCode: reply.statusCode }, 'request failed')
+    else request.log.debug({ method: request.method, url: request.url, statusCode: reply.statusCode, ms: reply.elapsedTime }, 'request completed')
+  })
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: options.service, description: options.description, version: options.version ?? '1.0.0' },
+      servers: options.docsServerUrl ? [{ url: options.docsServerUrl }] : [],
+      components: { securitySchemes: { adminToken: { type: 'http', scheme: 'bearer' } } }
+    }
+  })
+  await app.register(swaggerUi, { routePrefix: '/docs' })
+
+  const readiness = new Map<string, ReadinessCheck>()
+  app.decorate('readiness', readiness)
+  app.decorate('metrics', registerMetrics(app, options.service))
+  registerHealth(app, readiness)
+  return app
+}

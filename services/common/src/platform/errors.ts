@@ -1,0 +1,40 @@
+import type { FastifyError, FastifyInstance } from 'fastify'
+import { AppError, ErrorCode, errorBody } from '../errors.ts'
+
+// Fastify's own error codes mapped to this project's stable codes, so a client never has to know
+// which framework answered.
+const frameworkCodes: Record<string, { statusCode: number, code: ErrorCode }> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: { statusCode: 400, code: ErrorCode.INVALID_JSON },
+  FST_ERR_CTP_EMPTY_JSON_BODY: { statusCode: 400, code: ErrorCode.INVALID_JSON },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { statusCode: 400, code: ErrorCode.INVALID_JSON },
+  FST_ERR_CTP_BODY_TOO_LARGE: { statusCode: 413, code: ErrorCode.BODY_TOO_LARGE },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: { statusCode: 415, code: ErrorCode.UNSUPPORTED_MEDIA_TYPE },
+  FST_ERR_CTP_INVALID_TYPE: { statusCode: 415, code: ErrorCode.UNSUPPORTED_MEDIA_TYPE }
+}
+
+export function registerErrorHandling (app: FastifyInstance): void {
+  app.setErrorHandler((error: FastifyError | AppError, request, reply) => {
+    if (error instanceof AppError) {
+      if (error.headers) void reply.headers(error.headers)
+      return reply.code(error.statusCode).send(errorBody(error.statusCode, error.code, error.message, error.details))
+    }
+    if (error.validation) {
+      return reply.code(400).send(errorBody(400, ErrorCode.VALIDATION_FAILED, error.message))
+    }
+    const mapped = error.code ? frameworkCodes[error.code] : undefined
+    if (mapped) return reply.code(mapped.statusCode).send(errorBody(mapped.statusCode, mapped.code, error.message))
+    if (error instanceof SyntaxError) return reply.code(400).send(errorBody(400, ErrorCode.INVALID_JSON, error.message))
+    const status = error.statusCode ?? 500
+    if (status === 429) return reply.code(429).send(errorBody(429, ErrorCode.RATE_LIMITED, error.message))
+    if (status >= 400 && status < 500) {
+      return reply.code(status).send(errorBody(status, error.code ?? 'BAD_REQUEST', error.message))
+    }
+    request.log.error({ err: error }, 'request failed')
+    const code = status === 503 ? ErrorCode.SERVICE_UNAVAILABLE : ErrorCode.INTERNAL_ERROR
+    return reply.code(status).send(errorBody(status, code, status === 503 ? 'service unavailable' : 'internal error'))
+  })
+
+  app.setNotFoundHandler((request, reply) => {
+    return reply.code(404).send(errorBody(404, ErrorCode.NOT_FOUND, `Route ${request.method}:${request.url} not found`))
+  })
+}

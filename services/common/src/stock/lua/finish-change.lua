@@ -1,0 +1,41 @@
+-- Finish a MySQL stock change of one product, after its transaction committed: apply its effects to
+-- Redis exactly once, then unregister the change. Replaying a finish is harmless (I3): a confirmed or
+-- failed order's ledger entry is gone after the first time, a cancellation's return leaves a marker.
+--
+-- KEYS[1] stock  KEYS[2] users  KEYS[3] ledger  KEYS[4] changes  KEYS[5] seq
+-- ARGV[1] change token  ARGV[2] returned-marker prefix  ARGV[3] marker TTL (s)
+-- ARGV[4..] operations, four fields each: op, orderId, quantity, userId
+--   confirm: the order is in MySQL; drop its ledger entry
+--   fail:    the order failed in MySQL; drop its ledger entry and put its units back on sale
+--   return:  a confirmed order was cancelled in MySQL; put its units back on sale, once
+--   add:     units were added to MySQL stock (restock); add them to Redis
+-- → {units compensated for failed orders, units returned by cancellations, units added}
+local compensated, returned, added = 0, 0, 0
+local onSale = redis.call('EXISTS', KEYS[1]) == 1
+for i = 4, #ARGV, 4 do
+  local op, id, qty, user = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2]), ARGV[i + 3]
+  if op == 'confirm' then
+    redis.call('HDEL', KEYS[3], id)
+  elseif op == 'fail' then
+    local raw = redis.call('HGET', KEYS[3], id)
+    if raw then
+      local entry = cjson.decode(raw)
+      redis.call('HDEL', KEYS[3], id)
+      if onSale then redis.call('INCRBY', KEYS[1], entry.q) end
+      if entry.u ~= '' then redis.call('HINCRBY', KEYS[2], entry.u, -entry.q) end
+      compensated = compensated + entry.q
+    end
+  elseif op == 'return' then
+    if redis.call('SET', ARGV[2] .. id, '1', 'NX', 'EX', ARGV[3]) then
+      if onSale then redis.call('INCRBY', KEYS[1], qty) end
+      if user ~= '' then redis.call('HINCRBY', KEYS[2], user, -qty) end
+      returned = returned + qty
+    end
+  elseif op == 'add' then
+    if onSale then redis.call('INCRBY', KEYS[1], qty) end
+    added = added + qty
+  end
+end
+redis.call('HDEL', KEYS[4], ARGV[1])
+redis.call('INCR', KEYS[5])
+return {compensated, returned, added}

@@ -1,0 +1,21 @@
+-- Return the units of a reservation that will never be applied: the gateway's publish failed (undo),
+-- or the reservation went stale (its gateway died before publishing). Leaves a tombstone so that if
+-- the order reaches Kafka after all, the processor fails it instead of selling its units twice.
+--
+-- KEYS[1] stock   KEYS[2] users   KEYS[3] ledger   KEYS[4] tombstone of this order
+-- ARGV[1] orderId ARGV[2] tombstone TTL (s) ARGV[3] mode: 'undo' | 'stale' ARGV[4] stale cutoff (ms)
+-- → units returned (0 if there was nothing to release)
+local raw = redis.call('HGET', KEYS[3], ARGV[1])
+if not raw then return 0 end
+local entry = cjson.decode(raw)
+if ARGV[3] == 'stale' then
+  -- A claimed reservation is in a processor batch: it is not stale, whatever its age.
+  if entry.s ~= 'r' or tonumber(entry.t) > tonumber(ARGV[4]) then return 0 end
+end
+redis.call('HDEL', KEYS[3], ARGV[1])
+if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('INCRBY', KEYS[1], entry.q) end
+if entry.u ~= '' then redis.call('HINCRBY', KEYS[2], entry.u, -entry.q) end
+redis.call('SET', KEYS[4], '1', 'EX', ARGV[2])
+-- The request was never answered 202: a retry with the same Idempotency-Key must reserve afresh.
+if entry.k ~= nil and entry.k ~= '' then redis.call('DEL', entry.k) end
+return entry.q

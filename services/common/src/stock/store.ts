@@ -1,0 +1,231 @@
+import { readFileSync } from 'node:fs'
+import type { Cluster } from 'ioredis'
+import { productKeys } from '../keys.ts'
+
+// The stock that Redis holds for sale, and every way it changes. Each change is one Lua script on the
+// product's shard (all its keys share the hash tag), so no interleaving of requests can break I1/I3.
+// The scripts live in ./lua as .lua files; this module is their only caller.
+
+const lua = (name: string): string => readFileSync(new URL(`./lua/${name}.lua`, import.meta.url), 'utf8')
+
+const SCRIPTS = {
+  fsReserve: { numberOfKeys: 5, lua: lua('reserve') },
+  fsRelease: { numberOfKeys: 4, lua: lua('release') },
+  fsBeginChange: { numberOfKeys: 3, lua: lua('begin-change') },
+  fsFinishChange: { numberOfKeys: 5, lua: lua('finish-change') },
+  fsSync: { numberOfKeys: 5, lua: lua('sync') },
+  fsSnapshot: { numberOfKeys: 4, lua: lua('snapshot') }
+} as const
+
+type ScriptName = keyof typeof SCRIPTS
+type ScriptCaller = (...args: Array<string | number>) => Promise<unknown>
+
+/** Tombstones and cancellation markers outlive any redelivery of the order's messages. */
+const MARKER_TTL_SECONDS = 7 * 24 * 3600
+
+export type ReserveOutcome =
+  | { kind: 'reserved', unitsLeft: number }
+  | { kind: 'duplicate', orderId: string, acknowledged: boolean }
+  | { kind: 'key-reused', orderId: string }
+  | { kind: 'not-on-sale' }
+  | { kind: 'per-user-limit', remaining: number }
+  | { kind: 'insufficient-stock', unitsLeft: number }
+
+export interface ReserveRequest {
+  productId: number
+  orderId: string
+  quantity: number
+  userId: string | null
+  /** Idempotency-Key header, if the client sent one */
+  idempotencyKey?: string | undefined
+  /** what makes two requests "the same": a hash of productId, quantity, userId */
+  fingerprint?: string | undefined
+  idempotencyTtlSeconds: number
+  now?: number
+}
+
+export type ClaimState = 'live' | 'void' | 'unknown'
+
+export type ChangeOp =
+  | { op: 'confirm', orderId: string }
+  | { op: 'fail', orderId: string }
+  | { op: 'return', orderId: string, quantity: number, userId: string | null }
+  | { op: 'add', quantity: number }
+
+export interface ChangeResult { compensated: number, returned: number, added: number }
+
+export interface LedgerEntry { orderId: string, quantity: number, userId: string | null, reservedAt: number, claimed: boolean }
+
+export interface StockSnapshot {
+  productId: number
+  /** null when the product is not on sale in Redis */
+  available: number | null
+  status: 'active' | 'archived' | null
+  perUserLimit: number | null
+  seq: string
+  ledger: LedgerEntry[]
+  /** units reserved in Redis but not yet applied in MySQL */
+  pending: number
+}
+
+export interface MysqlStock { stock: number, status: 'active' | 'archived', perUserLimit: number | null }
+
+export type SyncOutcome =
+  | { outcome: 'set', before: number | null, after: number, pending: number, mysqlStock: number }
+  | { outcome: 'busy' }
+  | { outcome: 'missing' }
+
+export class StockStore {
+  readonly #redis: Cluster
+  readonly #call: Record<ScriptName, ScriptCaller>
+
+  constructor (redis: Cluster) {
+    this.#redis = redis
+    for (const [name, definition] of Object.entries(SCRIPTS)) {
+      if (!(name in redis)) redis.defineCommand(name, definition)
+    }
+    const callers = {} as Record<ScriptName, ScriptCaller>
+    for (const name of Object.keys(SCRIPTS) as ScriptName[]) {
+      const command = (redis as unknown as Record<string, ScriptCaller>)[name]
+      if (command === undefined) throw new Error(`redis script ${name} was not defined`)
+      callers[name] = command.bind(redis)
+    }
+    this.#call = callers
+  }
+
+  /** The hot path: one script call per order (auto-pipelined with its neighbours). */
+  async reserve (request: ReserveRequest): Promise<ReserveOutcome> {
+    const keys = productKeys(request.productId)
+    const idemKey = `${keys.idemPrefix}${request.idempotencyKey ?? ''}`
+    const fingerprint = request.idempotencyKey ? (request.fingerprint ?? 'same') : ''
+    const reply = await this.#call.fsReserve(
+      keys.stock, keys.info, keys.users, keys.ledger, idemKey,
+      request.orderId, request.quantity, request.userId ?? '', request.now ?? Date.now(),
+      request.idempotencyTtlSeconds, fingerprint) as string[]
+    const [kind, value = '', state] = reply
+    switch (kind) {
+      case 'RESERVED': return { kind: 'reserved', unitsLeft: Number(value) }
+      case 'DUPLICATE': return { kind: 'duplicate', orderId: value, acknowledged: state === 'a' }
+      case 'KEY_REUSED': return { kind: 'key-reused', orderId: value }
+      case 'NOT_ON_SALE': return { kind: 'not-on-sale' }
+      case 'PER_USER_LIMIT': return { kind: 'per-user-limit', remaining: Number(value) }
+      case 'INSUFFICIENT_STOCK': return { kind: 'insufficient-stock', unitsLeft: Number(value) }
+      default: throw new Error(`unexpected reserve reply ${JSON.stringify(reply)}`)
+    }
+  }
+
+  /** After Kafka acknowledged the order: duplicates of the request may now answer 202 too. */
+  async markAcknowledged (productId: number, idempotencyKey: string, orderId: string, fingerprint: string): Promise<void> {
+    const key = `${productKeys(productId).idemPrefix}${idempotencyKey}`
+    // XX: if the reservation was undone meanwhile, do not bring its record back.
+    await this.#redis.set(key, JSON.stringify({ o: orderId, f: fingerprint, s: 'a' }), 'KEEPTTL', 'XX')
+  }
+
+  /** Reads the idempotency record of a key (duplicates poll it while the first request publishes). */
+  async idempotencyRecord (productId: number, idempotencyKey: string): Promise<{ orderId: string, acknowledged: boolean } | null> {
+    const raw = await this.#redis.get(`${productKeys(productId).idemPrefix}${idempotencyKey}`)
+    if (raw === null) return null
+    const record = JSON.parse(raw) as { o: string, s: string }
+    return { orderId: record.o, acknowledged: record.s === 'a' }
+  }
+
+  /** Undo a reservation whose publish failed; returns the units given back (0 if none). */
+  async undo (productId: number, orderId: string): Promise<number> {
+    return this.#release(productId, orderId, 'undo', 0)
+  }
+
+  /** Release a reservation never claimed by a processor and older than `cutoff` (ms epoch). */
+  async releaseStale (productId: number, orderId: string, cutoff: number): Promise<number> {
+    return this.#release(productId, orderId, 'stale', cutoff)
+  }
+
+  async #release (productId: number, orderId: string, mode: 'undo' | 'stale', cutoff: number): Promise<number> {
+    const keys = productKeys(productId)
+    return Number(await this.#call.fsRelease(keys.stock, keys.users, keys.ledger, `${keys.voidPrefix}${orderId}`,
+      orderId, MARKER_TTL_SECONDS, mode, cutoff))
+  }
+
+  /** Before a MySQL stock change: register it and claim the reservations it applies. */
+  async beginChange (productId: number, token: string, orderIds: string[] = []): Promise<ClaimState[]> {
+    const keys = productKeys(productId)
+    return await this.#call.fsBeginChange(keys.ledger, keys.changes, keys.seq, token, Date.now(), keys.voidPrefix, ...orderIds) as ClaimState[]
+  }
+
+  /** After the MySQL transaction committed: apply its effects to Redis once, unregister the change. */
+  async finishChange (productId: number, token: string, ops: ChangeOp[]): Promise<ChangeResult> {
+    const keys = productKeys(productId)
+    const args: Array<string | number> = []
+    for (const op of ops) {
+      if (op.op === 'add') args.push('add', '-', op.quantity, '')
+      else if (op.op === 'return') args.push('return', op.orderId, op.quantity, op.userId ?? '')
+      else args.push(op.op, op.orderId, 0, '')
+    }
+    const [compensated = 0, returned = 0, added = 0] = await this.#call.fsFinishChange(
+      keys.stock, keys.users, keys.ledger, keys.changes, keys.seq,
+      token, keys.returnedPrefix, MARKER_TTL_SECONDS, ...args) as number[]
+    return { compensated, returned, added }
+  }
+
+  /**
+   * Put MySQL stock on sale: available = MySQL stock − pending reservations. `readMysql` is called
+   * after `seq` is read, and the script refuses if anything changed in between, so the figure written
+   * never counts a unit twice. Retries a few times; 'busy' means a change kept being in flight.
+   */
+  async sync (productId: number, readMysql: () => Promise<MysqlStock | null>,
+    options: { attempts?: number, abandonedAfterMs?: number } = {}): Promise<SyncOutcome> {
+    const keys = productKeys(productId)
+    const attempts = options.attempts ?? 20
+    for (let attempt = 0; attempt < attempts; attempt++) {
+      const seq = (await this.#redis.get(keys.seq)) ?? '0'
+      const mysql = await readMysql()
+      if (mysql === null) return { outcome: 'missing' }
+      const reply = await this.#call.fsSync(keys.stock, keys.info, keys.ledger, keys.changes, keys.seq,
+        seq, mysql.stock, mysql.status, mysql.perUserLimit ?? '', Date.now(), options.abandonedAfterMs ?? 60_000) as string[]
+      if (reply[0] === 'SET') {
+        const before = reply[1] === '' || reply[1] === undefined ? null : Number(reply[1])
+        return { outcome: 'set', before, after: Number(reply[2]), pending: Number(reply[3]), mysqlStock: mysql.stock }
+      }
+      await new Promise((resolve) => setTimeout(resolve, Math.min(5 * 2 ** attempt, 200)))
+    }
+    return { outcome: 'busy' }
+  }
+
+  async snapshot (productId: number): Promise<StockSnapshot> {
+    const keys = productKeys(productId)
+    const reply = await this.#call.fsSnapshot(keys.stock, keys.info, keys.ledger, keys.seq) as string[]
+    const [available = '', status = '', limit = '', seq = '0', ...flat] = reply
+    const ledger: LedgerEntry[] = []
+    for (let i = 0; i + 1 < flat.length; i += 2) {
+      const entry = JSON.parse(flat[i + 1] as string) as { q: number, u: string, t: string, s: string }
+      ledger.push({ orderId: flat[i] as string, quantity: entry.q, userId: entry.u === '' ? null : entry.u, reservedAt: Number(entry.t), claimed: entry.s === 'c' })
+    }
+    return {
+      productId,
+      available: available === '' ? null : Number(available),
+      status: status === '' ? null : status as 'active' | 'archived',
+      perUserLimit: limit === '' ? null : Number(limit),
+      seq,
+      ledger,
+      pending: ledger.reduce((sum, e) => sum + e.quantity, 0)
+    }
+  }
+
+  /** Live available units of several products (null: not on sale). One round trip per shard. */
+  async available (productIds: number[]): Promise<Map<number, number | null>> {
+    const values = await Promise.all(productIds.map((id) => this.#redis.get(productKeys(id).stock)))
+    return new Map(productIds.map((id, i) => [id, values[i] == null ? null : Number(values[i])]))
+  }
+
+  /** Status and per-user limit as the reservation script sees them (archive, PATCH). */
+  async setInfo (productId: number, info: { status?: 'active' | 'archived', perUserLimit?: number | null }): Promise<void> {
+    const fields: string[] = []
+    if (info.status !== undefined) fields.push('status', info.status)
+    if (info.perUserLimit !== undefined) fields.push('limit', info.perUserLimit === null ? '' : String(info.perUserLimit))
+    if (fields.length > 0) await this.#redis.hset(productKeys(productId).info, ...fields)
+  }
+
+  /** Units a user holds of a product (reserved or confirmed). */
+  async heldBy (productId: number, userId: string): Promise<number> {
+    return Number(await this.#redis.hget(productKeys(productId).users, userId) ?? 0)
+  }
+}
