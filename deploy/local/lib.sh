@@ -176,7 +176,7 @@ assert_ports_free() {
   local component="$1" port; shift
   for port in "$@"; do
     if port_open "$port"; then
-      die "port $port is taken by a process that is not ours — cannot start $component (free the port, e.g. stop a system $component)"
+      die "port $port ($component) is taken by a process that is not ours — free it and retry"
     fi
   done
 }
