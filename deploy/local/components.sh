@@ -270,7 +270,7 @@ kafka_ensure_libs() {
   say "kafka: fetching broker jars with mvn into $(rel "$KAFKA_LIBS")"
   rm -rf "$KAFKA_LIBS" "$KAFKA_LIBS.tmp"
   mkdir -p "$TOOLS_DIR"
-  if ! mvn -B -q -f "$pom" dependency:copy-dependencies -DincludeScope=runtime \
+  if ! mvn -B -q -Dstyle.color=never -f "$pom" dependency:copy-dependencies -DincludeScope=runtime \
     -DoutputDirectory="$KAFKA_LIBS.tmp" >>"$log" 2>&1; then
     die_component kafka-libs
   fi

@@ -55,6 +55,8 @@ export async function createPlatformApp (options: PlatformOptions): Promise<App>
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   app.setValidatorCompiler(validatorCompiler)
+  // The APIs speak JSON only: a text/plain body is answered 415, not parsed into a string.
+  app.removeContentTypeParser('text/plain')
   registerErrorHandling(app)
 
   app.addHook('onRequest', async (request, reply) => {

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Runs every tap test against the stack `make local` started, in two phases: the ordinary suites in
+# parallel, then the suites that disrupt shared servers or drive a browser, one file at a time.
+# Ends with one plain line `N passed, N failed` (what CI reads).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+mkdir -p test-results
+
+shopt -s nullglob globstar
+parallel_files=(services/*/test/**/*.test.ts tests/containers/**/*.test.ts bench/test/**/*.test.ts)
+serial_files=(tests/browser/**/*.test.ts tests/faults/**/*.test.ts)
+
+passed=0
+failed=0
+status=0
+
+run_phase () {
+  local name=$1 jobs=$2; shift 2
+  [ $# -gt 0 ] || return 0
+  local log="test-results/tap-$name.log"
+  echo "== $name: $# test files (jobs=$jobs)"
+  npx tap --reporter=tap --jobs="$jobs" "$@" >"$log" 2>&1
+  local rc=$?
+  # One line per test file, then the details of whatever failed.
+  grep -E '^(not )?ok [0-9]+ - ' "$log" | sed 's/^/   /'
+  if [ $rc -ne 0 ]; then
+    status=1
+    echo "-- failures in $name (full output: $log):"
+    grep -nE '^\s*not ok ' "$log" | head -40
+  fi
+  local summary
+  summary=$(grep -E '^# \{ total: ' "$log" | tail -1)
+  local total pass fail
+  total=$(sed -nE 's/.*total: ([0-9]+).*/\1/p' <<<"$summary")
+  pass=$(sed -nE 's/.*pass: ([0-9]+).*/\1/p' <<<"$summary")
+  fail=$(sed -nE 's/.*fail: ([0-9]+).*/\1/p' <<<"$summary")
+  passed=$((passed + ${pass:-0}))
+  failed=$((failed + ${fail:-0}))
+  # A file that crashed before reporting counts as a failure even if no assertion failed.
+  if [ $rc -ne 0 ] && [ "${fail:-0}" -eq 0 ]; then failed=$((failed + 1)); fi
+  if [ -z "$total" ]; then echo "-- $name produced no summary"; status=1; fi
+}
+
+run_phase suites 2 "${parallel_files[@]}"
+run_phase disruptive 1 "${serial_files[@]}"
+
+echo
+echo "$passed passed, $failed failed"
+exit $status

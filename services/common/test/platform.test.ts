@@ -1,0 +1,101 @@
+import t from 'tap'
+import { Type } from '@sinclair/typebox'
+import { createPlatformApp, type App } from '../src/platform/app.ts'
+import { requireAdmin } from '../src/platform/admin.ts'
+import { AppError, ErrorCode } from '../src/errors.ts'
+
+async function buildTestApp (): Promise<App> {
+  const app = await createPlatformApp({ service: 'platform-test', description: 'test', logLevel: 'silent', bodyLimit: 1024 })
+  app.readiness.set('always', async () => {})
+  app.post('/things', {
+    schema: {
+      body: Type.Object({ name: Type.String({ minLength: 1 }), count: Type.Integer({ minimum: 1 }) }, { additionalProperties: false }),
+      response: { 201: Type.Object({ name: Type.String(), count: Type.Integer() }) }
+    }
+  }, async (request, reply) => reply.code(201).send(request.body))
+  app.get('/things/:id', { schema: { params: Type.Object({ id: Type.Integer({ minimum: 1 }) }) } }, async (request) => {
+    if (request.params.id === 404) throw new AppError(404, ErrorCode.PRODUCT_NOT_FOUND, 'no such thing', { details: { id: 404 } })
+    return { id: request.params.id }
+  })
+  app.get('/admin', { preHandler: requireAdmin('secret-admin-token') }, async () => ({ ok: true }))
+  return app
+}
+
+t.test('the platform answers health, readiness, metrics and OpenAPI', async (t) => {
+  const app = await buildTestApp()
+  t.teardown(() => app.close())
+  t.same((await app.inject('/health/live')).json(), { status: 'ok' })
+  const ready = await app.inject('/health/ready')
+  t.equal(ready.statusCode, 200)
+  t.same(ready.json(), { status: 'ok', checks: { always: 'ok' } })
+  app.readiness.set('broken', async () => { throw new Error('database down') })
+  const notReady = await app.inject('/health/ready')
+  t.equal(notReady.statusCode, 503)
+  t.equal(notReady.json().checks.broken, 'error: database down')
+  await app.inject('/things/1')
+  const metrics = await app.inject('/metrics')
+  t.match(metrics.body, /http_request_duration_seconds_count\{[^}]*route="\/things\/:id"/)
+  t.match(metrics.body, /process_cpu_user_seconds_total/)
+  const docs = (await app.inject('/docs/json')).json()
+  t.ok(docs.paths['/things'], 'routes appear in the OpenAPI document')
+  t.equal((await app.inject('/docs')).statusCode < 400, true, 'Swagger UI is served')
+})
+
+t.test('bad input gets a 400 that names the field', async (t) => {
+  const app = await buildTestApp()
+  t.teardown(() => app.close())
+  const cases: Array<[unknown, RegExp]> = [
+    [{ name: 'a' }, /body must have required property 'count'/],
+    [{ name: 'a', count: 0 }, /body\/count must be >= 1/],
+    [{ name: 'a', count: '5' }, /body\/count must be integer/],
+    [{ name: 'a', count: 1.5 }, /body\/count must be integer/],
+    [{ name: 'a', count: 1, extra: true }, /body must NOT have additional property 'extra'/]
+  ]
+  for (const [payload, message] of cases) {
+    const res = await app.inject({ method: 'POST', url: '/things', payload: payload as object })
+    t.equal(res.statusCode, 400, JSON.stringify(payload))
+    t.match(res.json(), { statusCode: 400, code: ErrorCode.VALIDATION_FAILED, error: 'Bad Request', message })
+  }
+  const params = await app.inject('/things/abc')
+  t.match(params.json(), { statusCode: 400, code: ErrorCode.VALIDATION_FAILED, message: /params\/id/ })
+})
+
+t.test('malformed, oversized and mistyped bodies get stable codes', async (t) => {
+  const app = await buildTestApp()
+  t.teardown(() => app.close())
+  const json = { 'content-type': 'application/json' }
+  const malformed = await app.inject({ method: 'POST', url: '/things', headers: json, payload: '{"name":' })
+  t.match(malformed.json(), { statusCode: 400, code: ErrorCode.INVALID_JSON })
+  const big = await app.inject({ method: 'POST', url: '/things', headers: json, payload: JSON.stringify({ name: 'x'.repeat(5000), count: 1 }) })
+  t.match(big.json(), { statusCode: 413, code: ErrorCode.BODY_TOO_LARGE })
+  const text = await app.inject({ method: 'POST', url: '/things', headers: { 'content-type': 'text/plain' }, payload: 'hi' })
+  t.match(text.json(), { statusCode: 415, code: ErrorCode.UNSUPPORTED_MEDIA_TYPE })
+  const missing = await app.inject('/nowhere')
+  t.match(missing.json(), { statusCode: 404, code: ErrorCode.NOT_FOUND, error: 'Not Found' })
+})
+
+t.test('domain errors keep their code and details; request ids travel', async (t) => {
+  const app = await buildTestApp()
+  t.teardown(() => app.close())
+  const res = await app.inject({ url: '/things/404', headers: { 'x-request-id': 'trace-123' } })
+  t.same(res.json(), { id: 404, statusCode: 404, code: 'PRODUCT_NOT_FOUND', error: 'Not Found', message: 'no such thing' })
+  t.equal(res.headers['x-request-id'], 'trace-123')
+  const generated = await app.inject({ url: '/things/1', headers: { 'x-request-id': 'bad id with spaces' } })
+  t.match(generated.headers['x-request-id'], /^[0-9a-f-]{36}$/, 'an unusable request id is replaced')
+})
+
+t.test('admin routes need the bearer token: 401 without, 403 wrong', async (t) => {
+  const app = await buildTestApp()
+  t.teardown(() => app.close())
+  t.match((await app.inject('/admin')).json(), { statusCode: 401, code: ErrorCode.UNAUTHORIZED })
+  t.match((await app.inject({ url: '/admin', headers: { authorization: 'Bearer nope' } })).json(), { statusCode: 403, code: ErrorCode.FORBIDDEN })
+  t.same((await app.inject({ url: '/admin', headers: { authorization: 'Bearer secret-admin-token' } })).json(), { ok: true })
+})
+
+t.test('while closing, readiness answers 503 so load balancers stop sending', async (t) => {
+  const app = await buildTestApp()
+  let during: number | undefined
+  app.addHook('onClose', async () => { during = (await app.inject('/health/ready')).statusCode })
+  await app.close()
+  t.not(during, 200)
+})
