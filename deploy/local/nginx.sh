@@ -17,6 +17,16 @@ NGINX_PORT="${NGINX_PORT:-8080}"
 export NGINX_PID
 NGINX_PID="$(pid_file "$COMPONENT")"
 
+# up.sh/down.sh call this script while they hold .local/.lock on fd 9; a child inherits that fd,
+# and taking the lock again through a new open file would wait for the parent forever.
+lock() {
+  if [[ "$(readlink "/proc/$$/fd/9" 2>/dev/null)" == "$LOCAL_DIR/.lock" ]]; then
+    flock -w 300 9 || die "could not take $(rel "$LOCAL_DIR/.lock")"
+  else
+    take_lock
+  fi
+}
+
 nginx_bin() {
   if command -v nginx >/dev/null 2>&1; then command -v nginx; else echo /usr/sbin/nginx; fi
 }
@@ -32,7 +42,7 @@ render() {
 }
 
 start() {
-  take_lock
+  lock
   if [[ ! -f "$ROOT/frontend/dist/index.html" ]]; then
     say "nginx: warning: frontend/dist/index.html is missing — run npm run --workspace frontend build"
   fi
@@ -54,7 +64,7 @@ start() {
 }
 
 stop() {
-  take_lock
+  lock
   # QUIT: graceful, workers finish the requests they are serving.
   stop_component "$COMPONENT" 15 QUIT
 }

@@ -11,6 +11,7 @@ set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$HERE/lib.sh"
 source "$HERE/components.sh"
+source "$HERE/services.sh"
 
 # Binaries we need -> the Debian package that provides them. Installed only when missing.
 ensure_packages() {
@@ -18,12 +19,7 @@ ensure_packages() {
     mariadbd=mariadb-server mariadb-install-db=mariadb-server mariadb=mariadb-client \
     redis-server=redis-server redis-cli=redis-tools \
     java=openjdk-17-jre-headless mvn=maven \
-    nginx=nginx chromium=chromium
-}
-
-# nginx serves the front end; it is started by the front-end step, not here.
-ensure_nginx() {
-  say "nginx: installed (not started here)"
+    nginx=nginx chromium=chromium curl=curl envsubst=gettext-base
 }
 
 main() {
@@ -33,9 +29,16 @@ main() {
   ensure_mariadb
   ensure_redis
   ensure_kafka
-  ensure_nginx
-  # Later steps (services, nginx) go here, each as ensure_<name> built on ensure_component.
-  say "make local: infrastructure up in $((SECONDS - t0)) s (logs in $(rel "$LOG_DIR"))"
+  # Services and nginx: skipped with LOCAL_INFRA_ONLY=1 (e.g. while developing a service by hand).
+  if [[ "${LOCAL_INFRA_ONLY:-0}" != 1 ]]; then
+    ensure_services
+  fi
+  say "make local: up in $((SECONDS - t0)) s (logs in $(rel "$LOG_DIR"))"
+  if [[ "${LOCAL_INFRA_ONLY:-0}" != 1 ]]; then
+    say "  shop        http://localhost:${NGINX_PORT:-8080}/"
+    say "  API docs    http://localhost:${NGINX_PORT:-8080}/docs/catalog/  /docs/gateway/  /docs/processor/"
+    say "  services    catalog :3001  gateway :3002  processor :3003"
+  fi
 }
 
 main "$@"

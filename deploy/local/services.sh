@@ -1,0 +1,70 @@
+# shellcheck shell=bash
+# The three services and the front end of `make local`, started after the infrastructure.
+# Sourced by up.sh and component.sh (after lib.sh and components.sh). Each service runs its
+# TypeScript sources directly on Node 24, with the variables of .env (if present) over the
+# defaults of .env.example, the same names Docker Compose uses.
+
+# name:port:workspace
+SERVICES=(catalog-service:3001 order-gateway:3002 order-processor:3003)
+
+service_components() {
+  local s
+  for s in "${SERVICES[@]}"; do echo "${s%%:*}"; done
+  echo nginx
+}
+
+service_port() {
+  local s
+  for s in "${SERVICES[@]}"; do [[ "${s%%:*}" == "$1" ]] && { echo "${s##*:}"; return 0; }; done
+  return 1
+}
+
+# Readiness, not liveness: a service is up when its dependencies answer too.
+service_healthy() {
+  curl -fsS --max-time 2 "http://127.0.0.1:$(service_port "$1")/health/ready" >/dev/null
+}
+
+# The environment a local service gets: .env.example's defaults, then .env's overrides.
+service_env_file() {
+  local merged="$CONF_DIR/services.env"
+  mkdir -p "$CONF_DIR"
+  grep -hE '^[A-Z_][A-Z0-9_]*=' "$ROOT/.env.example" ${ROOT}/.env 2>/dev/null >"$merged" || true
+  echo "$merged"
+}
+
+start_service() {
+  local name="$1" env_file
+  env_file="$(service_env_file)"
+  # env -i keeps the service's environment to what the files say, plus PATH for node itself.
+  # shellcheck disable=SC2046
+  spawn "$name" env -i PATH="$PATH" HOME="${HOME:-/root}" $(grep -v '^#' "$env_file" | xargs) \
+    node "$ROOT/services/$name/src/server.ts"
+}
+
+ensure_service() {
+  local name="$1"
+  # shellcheck disable=SC2317
+  _healthy() { service_healthy "$name"; }
+  # shellcheck disable=SC2317
+  _start() { start_service "$name"; }
+  ensure_component "$name" 60 _healthy _start "$(service_port "$name")"
+}
+
+# The Vite build is redone when a front-end source is newer than the build.
+ensure_frontend_build() {
+  local stamp="$ROOT/frontend/dist/index.html"
+  if [[ -f "$stamp" ]] && [[ -z "$(find "$ROOT/frontend/src" "$ROOT/frontend/index.html" "$ROOT/frontend/vite.config.ts" -newer "$stamp" -print -quit 2>/dev/null)" ]]; then
+    say "frontend: build is current"
+    return 0
+  fi
+  say "frontend: building (vite)"
+  (cd "$ROOT" && npm run --silent --workspace frontend build >>"$(log_file frontend-build)" 2>&1) ||
+    die "make local: the front-end build failed — see $(rel "$(log_file frontend-build)")"
+}
+
+ensure_services() {
+  local s
+  for s in "${SERVICES[@]}"; do ensure_service "${s%%:*}"; done
+  ensure_frontend_build
+  bash "$HERE/nginx.sh" start
+}
