@@ -1,4 +1,4 @@
-import { Type, type Static, type TObject, type TProperties } from '@sinclair/typebox'
+import { Type, type Static, type TObject, type TProperties, type TString, type TInteger } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
 
 // Configuration comes from environment variables (the same names in `make local` and Docker Compose,
@@ -41,10 +41,13 @@ export const AdminEnv = {
   ADMIN_TOKEN: Type.String({ minLength: 8, default: 'change-me-admin-token' })
 }
 
-export const HttpEnv = (prefix: string, port: number) => ({
-  [`${prefix}_HOST`]: Type.String({ minLength: 1, default: '0.0.0.0' }),
-  [`${prefix}_PORT`]: Port(port)
-})
+/** `<PREFIX>_HOST` and `<PREFIX>_PORT` of one service's HTTP listener. */
+export function HttpEnv<P extends string> (prefix: P, port: number): Record<`${P}_HOST`, TString> & Record<`${P}_PORT`, TInteger> {
+  return {
+    [`${prefix}_HOST`]: Type.String({ minLength: 1, default: '0.0.0.0' }),
+    [`${prefix}_PORT`]: Port(port)
+  } as Record<`${P}_HOST`, TString> & Record<`${P}_PORT`, TInteger>
+}
 
 export class ConfigError extends Error {
   readonly problems: string[]

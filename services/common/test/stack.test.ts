@@ -28,7 +28,7 @@ t.test('Redis: a Lua script runs on a key of each of the three masters', async (
   await pingRedis(redis)
   const masters = redis.nodes('master')
   t.equal(masters.length, 3, 'three masters')
-  const slots = await redis.cluster('SLOTS') as Array<[number, number, [string, number]]>
+  const slots = await redis.cluster('SLOTS') as unknown as Array<[number, number, [string, number]]>
   const ownerOf = (slot: number) => slots.find(([from, to]) => slot >= from && slot <= to)?.[2][1]
   const seen = new Set<number>()
   for (let i = 0; seen.size < 3 && i < 1000; i++) {
