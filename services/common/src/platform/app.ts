@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import Fastify, { type FastifyInstance, type FastifyBaseLogger, type RawServerDefault, type RawRequestDefaultExpression, type RawReplyDefaultExpression } from 'fastify'
+import Fastify, { LogController, type FastifyInstance, type FastifyBaseLogger, type RawServerDefault, type RawRequestDefaultExpression, type RawReplyDefaultExpression } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
@@ -32,6 +32,12 @@ export interface PlatformOptions {
   docsServerUrl?: string
 }
 
+/**
+ * Proxies whose X-Forwarded-For is believed: nginx runs on loopback (`make local`) or on the Compose
+ * network (private ranges). A client elsewhere cannot pick its own address with the header.
+ */
+export const TRUSTED_PROXIES = ['loopback', 'linklocal', 'uniquelocal']
+
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/
 
 /**
@@ -47,8 +53,9 @@ export async function createPlatformApp (options: PlatformOptions): Promise<App>
       const given = req.headers['x-request-id']
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID()
     },
-    requestIdLogLabel: 'requestId',
-    disableRequestLogging: true,
+    // Request logging is ours (onResponse below): one line at debug, errors at error level.
+    logController: new LogController({ requestIdLogLabel: 'requestId', disableRequestLogging: true }),
+    trustProxy: TRUSTED_PROXIES,
     return503OnClosing: true,
     schemaErrorFormatter,
     routerOptions: { maxParamLength: 200 }
