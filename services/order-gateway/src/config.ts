@@ -1,0 +1,24 @@
+import { Type, type Static, type TObject } from '@sinclair/typebox'
+import { loadConfig, BaseEnv, MysqlEnv, RedisEnv, KafkaEnv, HttpEnv } from '@flash/common'
+
+// Every variable the gateway reads (names and defaults as in .env.example). A bad value stops the
+// process at start with a message naming the variable.
+export const GatewayEnv = {
+  ...BaseEnv,
+  ...MysqlEnv,
+  ...RedisEnv,
+  ...KafkaEnv,
+  ...HttpEnv('GATEWAY', 3002),
+  MAX_QUANTITY_PER_ORDER: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 10 }),
+  IDEMPOTENCY_TTL_SECONDS: Type.Integer({ minimum: 60, maximum: 30 * 86400, default: 86400 }),
+  /** how long a request waits for Kafka's ack before its reservation is undone and it answers 503 */
+  PUBLISH_TIMEOUT_MS: Type.Integer({ minimum: 50, maximum: 60_000, default: 5000 }),
+  PUBLISH_LINGER_MS: Type.Integer({ minimum: 0, maximum: 1000, default: 2 }),
+  PUBLISH_MAX_BATCH: Type.Integer({ minimum: 1, maximum: 10_000, default: 500 }),
+  RATE_LIMIT_MAX: Type.Integer({ minimum: 1, default: 1000 }),
+  RATE_LIMIT_WINDOW_SECONDS: Type.Integer({ minimum: 1, maximum: 3600, default: 1 })
+}
+
+export type GatewayConfig = Static<TObject<typeof GatewayEnv>>
+
+export const loadGatewayConfig = (env: NodeJS.ProcessEnv = process.env): GatewayConfig => loadConfig(GatewayEnv, env)

@@ -1,0 +1,21 @@
+import type { Order } from '../schemas.ts'
+import type { OrderRepository } from './repository.ts'
+import type { PendingOrders } from './pending.ts'
+
+/** An order's state: MySQL's row once the processor wrote it, `pending` before, null if never issued. */
+export async function lookUpOrder (orders: OrderRepository, pending: PendingOrders, orderId: string): Promise<Order | null> {
+  const [stored, waiting] = await Promise.all([orders.find(orderId), pending.find(orderId)])
+  if (stored !== null) return stored
+  if (waiting === null) return null
+  return {
+    orderId,
+    productId: waiting.productId,
+    productName: await orders.productName(waiting.productId),
+    quantity: waiting.quantity,
+    userId: waiting.userId,
+    status: 'pending',
+    reason: null,
+    createdAt: waiting.createdAt,
+    updatedAt: waiting.createdAt
+  }
+}

@@ -1,0 +1,93 @@
+import type { Pool } from 'mysql2/promise'
+import type { RowDataPacket } from 'mysql2'
+
+// SQL of the gateway, and only reads: the processor is the only writer of orders (DESIGN.md §1).
+
+export type FinalStatus = 'confirmed' | 'failed' | 'cancelled'
+
+export interface StoredOrder {
+  orderId: string
+  productId: number
+  productName: string | null
+  quantity: number
+  userId: string | null
+  status: FinalStatus
+  reason: string | null
+  createdAt: string
+  updatedAt: string
+}
+
+export interface OrderFilter {
+  userId?: string | undefined
+  productId?: number | undefined
+  status?: FinalStatus | undefined
+}
+
+interface OrderRow extends RowDataPacket {
+  id: string
+  product_id: number
+  product_name: string | null
+  quantity: number
+  user_id: string | null
+  status: FinalStatus
+  reason: string | null
+  created_at: Date
+  updated_at: Date
+}
+
+const SELECT_ORDER = `
+  SELECT o.id, o.product_id, p.name AS product_name, o.quantity, o.user_id, o.status, o.reason,
+         o.created_at, o.updated_at
+    FROM orders o LEFT JOIN products p ON p.id = o.product_id`
+
+const toOrder = (row: OrderRow): StoredOrder => ({
+  orderId: row.id,
+  productId: Number(row.product_id),
+  productName: row.product_name,
+  quantity: row.quantity,
+  userId: row.user_id,
+  status: row.status,
+  reason: row.reason,
+  createdAt: row.created_at.toISOString(),
+  updatedAt: row.updated_at.toISOString()
+})
+
+function where (filter: OrderFilter): { sql: string, params: Array<string | number> } {
+  const clauses: string[] = []
+  const params: Array<string | number> = []
+  if (filter.userId !== undefined) { clauses.push('o.user_id = ?'); params.push(filter.userId) }
+  if (filter.productId !== undefined) { clauses.push('o.product_id = ?'); params.push(filter.productId) }
+  if (filter.status !== undefined) { clauses.push('o.status = ?'); params.push(filter.status) }
+  return { sql: clauses.length > 0 ? ` WHERE ${clauses.join(' AND ')}` : '', params }
+}
+
+export class OrderRepository {
+  readonly #pool: Pool
+
+  constructor (pool: Pool) {
+    this.#pool = pool
+  }
+
+  async find (orderId: string): Promise<StoredOrder | null> {
+    const [rows] = await this.#pool.execute<OrderRow[]>(`${SELECT_ORDER} WHERE o.id = ?`, [orderId])
+    return rows[0] ? toOrder(rows[0]) : null
+  }
+
+  /** Newest first: order ids are time-ordered, so this is a scan of the (…, id) indexes. */
+  async page (filter: OrderFilter, page: number, pageSize: number): Promise<{ items: StoredOrder[], total: number }> {
+    if (!Number.isSafeInteger(page) || !Number.isSafeInteger(pageSize)) throw new TypeError('page and pageSize must be integers')
+    const { sql, params } = where(filter)
+    const offset = (page - 1) * pageSize
+    // LIMIT/OFFSET are validated integers, inlined because MariaDB rejects them as execute() params.
+    const [[rows], [counted]] = await Promise.all([
+      this.#pool.execute<OrderRow[]>(`${SELECT_ORDER}${sql} ORDER BY o.id DESC LIMIT ${pageSize} OFFSET ${offset}`, params),
+      this.#pool.execute<Array<RowDataPacket & { total: number }>>(`SELECT COUNT(*) AS total FROM orders o${sql}`, params)
+    ])
+    return { items: rows.map(toOrder), total: Number(counted[0]?.total ?? 0) }
+  }
+
+  async productName (productId: number): Promise<string | null> {
+    const [rows] = await this.#pool.execute<Array<RowDataPacket & { name: string }>>('SELECT name FROM products WHERE id = ?', [productId])
+    return rows[0]?.name ?? null
+  }
+}

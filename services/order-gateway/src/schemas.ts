@@ -1,0 +1,84 @@
+import { Type, type Static } from '@sinclair/typebox'
+import { ORDER_ID_PATTERN } from '@flash/common'
+
+// The gateway's HTTP contract. Routes validate against these and /docs is generated from them.
+
+export const USER_ID_PATTERN = '^[A-Za-z0-9._@:-]+$'
+export const UserId = Type.String({ minLength: 1, maxLength: 64, pattern: USER_ID_PATTERN, description: 'the buyer (per-user limits count by it)' })
+export const OrderId = Type.String({ pattern: ORDER_ID_PATTERN, description: 'ULID issued by the gateway' })
+export const ProductId = Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER })
+
+/** the per-order maximum is configuration, so the body schema is built from it */
+export const PlaceOrderBody = (maxQuantity: number) => Type.Object({
+  productId: ProductId,
+  quantity: Type.Integer({ minimum: 1, maximum: maxQuantity }),
+  userId: Type.Optional(UserId)
+}, { additionalProperties: false })
+export type PlaceOrderBody = Static<ReturnType<typeof PlaceOrderBody>>
+
+export const IdempotencyHeaders = Type.Object({
+  'idempotency-key': Type.Optional(Type.String({
+    minLength: 1,
+    maxLength: 128,
+    pattern: '^[\\x20-\\x7E]+$',
+    description: 'a retry with the same key (and the same body) gets the first answer instead of a second order'
+  }))
+})
+
+export const OrderAccepted = Type.Object({
+  orderId: OrderId,
+  status: Type.Literal('pending'),
+  message: Type.String()
+})
+
+export const CancelAccepted = Type.Object({
+  orderId: OrderId,
+  status: Type.Literal('cancel-requested'),
+  message: Type.String()
+})
+
+export const OrderStatus = Type.Union([
+  Type.Literal('pending'), Type.Literal('confirmed'), Type.Literal('failed'), Type.Literal('cancelled')
+])
+
+export const Order = Type.Object({
+  orderId: OrderId,
+  productId: ProductId,
+  productName: Type.Union([Type.String(), Type.Null()]),
+  quantity: Type.Integer(),
+  userId: Type.Union([Type.String(), Type.Null()]),
+  status: OrderStatus,
+  reason: Type.Union([Type.String(), Type.Null()]),
+  createdAt: Type.String({ format: 'date-time' }),
+  updatedAt: Type.String({ format: 'date-time' })
+})
+export type Order = Static<typeof Order>
+
+export const OrderParams = Type.Object({ id: OrderId })
+
+export const OrderQuery = Type.Object({
+  page: Type.Integer({ minimum: 1, maximum: 100_000, default: 1 }),
+  pageSize: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
+  userId: Type.Optional(UserId),
+  productId: Type.Optional(ProductId),
+  status: Type.Optional(Type.Union([Type.Literal('confirmed'), Type.Literal('failed'), Type.Literal('cancelled')], {
+    description: 'orders the processor has written; pending orders are not listed until then'
+  }))
+}, { additionalProperties: false })
+
+export const OrderPage = Type.Object({
+  items: Type.Array(Order),
+  page: Type.Integer(),
+  pageSize: Type.Integer(),
+  total: Type.Integer()
+})
+
+/** the shared error shape (DESIGN.md §5), with the extra fields some codes carry */
+export const ErrorResponse = Type.Object({
+  statusCode: Type.Integer(),
+  code: Type.String(),
+  error: Type.String(),
+  message: Type.String(),
+  available: Type.Optional(Type.Integer({ description: 'INSUFFICIENT_STOCK: units left' })),
+  remaining: Type.Optional(Type.Integer({ description: 'PER_USER_LIMIT: units the user may still buy' }))
+})
