@@ -1,0 +1,43 @@
+import t from 'tap'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { readKnobs, runBench } from '../flash-sale.ts'
+
+// A small flash sale through the real bench against the running stack: proves the bench works and
+// that the invariants hold under concurrent buyers. It asserts correctness, never timing — the
+// numbers of a smoke run on a shared machine mean nothing.
+
+t.test('a small flash sale sells exactly its stock, loses nothing, and writes its report', async (t) => {
+  const resultsDir = mkdtempSync(join(tmpdir(), 'bench-smoke-'))
+  t.teardown(() => rmSync(resultsDir, { recursive: true, force: true }))
+  const knobs = readKnobs({
+    ...process.env,
+    STOCK: '500',
+    REQUESTS: '2000',
+    CONNECTIONS: '20',
+    CEILINGS: 'short',
+    REDIS_CEILING_OPS: '20000',
+    SQL_CEILING_ROWS: '10000',
+    STRICT_TARGETS: '0',
+    RESULTS_DIR: resultsDir
+  })
+  const { report, files, passed } = await runBench(knobs)
+
+  t.ok(passed, 'the bench passed')
+  t.ok(report.verification.passed, `every invariant holds: ${report.verification.checks.filter((c) => !c.ok).map((c) => `${c.id} ${c.name}: ${c.detail}`).join('; ')}`)
+  t.equal(report.sale.accepted, 500, 'exactly STOCK buyers were accepted (I1, I5)')
+  t.equal(report.verification.confirmedUnits, 500, 'every accepted order is confirmed in MySQL (I2)')
+  t.equal(report.verification.mysqlStock, 0, 'MySQL stock is sold out, not below')
+  t.equal(report.verification.redisStock, 0, 'Redis agrees with MySQL (I4)')
+  t.equal(report.sale.statusCounts['202'], 500)
+  t.equal((report.sale.statusCounts['202'] ?? 0) + (report.sale.statusCounts['409'] ?? 0), 2000, 'every buyer was accepted or refused as sold out')
+  t.ok(report.drain.drained, 'the processor drained')
+
+  for (const file of [files.json, files.svg, files.markdown]) t.ok(existsSync(file), `${file} exists`)
+  const json = JSON.parse(readFileSync(files.json, 'utf8')) as { runId: string, verification: { passed: boolean } }
+  t.equal(json.runId, report.runId)
+  t.equal(json.verification.passed, true)
+  t.match(readFileSync(files.svg, 'utf8'), /^<svg /, 'the chart is an SVG')
+  t.ok(report.ceilings.http && report.ceilings.redis && report.ceilings.sql, 'the ceilings ran')
+})
