@@ -54,6 +54,8 @@ typecheck: deps ## tsc --noEmit over the services, vue-tsc over the front end
 test: local typecheck ## the whole proof: local stack, type checks, every tap test; ends with `N passed, N failed`
 	@bash scripts/run-tests.sh
 
+include deploy/docker/make.mk
+
 bench: local ## the autocannon flash-sale load test with ceilings and invariant checks
 	@node bench/flash-sale.ts
 
