@@ -13,18 +13,22 @@ export const MessageType = {
 export const SCHEMA_VERSION = 1
 export const REQUEST_ID_HEADER = 'x-request-id'
 
+// As strict as the orders table: a message that MySQL would reject is poison (DLQ), never a
+// partition that retries forever.
 const OrderId = Type.String({ pattern: ORDER_ID_PATTERN })
-const ProductId = Type.Integer({ minimum: 1 })
+const ProductId = Type.Integer({ minimum: 1, maximum: 2 ** 53 - 1 })
+const RequestId = Type.String({ minLength: 1, maxLength: 64 })
+const Timestamp = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$' })
 
 export const OrderPlaced = Type.Object({
   type: Type.Literal(MessageType.ORDER_PLACED),
   version: Type.Literal(SCHEMA_VERSION),
   orderId: OrderId,
   productId: ProductId,
-  quantity: Type.Integer({ minimum: 1 }),
+  quantity: Type.Integer({ minimum: 1, maximum: 1_000_000 }),
   userId: Type.Union([Type.String({ minLength: 1, maxLength: 64 }), Type.Null()]),
-  requestId: Type.String(),
-  createdAt: Type.String({ minLength: 20, maxLength: 40 })
+  requestId: RequestId,
+  createdAt: Timestamp
 }, { additionalProperties: false })
 export type OrderPlaced = Static<typeof OrderPlaced>
 
@@ -33,8 +37,8 @@ export const OrderCancelRequested = Type.Object({
   version: Type.Literal(SCHEMA_VERSION),
   orderId: OrderId,
   productId: ProductId,
-  requestId: Type.String(),
-  requestedAt: Type.String({ minLength: 20, maxLength: 40 })
+  requestId: RequestId,
+  requestedAt: Timestamp
 }, { additionalProperties: false })
 export type OrderCancelRequested = Static<typeof OrderCancelRequested>
 

@@ -33,3 +33,10 @@ t.test('poison messages are refused with a reason, never thrown', async (t) => {
     if (!decoded.ok) t.match(decoded.reason, reason)
   }
 })
+
+t.test('fields the orders table could not store make the message poison', async (t) => {
+  for (const broken of [{ requestId: 'r'.repeat(65) }, { createdAt: 'yesterday' }, { quantity: 10_000_000 }]) {
+    const decoded = decodeMessage(Buffer.from(JSON.stringify({ ...placed, ...broken })))
+    t.equal(decoded.ok, false, JSON.stringify(broken))
+  }
+})

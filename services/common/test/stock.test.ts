@@ -119,3 +119,24 @@ t.test('archived products are not on sale', async (t) => {
   await store.setInfo(productId, { status: 'archived' })
   t.same(await reserve(productId, 1), { kind: 'not-on-sale' })
 })
+
+t.test('a restock finish replayed with the same token adds its units once', async (t) => {
+  const productId = await onSale(5)
+  const token = newChangeToken('test')
+  await store.beginChange(productId, token)
+  t.same(await store.finishChange(productId, token, [{ op: 'add', quantity: 4 }]), { compensated: 0, returned: 0, added: 4 })
+  t.same(await store.finishChange(productId, token, [{ op: 'add', quantity: 4 }]), { compensated: 0, returned: 0, added: 0 })
+  t.equal((await store.snapshot(productId)).available, 9)
+})
+
+t.test('changing status or limit moves seq, so an in-flight sync cannot write the old status back', async (t) => {
+  const productId = await onSale(5)
+  let archivedMeanwhile = false
+  const outcome = await store.sync(productId, async () => {
+    const status = archivedMeanwhile ? 'archived' : 'active'
+    if (!archivedMeanwhile) { archivedMeanwhile = true; await store.setInfo(productId, { status: 'archived' }) }
+    return { stock: 5, status, perUserLimit: null }
+  })
+  t.match(outcome, { outcome: 'set' })
+  t.equal((await store.snapshot(productId)).status, 'archived')
+})

@@ -216,12 +216,19 @@ export class StockStore {
     return new Map(productIds.map((id, i) => [id, values[i] == null ? null : Number(values[i])]))
   }
 
-  /** Status and per-user limit as the reservation script sees them (archive, PATCH). */
+  /**
+   * Status and per-user limit as the reservation script sees them (archive, PATCH). Bumps `seq` in
+   * the same transaction, so a sync that read MySQL before this change cannot write the old status back.
+   */
   async setInfo (productId: number, info: { status?: 'active' | 'archived', perUserLimit?: number | null }): Promise<void> {
     const fields: string[] = []
     if (info.status !== undefined) fields.push('status', info.status)
     if (info.perUserLimit !== undefined) fields.push('limit', info.perUserLimit === null ? '' : String(info.perUserLimit))
-    if (fields.length > 0) await this.#redis.hset(productKeys(productId).info, ...fields)
+    if (fields.length === 0) return
+    const keys = productKeys(productId)
+    const results = await this.#redis.multi().incr(keys.seq).hset(keys.info, ...fields).exec()
+    const failed = results?.find(([error]) => error !== null)
+    if (results === null || failed) throw failed?.[0] ?? new Error('setInfo transaction aborted')
   }
 
   /** Units a user holds of a product (reserved or confirmed). */

@@ -8,10 +8,12 @@
 --   confirm: the order is in MySQL; drop its ledger entry
 --   fail:    the order failed in MySQL; drop its ledger entry and put its units back on sale
 --   return:  a confirmed order was cancelled in MySQL; put its units back on sale, once
---   add:     units were added to MySQL stock (restock); add them to Redis
+--   add:     units were added to MySQL stock (restock); add them to Redis — only while the change is
+--            still registered, so a retried or replayed finish never adds them twice
 -- → {units compensated for failed orders, units returned by cancellations, units added}
 local compensated, returned, added = 0, 0, 0
 local onSale = redis.call('EXISTS', KEYS[1]) == 1
+local registered = redis.call('HDEL', KEYS[4], ARGV[1]) == 1
 for i = 4, #ARGV, 4 do
   local op, id, qty, user = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2]), ARGV[i + 3]
   if op == 'confirm' then
@@ -31,11 +33,10 @@ for i = 4, #ARGV, 4 do
       if user ~= '' then redis.call('HINCRBY', KEYS[2], user, -qty) end
       returned = returned + qty
     end
-  elseif op == 'add' then
+  elseif op == 'add' and registered then
     if onSale then redis.call('INCRBY', KEYS[1], qty) end
     added = added + qty
   end
 end
-redis.call('HDEL', KEYS[4], ARGV[1])
 redis.call('INCR', KEYS[5])
 return {compensated, returned, added}

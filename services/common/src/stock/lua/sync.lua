@@ -10,9 +10,12 @@
 if (redis.call('GET', KEYS[5]) or '0') ~= ARGV[1] then return {'RETRY'} end
 local changes = redis.call('HGETALL', KEYS[4])
 for i = 2, #changes, 2 do
+  local age = tonumber(ARGV[5]) - tonumber(changes[i])
   -- An abandoned change (its process died) is ignored: its reservations are still in the ledger, so
   -- they are subtracted, which can only under-state what is available, never over-state it.
-  if tonumber(ARGV[5]) - tonumber(changes[i]) < tonumber(ARGV[6]) then return {'BUSY'} end
+  if age < tonumber(ARGV[6]) then return {'BUSY'} end
+  -- Long abandoned: forget it (a live process re-registers on its next attempt).
+  if age > 10 * tonumber(ARGV[6]) then redis.call('HDEL', KEYS[4], changes[i - 1]) end
 end
 local pending = 0
 for _, raw in ipairs(redis.call('HVALS', KEYS[3])) do

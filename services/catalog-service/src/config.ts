@@ -1,0 +1,23 @@
+import { Type } from '@sinclair/typebox'
+import { loadConfig, BaseEnv, MysqlEnv, RedisEnv, AdminEnv, HttpEnv } from '@flash/common'
+
+// The catalog's variables (documented in .env.example). A bad value stops the service at start with
+// a message naming the variable.
+export const CatalogEnv = {
+  ...BaseEnv,
+  ...MysqlEnv,
+  ...RedisEnv,
+  ...AdminEnv,
+  ...HttpEnv('CATALOG', 3001),
+  PRODUCT_CACHE_TTL_SECONDS: Type.Integer({ minimum: 1, maximum: 86_400, default: 30 }),
+  // A reservation still unclaimed in the ledger after this long belongs to a gateway that died before
+  // publishing; its units are released. Far above the gateway's publish timeout, so a live request is
+  // never released under it.
+  STALE_RESERVATION_SECONDS: Type.Integer({ minimum: 10, maximum: 86_400, default: 120 })
+}
+
+export type CatalogConfig = ReturnType<typeof loadCatalogConfig>
+
+export function loadCatalogConfig (env: NodeJS.ProcessEnv = process.env) {
+  return loadConfig(CatalogEnv, env)
+}

@@ -1,0 +1,147 @@
+import { AppError, ErrorCode } from '@flash/common'
+import type { Product, NewProduct, ProductChanges, ProductQuery } from '../schemas.ts'
+import { productArchived, productNotFound, stockUnavailable } from '../errors.ts'
+import type { ProductRepository, ProductRecord } from './repository.ts'
+import { MAX_TOTAL_STOCK } from './repository.ts'
+import type { ProductCache, ProductDetails } from './cache.ts'
+import type { CatalogStock, ProductInfo } from './stock.ts'
+
+// The catalog's use cases. Routes call these; SQL stays in the repository, Redis stock in CatalogStock.
+// Order of every write: MySQL first (the source of truth), then Redis stock/info, then the cache.
+
+export interface ProductRead { product: Product, cacheHit: boolean }
+
+export class Catalog {
+  readonly #repository: ProductRepository
+  readonly #cache: ProductCache
+  readonly #stock: CatalogStock
+
+  constructor (options: { repository: ProductRepository, cache: ProductCache, stock: CatalogStock }) {
+    this.#repository = options.repository
+    this.#cache = options.cache
+    this.#stock = options.stock
+  }
+
+  async create (input: NewProduct): Promise<Product> {
+    const id = await this.#repository.create({
+      name: input.name.trim(),
+      stock: input.stock,
+      price: input.price ?? 0,
+      imageUrl: input.imageUrl ?? null,
+      perUserLimit: input.perUserLimit ?? null
+    })
+    // On sale before the 201. If Redis fails here the product exists in MySQL but is not on sale:
+    // we answer 503, and the next stock sync (periodic `sync:stock`, or POST /admin/stock/sync) puts
+    // it on sale from MySQL. Rolling the INSERT back instead could race with that sync.
+    let after: number
+    try {
+      const outcome = await this.#stock.putOnSale(id, () => this.#repository.stockOf(id))
+      if (outcome.outcome !== 'set') throw new Error(`stock sync answered ${outcome.outcome}`)
+      after = outcome.after
+    } catch (error) {
+      throw stockUnavailable(`product ${id} was created but could not be put on sale yet; stock sync will retry`, error)
+    }
+    const record = await this.#mustFind(id)
+    return toProduct(record, after)
+  }
+
+  async read (id: number): Promise<ProductRead> {
+    const { details, hit } = await this.#cache.read(id)
+    if (details === null) throw productNotFound(id)
+    return { product: toProduct(details, await this.#liveStock(id)), cacheHit: hit }
+  }
+
+  async list (query: ProductQuery): Promise<{ items: Product[], page: number, pageSize: number, total: number }> {
+    const name = query.name?.trim()
+    const { items, total } = await this.#repository.page({ page: query.page, pageSize: query.pageSize, name: name === '' ? undefined : name })
+    const live = await this.#stock.available(items.map((p) => p.id))
+    return {
+      items: items.map((record) => toProduct(record, live.get(record.id) ?? record.stock)),
+      page: query.page,
+      pageSize: query.pageSize,
+      total
+    }
+  }
+
+  async update (id: number, changes: ProductChanges): Promise<Product> {
+    const found = await this.#repository.updateDetails(id, {
+      ...changes,
+      ...(changes.name !== undefined ? { name: changes.name.trim() } : {})
+    })
+    if (!found) throw productNotFound(id)
+    if (changes.perUserLimit !== undefined) await this.#publishInfo(id, { perUserLimit: changes.perUserLimit })
+    await this.#cache.invalidate(id)
+    return this.#fresh(id)
+  }
+
+  /**
+   * Restocking an archived product is refused (409 PRODUCT_ARCHIVED): its units could never be sold,
+   * and the request is almost certainly a mistake.
+   */
+  async restock (id: number, quantity: number): Promise<Product> {
+    const result = await this.#stock.restock(id, quantity, async () => {
+      const result = await this.#repository.addStock(id, quantity)
+      return { added: result === 'added', result }
+    }).catch((error: unknown) => {
+      if (error instanceof AppError) throw error
+      throw stockUnavailable(`restock of product ${id} may be incomplete in Redis; stock sync will correct it`, error)
+    })
+    if (result === 'not-found') throw productNotFound(id)
+    if (result === 'archived') throw productArchived(id)
+    if (result === 'too-much') {
+      throw new AppError(400, ErrorCode.VALIDATION_FAILED, `body/quantity would take the stock of product ${id} above ${MAX_TOTAL_STOCK}`)
+    }
+    await this.#cache.invalidate(id)
+    return this.#fresh(id)
+  }
+
+  /** Archive: the product leaves the shop, the reservation script refuses new orders, history stays. */
+  async archive (id: number): Promise<Product> {
+    if (!await this.#repository.archive(id)) throw productNotFound(id)
+    await this.#publishInfo(id, { status: 'archived' })
+    await this.#cache.invalidate(id)
+    return this.#fresh(id)
+  }
+
+  async #publishInfo (id: number, info: ProductInfo): Promise<void> {
+    try {
+      await this.#stock.publishInfo(id, info)
+    } catch (error) {
+      // MySQL holds the change; stock sync copies status and limit from MySQL, so it repairs this.
+      throw stockUnavailable(`product ${id} was saved but Redis did not take the change yet; stock sync will publish it`, error)
+    }
+  }
+
+  async #fresh (id: number): Promise<Product> {
+    const record = await this.#mustFind(id)
+    return toProduct(record, await this.#liveStock(id, record.stock))
+  }
+
+  async #mustFind (id: number): Promise<ProductRecord> {
+    const record = await this.#repository.findById(id)
+    if (record === null) throw productNotFound(id)
+    return record
+  }
+
+  /** Redis available; MySQL stock only when the product is not on sale in Redis. */
+  async #liveStock (id: number, mysqlStock?: number): Promise<number> {
+    const live = (await this.#stock.available([id])).get(id)
+    if (live !== null && live !== undefined) return live
+    if (mysqlStock !== undefined) return mysqlStock
+    return (await this.#repository.stockOf(id))?.stock ?? 0
+  }
+}
+
+function toProduct (details: ProductDetails, stock: number): Product {
+  return {
+    id: details.id,
+    name: details.name,
+    price: details.price,
+    stock,
+    imageUrl: details.imageUrl,
+    perUserLimit: details.perUserLimit,
+    status: details.status,
+    createdAt: details.createdAt,
+    updatedAt: details.updatedAt
+  }
+}

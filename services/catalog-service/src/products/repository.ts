@@ -1,0 +1,170 @@
+import type { Pool, MysqlStock } from '@flash/common'
+import type { ResultSetHeader, RowDataPacket } from 'mysql2/promise'
+
+// Every SQL statement of the catalog. Stock is written here only by restock (the processor owns the
+// rest); everything else is product details.
+
+export type ProductStatus = 'active' | 'archived'
+
+/** A product as MySQL holds it; `stock` is MySQL's figure (units not yet sold in SQL terms). */
+export interface ProductRecord {
+  id: number
+  name: string
+  price: number
+  stock: number
+  imageUrl: string | null
+  perUserLimit: number | null
+  status: ProductStatus
+  createdAt: string
+  updatedAt: string
+}
+
+export interface NewProductRecord {
+  name: string
+  stock: number
+  price: number
+  imageUrl: string | null
+  perUserLimit: number | null
+}
+
+export interface ProductDetailChanges {
+  name?: string
+  price?: number
+  imageUrl?: string | null
+  perUserLimit?: number | null
+}
+
+export interface PageRequest { page: number, pageSize: number, name?: string | undefined }
+
+export type RestockResult = 'added' | 'not-found' | 'archived' | 'too-much'
+
+/** Total MySQL stock a restock may reach: far below INT UNSIGNED, and exact in a Lua number. */
+export const MAX_TOTAL_STOCK = 2_000_000_000
+
+interface ProductRow extends RowDataPacket {
+  id: number
+  name: string
+  price: number
+  stock: number
+  image_url: string | null
+  per_user_limit: number | null
+  status: ProductStatus
+  created_at: Date
+  updated_at: Date
+}
+
+const COLUMNS = 'id, name, price, stock, image_url, per_user_limit, status, created_at, updated_at'
+
+const toRecord = (row: ProductRow): ProductRecord => ({
+  id: Number(row.id),
+  name: row.name,
+  price: row.price,
+  stock: row.stock,
+  imageUrl: row.image_url,
+  perUserLimit: row.per_user_limit,
+  status: row.status,
+  createdAt: row.created_at.toISOString(),
+  updatedAt: row.updated_at.toISOString()
+})
+
+// LIKE treats % _ and \ as wildcards/escapes; a buyer searching "100%" means the characters.
+const likeSubstring = (text: string): string => `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`
+
+const DETAIL_COLUMNS: Record<keyof ProductDetailChanges, string> = {
+  name: 'name',
+  price: 'price',
+  imageUrl: 'image_url',
+  perUserLimit: 'per_user_limit'
+}
+
+export class ProductRepository {
+  readonly #pool: Pool
+
+  constructor (pool: Pool) {
+    this.#pool = pool
+  }
+
+  async create (product: NewProductRecord): Promise<number> {
+    const [result] = await this.#pool.query<ResultSetHeader>(
+      'INSERT INTO products (name, price, stock, image_url, per_user_limit) VALUES (?, ?, ?, ?, ?)',
+      [product.name, product.price, product.stock, product.imageUrl, product.perUserLimit])
+    return result.insertId
+  }
+
+  async findById (id: number): Promise<ProductRecord | null> {
+    const [rows] = await this.#pool.query<ProductRow[]>(`SELECT ${COLUMNS} FROM products WHERE id = ?`, [id])
+    return rows[0] === undefined ? null : toRecord(rows[0])
+  }
+
+  /** Active products, newest first. */
+  async page (request: PageRequest): Promise<{ items: ProductRecord[], total: number }> {
+    const where = request.name ? 'status = \'active\' AND name LIKE ?' : 'status = \'active\''
+    const filter = request.name ? [likeSubstring(request.name)] : []
+    const [[rows], [counts]] = await Promise.all([
+      this.#pool.query<ProductRow[]>(`SELECT ${COLUMNS} FROM products WHERE ${where} ORDER BY id DESC LIMIT ? OFFSET ?`,
+        [...filter, request.pageSize, (request.page - 1) * request.pageSize]),
+      this.#pool.query<Array<RowDataPacket & { total: number }>>(`SELECT COUNT(*) AS total FROM products WHERE ${where}`, filter)
+    ])
+    return { items: rows.map(toRecord), total: Number(counts[0]?.total ?? 0) }
+  }
+
+  /** Changes product details (never stock or status); false when the product does not exist. */
+  async updateDetails (id: number, changes: ProductDetailChanges): Promise<boolean> {
+    const assignments: string[] = []
+    const values: Array<string | number | null> = []
+    for (const [field, column] of Object.entries(DETAIL_COLUMNS) as Array<[keyof ProductDetailChanges, string]>) {
+      const value = changes[field]
+      if (value === undefined) continue
+      assignments.push(`${column} = ?`)
+      values.push(value)
+    }
+    if (assignments.length === 0) return (await this.findById(id)) !== null
+    // updated_at is set explicitly: ON UPDATE does not fire when the new values equal the old ones.
+    const [result] = await this.#pool.query<ResultSetHeader>(
+      `UPDATE products SET ${assignments.join(', ')}, updated_at = CURRENT_TIMESTAMP(3) WHERE id = ?`, [...values, id])
+    return result.affectedRows > 0
+  }
+
+  /**
+   * Adds units to MySQL stock of an active product, in one guarded statement (a concurrent archive
+   * cannot slip in between a check and the write).
+   */
+  async addStock (id: number, quantity: number): Promise<RestockResult> {
+    const [result] = await this.#pool.query<ResultSetHeader>(
+      'UPDATE products SET stock = stock + ? WHERE id = ? AND status = \'active\' AND stock <= ?',
+      [quantity, id, MAX_TOTAL_STOCK - quantity])
+    if (result.affectedRows > 0) return 'added'
+    const current = await this.findById(id)
+    if (current === null) return 'not-found'
+    return current.status === 'archived' ? 'archived' : 'too-much'
+  }
+
+  /** false when the product does not exist; archiving an archived product is fine. */
+  async archive (id: number): Promise<boolean> {
+    const [result] = await this.#pool.query<ResultSetHeader>(
+      'UPDATE products SET status = \'archived\', updated_at = CURRENT_TIMESTAMP(3) WHERE id = ?', [id])
+    return result.affectedRows > 0
+  }
+
+  /** What stock sync puts on sale (read after sync has read the product's change counter). */
+  async stockOf (id: number): Promise<MysqlStock | null> {
+    const [rows] = await this.#pool.query<ProductRow[]>('SELECT stock, status, per_user_limit FROM products WHERE id = ?', [id])
+    const row = rows[0]
+    return row === undefined ? null : { stock: row.stock, status: row.status, perUserLimit: row.per_user_limit }
+  }
+
+  /** Every product id (archived too: their status must reach Redis), optionally only those given. */
+  async ids (only?: number[]): Promise<number[]> {
+    if (only !== undefined && only.length === 0) return []
+    const [rows] = only === undefined
+      ? await this.#pool.query<Array<RowDataPacket & { id: number }>>('SELECT id FROM products ORDER BY id')
+      : await this.#pool.query<Array<RowDataPacket & { id: number }>>('SELECT id FROM products WHERE id IN (?) ORDER BY id', [only])
+    return rows.map((r) => Number(r.id))
+  }
+
+  /** Name and MySQL stock of every product, for reconciliation. */
+  async stockFigures (): Promise<Array<{ id: number, name: string, stock: number }>> {
+    const [rows] = await this.#pool.query<ProductRow[]>('SELECT id, name, stock FROM products ORDER BY id')
+    return rows.map((r) => ({ id: Number(r.id), name: r.name, stock: r.stock }))
+  }
+}

@@ -1,0 +1,140 @@
+import { Type, type Static } from '@sinclair/typebox'
+
+// The catalog's HTTP contract, shared by the routes (validation, serialization) and OpenAPI.
+// Bodies are strict: unknown properties are refused, numbers are not coerced from strings.
+
+export const LIMITS = {
+  nameLength: 200,
+  maxStock: 1_000_000,
+  maxPrice: 100_000_000,
+  imageUrlLength: 2048,
+  maxPerUserLimit: 1000,
+  maxRestock: 1_000_000,
+  maxPageSize: 100
+} as const
+
+const ProductId = Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER })
+// `\S`: a name of spaces only is as empty as "" (the stored name is trimmed).
+const Name = Type.String({ minLength: 1, maxLength: LIMITS.nameLength, pattern: '\\S', description: '1–200 characters, not blank' })
+const Price = Type.Integer({ minimum: 0, maximum: LIMITS.maxPrice, description: 'integer cents' })
+const Stock = Type.Integer({ minimum: 0, maximum: LIMITS.maxStock })
+const ImageUrl = Type.Union([
+  Type.String({ maxLength: LIMITS.imageUrlLength, pattern: '^https?://[^\\s]+$', description: 'http(s) URL' }),
+  Type.Null()
+])
+const PerUserLimit = Type.Union([
+  Type.Integer({ minimum: 1, maximum: LIMITS.maxPerUserLimit, description: 'units one user may hold' }),
+  Type.Null()
+])
+const Timestamp = Type.String({ format: 'date-time' })
+
+export const Product = Type.Object({
+  id: ProductId,
+  name: Type.String(),
+  price: Type.Integer({ description: 'integer cents' }),
+  stock: Type.Integer({ description: 'live available units (Redis); MySQL stock when the product is not on sale' }),
+  imageUrl: Type.Union([Type.String(), Type.Null()]),
+  perUserLimit: Type.Union([Type.Integer(), Type.Null()]),
+  status: Type.Union([Type.Literal('active'), Type.Literal('archived')]),
+  createdAt: Timestamp,
+  updatedAt: Timestamp
+})
+export type Product = Static<typeof Product>
+
+export const NewProduct = Type.Object({
+  name: Name,
+  stock: Stock,
+  price: Type.Optional(Price),
+  imageUrl: Type.Optional(ImageUrl),
+  perUserLimit: Type.Optional(PerUserLimit)
+}, { additionalProperties: false })
+export type NewProduct = Static<typeof NewProduct>
+
+export const ProductChanges = Type.Object({
+  name: Type.Optional(Name),
+  price: Type.Optional(Price),
+  imageUrl: Type.Optional(ImageUrl),
+  perUserLimit: Type.Optional(PerUserLimit)
+}, { additionalProperties: false, minProperties: 1 })
+export type ProductChanges = Static<typeof ProductChanges>
+
+export const Restock = Type.Object({
+  quantity: Type.Integer({ minimum: 1, maximum: LIMITS.maxRestock })
+}, { additionalProperties: false })
+
+export const ProductParams = Type.Object({ id: ProductId })
+
+export const ProductQuery = Type.Object({
+  page: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1 }),
+  pageSize: Type.Integer({ minimum: 1, maximum: LIMITS.maxPageSize, default: 20 }),
+  name: Type.Optional(Type.String({ maxLength: LIMITS.nameLength, description: 'substring of the name' }))
+})
+export type ProductQuery = Static<typeof ProductQuery>
+
+export const ProductPage = Type.Object({
+  items: Type.Array(Product),
+  page: Type.Integer(),
+  pageSize: Type.Integer(),
+  total: Type.Integer()
+})
+
+const ProductIds = Type.Array(ProductId, { minItems: 1, maxItems: 1000, uniqueItems: true })
+
+// Optional bodies: Fastify validates an absent body as null.
+export const SyncRequest = Type.Union([
+  Type.Object({ productIds: Type.Optional(ProductIds) }, { additionalProperties: false }),
+  Type.Null()
+])
+
+export const SyncRow = Type.Object({
+  productId: Type.Integer(),
+  mysqlStock: Type.Integer(),
+  pending: Type.Integer({ description: 'units reserved in Redis, not yet applied in MySQL' }),
+  before: Type.Union([Type.Integer(), Type.Null()]),
+  after: Type.Union([Type.Integer(), Type.Null()]),
+  outcome: Type.Union([Type.Literal('set'), Type.Literal('unchanged'), Type.Literal('busy')])
+})
+export type SyncRow = Static<typeof SyncRow>
+
+export const SyncReport = Type.Object({ products: Type.Array(SyncRow) })
+
+export const ReconcileQuery = Type.Object({
+  staleAfterSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 30 * 86_400 }))
+})
+
+export const ReconcileRow = Type.Object({
+  productId: Type.Integer(),
+  name: Type.String(),
+  mysqlStock: Type.Integer(),
+  redisAvailable: Type.Union([Type.Integer(), Type.Null()]),
+  pending: Type.Integer(),
+  agrees: Type.Boolean({ description: 'redisAvailable + pending === mysqlStock' })
+})
+export type ReconcileRow = Static<typeof ReconcileRow>
+
+export const StaleReservation = Type.Object({
+  productId: Type.Integer(),
+  orderId: Type.String(),
+  quantity: Type.Integer(),
+  ageSeconds: Type.Integer()
+})
+export type StaleReservation = Static<typeof StaleReservation>
+
+export const ReconcileReport = Type.Object({
+  products: Type.Array(ReconcileRow),
+  staleReservations: Type.Array(StaleReservation)
+})
+
+export const ReleaseStaleRequest = SyncRequest
+
+export const ReleaseStaleReport = Type.Object({
+  cutoff: Type.String({ format: 'date-time', description: 'reservations made before this were released' }),
+  released: Type.Array(StaleReservation)
+})
+
+export const ErrorResponse = Type.Object({
+  statusCode: Type.Integer(),
+  code: Type.String(),
+  error: Type.String(),
+  message: Type.String()
+}, { additionalProperties: true })

@@ -1,0 +1,227 @@
+import type { Pool, PoolConnection } from 'mysql2/promise'
+import {
+  MessageType, newChangeToken,
+  type OrderMessage, type OrderPlaced, type OrderCancelRequested, type StockStore, type ClaimState, type ChangeOp
+} from '@flash/common'
+import { ordersRepository, type OrdersRepository, type NewOrder } from './orders/repository.ts'
+
+// One batch of `orders` messages applied with the protocol of DESIGN.md §4 step 5:
+//   1. per product, register a stock change in Redis and claim the batch's reservations
+//   2. one MySQL transaction: insert the new orders (confirmed, or failed with a reason), one guarded
+//      stock UPDATE per product, then the cancellations
+//   3. after COMMIT, per product: drop the ledger entries, compensate failed orders, return cancelled
+//      units, unregister the change (each effect at most once, by the Lua script's own bookkeeping)
+// Any failure before 3 completes throws; running the same batch again is harmless (I3): orders already
+// in MySQL are replays whose Redis effects are re-emitted, and Redis applies each effect once.
+
+export const FailureReason = {
+  PRODUCT_NOT_FOUND: 'product not found',
+  PRODUCT_ARCHIVED: 'product archived',
+  RESERVATION_RELEASED: 'reservation released',
+  INSUFFICIENT_STOCK: 'insufficient stock'
+} as const
+
+export const CANCELLED_REASON = 'cancelled by customer'
+
+/** Largest quantity an order row can hold (orders.quantity is INT UNSIGNED; stay well inside it). */
+const MAX_QUANTITY = 2_147_483_647
+const REQUEST_ID_MAX = 64
+
+export interface OrderBatchDeps {
+  pool: Pool
+  stock: StockStore
+  repository?: OrdersRepository
+}
+
+export interface BatchOutcome {
+  /** new orders written confirmed */
+  confirmed: number
+  /** new orders written failed, by reason */
+  failed: Record<string, number>
+  /** order.placed already in MySQL (redelivery, replay, retry after a crash) */
+  replayed: number
+  /** confirmed orders cancelled by this batch */
+  cancelled: number
+  /** cancellation requests that changed nothing in MySQL (already cancelled, failed, unknown order) */
+  cancelIgnored: number
+  /** units put back on sale in Redis for failed orders */
+  compensatedUnits: number
+  /** units put back on sale in Redis for cancelled orders */
+  returnedUnits: number
+}
+
+/** Why a well-formed message can still never be written (it goes to the DLQ), or null. */
+export function unprocessableReason (message: OrderMessage): string | null {
+  if (message.type === MessageType.ORDER_PLACED) {
+    if (message.quantity > MAX_QUANTITY) return `invalid order.placed: /quantity must be <= ${MAX_QUANTITY}`
+    if (Number.isNaN(Date.parse(message.createdAt))) return 'invalid order.placed: /createdAt is not a date'
+  }
+  if (!Number.isSafeInteger(message.productId)) return `invalid ${message.type}: /productId is not a safe integer`
+  return null
+}
+
+const firstOfEachOrder = <M extends { orderId: string }>(messages: M[]): M[] => {
+  const seen = new Set<string>()
+  return messages.filter((m) => !seen.has(m.orderId) && seen.add(m.orderId) !== undefined)
+}
+
+/**
+ * Applies decoded messages (in partition order). `changeTokens` may be passed again when the same
+ * batch is retried, so a retry finishes the changes the failed attempt registered.
+ */
+export async function applyOrderBatch (deps: OrderBatchDeps, messages: OrderMessage[],
+  changeTokens: Map<number, string> = new Map()): Promise<BatchOutcome> {
+  const repository = deps.repository ?? ordersRepository
+  const placed = firstOfEachOrder(messages.filter((m): m is OrderPlaced => m.type === MessageType.ORDER_PLACED))
+  const cancels = firstOfEachOrder(messages.filter((m): m is OrderCancelRequested => m.type === MessageType.ORDER_CANCEL_REQUESTED))
+  const outcome: BatchOutcome = { confirmed: 0, failed: {}, replayed: 0, cancelled: 0, cancelIgnored: 0, compensatedUnits: 0, returnedUnits: 0 }
+  if (placed.length === 0 && cancels.length === 0) return outcome
+
+  const byProduct = new Map<number, OrderPlaced[]>()
+  for (const order of placed) {
+    const list = byProduct.get(order.productId)
+    if (list === undefined) byProduct.set(order.productId, [order])
+    else list.push(order)
+  }
+  const registered = new Set<number>()
+  const tokenOf = (productId: number): string => {
+    registered.add(productId)
+    let token = changeTokens.get(productId)
+    if (token === undefined) {
+      token = newChangeToken('processor')
+      changeTokens.set(productId, token)
+    }
+    return token
+  }
+
+  // Step 1: register every change before MySQL moves, so stock sync waits instead of counting a unit
+  // twice; cancellations register one too (no orders to claim).
+  const claims = new Map<string, ClaimState>()
+  const cancelProducts = cancels.map((c) => c.productId).filter((id) => !byProduct.has(id))
+  await Promise.all([
+    ...[...byProduct].map(async ([productId, orders]) => {
+      const states = await deps.stock.beginChange(productId, tokenOf(productId), orders.map((o) => o.orderId))
+      orders.forEach((o, i) => claims.set(o.orderId, states[i] ?? 'unknown'))
+    }),
+    ...[...new Set(cancelProducts)].map((productId) => deps.stock.beginChange(productId, tokenOf(productId)))
+  ])
+
+  // Step 2: the transaction.
+  const ops = new Map<number, ChangeOp[]>()
+  const opsOf = (productId: number): ChangeOp[] => {
+    let list = ops.get(productId)
+    if (list === undefined) ops.set(productId, list = [])
+    return list
+  }
+  const conn = await deps.pool.getConnection()
+  let committed = false
+  try {
+    await repository.begin(conn)
+    const products = await repository.lockProducts(conn, [...new Set([...byProduct.keys(), ...cancels.map((c) => c.productId)])])
+    // After the product locks: another instance that wrote any of these orders has committed.
+    const existing = await repository.existingOrders(conn, placed.map((o) => o.orderId))
+    const rows: NewOrder[] = []
+    const write = (o: OrderPlaced, status: 'confirmed' | 'failed', reason: string | null): void => {
+      rows.push({
+        id: o.orderId,
+        productId: o.productId,
+        userId: o.userId,
+        quantity: o.quantity,
+        status,
+        reason,
+        requestId: o.requestId === '' ? null : o.requestId.slice(0, REQUEST_ID_MAX),
+        createdAt: new Date(o.createdAt)
+      })
+      opsOf(o.productId).push({ op: status === 'confirmed' ? 'confirm' : 'fail', orderId: o.orderId })
+      if (status === 'confirmed') outcome.confirmed++
+      else outcome.failed[reason ?? ''] = (outcome.failed[reason ?? ''] ?? 0) + 1
+    }
+
+    for (const [productId, orders] of byProduct) {
+      const fresh: OrderPlaced[] = []
+      for (const o of orders) {
+        const status = existing.get(o.orderId)
+        if (status === undefined) { fresh.push(o); continue }
+        // A replay: MySQL already has the final state; re-emit its Redis effect in case the crash
+        // came between COMMIT and finishChange (Redis applies it once).
+        outcome.replayed++
+        opsOf(productId).push({ op: status === 'failed' ? 'fail' : 'confirm', orderId: o.orderId })
+      }
+      if (fresh.length === 0) continue
+      const product = products.get(productId)
+      if (product === undefined) { for (const o of fresh) write(o, 'failed', FailureReason.PRODUCT_NOT_FOUND); continue }
+      if (product.status === 'archived') { for (const o of fresh) write(o, 'failed', FailureReason.PRODUCT_ARCHIVED); continue }
+      const takers: OrderPlaced[] = []
+      for (const o of fresh) {
+        // A released reservation's units are back on sale: selling them here would sell them twice.
+        if (claims.get(o.orderId) === 'void') write(o, 'failed', FailureReason.RESERVATION_RELEASED)
+        else takers.push(o)
+      }
+      if (takers.length === 0) continue
+      const total = takers.reduce((sum, o) => sum + o.quantity, 0)
+      if (await repository.takeStock(conn, productId, total)) {
+        for (const o of takers) write(o, 'confirmed', null)
+        continue
+      }
+      // MySQL has fewer units than Redis sold: settle in arrival order so only the orders that
+      // cannot be honoured fail.
+      for (const o of takers) {
+        if (await repository.takeStock(conn, productId, o.quantity)) write(o, 'confirmed', null)
+        else write(o, 'failed', FailureReason.INSUFFICIENT_STOCK)
+      }
+    }
+    const inserted = await repository.insertOrders(conn, rows)
+    if (inserted !== rows.length) {
+      // Another transaction wrote some of these orders between our read and our insert: the stock
+      // taken for them here must not stick. Roll back; the retry sees them as replays.
+      throw Object.assign(new Error(`orders written concurrently (${rows.length - inserted} of ${rows.length})`), { transient: true })
+    }
+
+    for (const c of cancels) {
+      const order = await repository.lockOrder(conn, c.orderId)
+      if (order === null || order.status === 'failed') { outcome.cancelIgnored++; continue }
+      if (order.status === 'confirmed') {
+        await repository.markCancelled(conn, order.id, CANCELLED_REASON)
+        await repository.returnStock(conn, order.productId, order.quantity)
+        outcome.cancelled++
+      } else {
+        // Already cancelled: MySQL is done, but a crash may have come before Redis got the units
+        // back; the return is marked in Redis, so emitting it again is harmless.
+        outcome.cancelIgnored++
+      }
+      if (!registered.has(order.productId)) await deps.stock.beginChange(order.productId, tokenOf(order.productId))
+      opsOf(order.productId).push({ op: 'return', orderId: order.id, quantity: order.quantity, userId: order.userId })
+    }
+    await conn.commit()
+    committed = true
+  } catch (error) {
+    if (!committed) {
+      await conn.rollback().catch(() => {})
+      // Nothing changed in MySQL: unregister the changes so stock sync is not held up while we back
+      // off (a retry registers them again).
+      await Promise.allSettled([...changeTokens].map(([productId, token]) => deps.stock.finishChange(productId, token, [])))
+    }
+    throw error
+  } finally {
+    release(conn)
+  }
+
+  // Step 3: Redis follows MySQL, once per effect; every registered change is finished, even those
+  // with nothing to apply (all replays, cancellations of unknown orders).
+  const results = await Promise.all([...changeTokens].map(([productId, token]) => deps.stock.finishChange(productId, token, ops.get(productId) ?? [])))
+  for (const r of results) {
+    outcome.compensatedUnits += r.compensated
+    outcome.returnedUnits += r.returned
+  }
+  changeTokens.clear()
+  return outcome
+}
+
+/** A connection whose socket failed must not go back to the pool. */
+function release (conn: PoolConnection): void {
+  const broken = (conn as unknown as { connection?: { _fatalError?: unknown, stream?: { destroyed?: boolean } } }).connection
+  if (broken?._fatalError || broken?.stream?.destroyed) conn.destroy()
+  else conn.release()
+}
+
+export const failedTotal = (outcome: BatchOutcome): number => Object.values(outcome.failed).reduce((a, b) => a + b, 0)

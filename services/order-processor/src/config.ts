@@ -1,0 +1,21 @@
+import { Type, type Static, type TObject } from '@sinclair/typebox'
+import { loadConfig, BaseEnv, MysqlEnv, RedisEnv, KafkaEnv, HttpEnv } from '@flash/common'
+
+export const ProcessorEnv = {
+  ...BaseEnv,
+  ...MysqlEnv,
+  ...RedisEnv,
+  ...KafkaEnv,
+  ...HttpEnv('PROCESSOR', 3003),
+  KAFKA_GROUP_ID: Type.String({ minLength: 1, default: 'order-processor' }),
+  /** most messages applied in one MySQL transaction (a Kafka batch is split into chunks of this size) */
+  PROCESSOR_MAX_BATCH: Type.Integer({ minimum: 1, maximum: 5000, default: 500 }),
+  /** partitions processed at once by one instance (each in its own transaction) */
+  PROCESSOR_PARTITIONS_CONCURRENTLY: Type.Integer({ minimum: 1, maximum: 100, default: 4 })
+}
+
+export type ProcessorConfig = Static<TObject<typeof ProcessorEnv>>
+
+export function loadProcessorConfig (env: NodeJS.ProcessEnv = process.env): ProcessorConfig {
+  return loadConfig(ProcessorEnv, env)
+}

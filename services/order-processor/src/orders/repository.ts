@@ -1,0 +1,109 @@
+import type { PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise'
+
+// Every SQL statement of the processor. All of them run inside the one transaction of a batch, on the
+// connection the batch holds; none of them commits.
+
+export type OrderStatus = 'confirmed' | 'failed' | 'cancelled'
+
+export interface NewOrder {
+  id: string
+  productId: number
+  userId: string | null
+  quantity: number
+  status: 'confirmed' | 'failed'
+  reason: string | null
+  requestId: string | null
+  createdAt: Date
+}
+
+export interface LockedProduct { id: number, stock: number, status: 'active' | 'archived' }
+
+export interface LockedOrder { id: string, productId: number, userId: string | null, quantity: number, status: OrderStatus }
+
+/** Rows per multi-row statement: keeps packets and IN lists bounded whatever the batch size. */
+const CHUNK = 500
+
+function chunks<T> (items: T[]): T[][] {
+  const out: T[][] = []
+  for (let i = 0; i < items.length; i += CHUNK) out.push(items.slice(i, i + CHUNK))
+  return out
+}
+
+const placeholders = (n: number): string => Array.from({ length: n }, () => '?').join(',')
+
+export const ordersRepository = {
+  /**
+   * READ COMMITTED: a read after the product locks sees every order another instance committed while
+   * holding them (no stale snapshot), and no gap locks, so instances inserting neighbouring ULIDs do
+   * not deadlock each other.
+   */
+  async begin (conn: PoolConnection): Promise<void> {
+    await conn.query('SET TRANSACTION ISOLATION LEVEL READ COMMITTED')
+    await conn.beginTransaction()
+  },
+
+  /**
+   * Locks the products in ascending id order (one statement, primary-key order), so two batches that
+   * touch the same products queue instead of deadlocking. Missing products are absent from the map.
+   */
+  async lockProducts (conn: PoolConnection, productIds: number[]): Promise<Map<number, LockedProduct>> {
+    const found = new Map<number, LockedProduct>()
+    if (productIds.length === 0) return found
+    const sorted = [...productIds].sort((a, b) => a - b)
+    for (const ids of chunks(sorted)) {
+      const [rows] = await conn.query<RowDataPacket[]>(
+        `SELECT id, stock, status FROM products WHERE id IN (${placeholders(ids.length)}) ORDER BY id FOR UPDATE`, ids)
+      for (const row of rows) found.set(Number(row.id), { id: Number(row.id), stock: Number(row.stock), status: row.status as LockedProduct['status'] })
+    }
+    return found
+  },
+
+  /** Orders of this batch already in MySQL (a redelivery or replay), with their status. */
+  async existingOrders (conn: PoolConnection, orderIds: string[]): Promise<Map<string, OrderStatus>> {
+    const found = new Map<string, OrderStatus>()
+    for (const ids of chunks(orderIds)) {
+      const [rows] = await conn.query<RowDataPacket[]>(`SELECT id, status FROM orders WHERE id IN (${placeholders(ids.length)})`, ids)
+      for (const row of rows) found.set(String(row.id), row.status as OrderStatus)
+    }
+    return found
+  },
+
+  /** The guard of I1: takes `units` only if they are all there. */
+  async takeStock (conn: PoolConnection, productId: number, units: number): Promise<boolean> {
+    const [result] = await conn.execute<ResultSetHeader>(
+      'UPDATE products SET stock = stock - ? WHERE id = ? AND stock >= ?', [units, productId, units])
+    return result.affectedRows === 1
+  },
+
+  async returnStock (conn: PoolConnection, productId: number, units: number): Promise<void> {
+    await conn.execute('UPDATE products SET stock = stock + ? WHERE id = ?', [units, productId])
+  },
+
+  /** INSERT IGNORE: a row already there is left as it is. Returns how many rows were inserted. */
+  async insertOrders (conn: PoolConnection, orders: NewOrder[]): Promise<number> {
+    let inserted = 0
+    for (const rows of chunks(orders)) {
+      const values: Array<string | number | Date | null> = []
+      for (const o of rows) values.push(o.id, o.productId, o.userId, o.quantity, o.status, o.reason, o.requestId, o.createdAt)
+      const [result] = await conn.query<ResultSetHeader>(
+        `INSERT IGNORE INTO orders (id, product_id, user_id, quantity, status, reason, request_id, created_at) VALUES ${
+          rows.map(() => '(?,?,?,?,?,?,?,?)').join(',')}`, values)
+      inserted += result.affectedRows
+    }
+    return inserted
+  },
+
+  async lockOrder (conn: PoolConnection, orderId: string): Promise<LockedOrder | null> {
+    const [rows] = await conn.query<RowDataPacket[]>(
+      'SELECT id, product_id, user_id, quantity, status FROM orders WHERE id = ? FOR UPDATE', [orderId])
+    const row = rows[0]
+    if (row === undefined) return null
+    return { id: String(row.id), productId: Number(row.product_id), userId: row.user_id === null ? null : String(row.user_id), quantity: Number(row.quantity), status: row.status as OrderStatus }
+  },
+
+  async markCancelled (conn: PoolConnection, orderId: string, reason: string): Promise<void> {
+    await conn.execute("UPDATE orders SET status = 'cancelled', reason = ? WHERE id = ? AND status = 'confirmed'", [reason, orderId])
+  }
+}
+
+export type OrdersRepository = typeof ordersRepository

@@ -1,0 +1,73 @@
+import t from 'tap'
+import { loadGatewayConfig } from '../../order-gateway/src/config.ts'
+import { buildApp as buildGateway } from '../../order-gateway/src/app.ts'
+import {
+  createStack, startProcessor, createProduct, waitForOrders, waitForStatus, orderRows, sqlStock, until
+} from './helper.ts'
+
+// The whole order path through the real gateway app (reserve in Redis, publish to Kafka, 202) and the
+// real processor (batch into MySQL, settle Redis), on this file's own topic: I1–I5 at once.
+
+const stack = await createStack('e2e')
+const processor = await startProcessor(stack)
+const gateway = await buildGateway(loadGatewayConfig({
+  ...process.env,
+  LOG_LEVEL: 'error',
+  KAFKA_ORDERS_TOPIC: stack.config.KAFKA_ORDERS_TOPIC,
+  KAFKA_DLQ_TOPIC: stack.config.KAFKA_DLQ_TOPIC,
+  // Every injected request comes from one address: the rate limit is another test's subject.
+  RATE_LIMIT_MAX: '100000000'
+}))
+t.teardown(async () => {
+  await gateway.close()
+  await processor.close()
+  await stack.close()
+})
+await until(async () => (await gateway.inject({ url: '/health/ready' })).statusCode === 200, 30_000, 'the gateway is ready')
+
+t.test('2,000 concurrent buyers for 100 units: exactly 100 confirmed, both stocks 0, every 202 final', async (t) => {
+  const productId = await createProduct(stack, 100)
+  const responses = await Promise.all(Array.from({ length: 2000 }, (_, i) => gateway.inject({
+    method: 'POST',
+    url: '/orders',
+    payload: { productId, quantity: 1, userId: `buyer-${i}` }
+  })))
+  const accepted = responses.filter((r) => r.statusCode === 202).map((r) => r.json() as { orderId: string })
+  const refused = responses.filter((r) => r.statusCode === 409)
+  t.equal(accepted.length, 100, 'exactly the units on sale were accepted (no false sold-out, no oversell)')
+  t.equal(refused.length, 1900, 'everyone else is told it is sold out')
+  const ids = accepted.map((a) => a.orderId)
+  t.equal(new Set(ids).size, ids.length, 'no order id twice')
+
+  const rows = await waitForOrders(stack, ids)
+  t.equal(rows.length, 100, 'every 202 reached MySQL')
+  t.ok(rows.every((r) => r.status === 'confirmed'), 'all confirmed')
+  t.equal(rows.reduce((s, r) => s + r.quantity, 0), 100, '100 units confirmed')
+  t.equal(await sqlStock(stack, productId), 0, 'MySQL stock 0')
+  const snap = await stack.stock.snapshot(productId)
+  t.equal(snap.available, 0, 'Redis stock 0')
+  t.equal(snap.ledger.length, 0, 'no reservation left pending')
+  const [one] = ids
+  const read = await gateway.inject({ url: `/orders/${one}` })
+  t.match(read.json(), { orderId: one, status: 'confirmed' }, 'the gateway reads the final state')
+})
+
+t.test('a cancellation through the gateway returns the unit to MySQL and Redis once', async (t) => {
+  const productId = await createProduct(stack, 5)
+  const placed = await gateway.inject({ method: 'POST', url: '/orders', payload: { productId, quantity: 2, userId: 'returner' } })
+  t.equal(placed.statusCode, 202)
+  const { orderId } = placed.json() as { orderId: string }
+  await waitForStatus(stack, orderId, 'confirmed')
+  t.equal(await sqlStock(stack, productId), 3)
+  const cancels = await Promise.all([1, 2].map(() => gateway.inject({ method: 'DELETE', url: `/orders/${orderId}` })))
+  t.ok(cancels.every((c) => c.statusCode === 202), 'both requests queued')
+  await waitForStatus(stack, orderId, 'cancelled')
+  await until(async () => (await stack.stock.snapshot(productId)).available === 5, 30_000, 'Redis gets the units back')
+  const [row] = await orderRows(stack, [orderId])
+  t.equal(row?.reason, 'cancelled by customer')
+  t.equal(await sqlStock(stack, productId), 5, 'MySQL +2 once')
+  t.equal((await stack.stock.snapshot(productId)).available, 5, 'Redis +2 once')
+  t.equal(await stack.stock.heldBy(productId, 'returner'), 0)
+  const again = await gateway.inject({ method: 'DELETE', url: `/orders/${orderId}` })
+  t.equal(again.statusCode, 409, 'a cancelled order cannot be cancelled again')
+})
