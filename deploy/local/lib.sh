@@ -213,9 +213,13 @@ ensure_binaries() {
   local kv bin pkg missing=()
   for kv in "$@"; do
     bin="${kv%%=*}"; pkg="${kv#*=}"
-    if ! command -v "$bin" >/dev/null 2>&1 && [[ ! -x "/usr/sbin/$bin" ]]; then
-      [[ " ${missing[*]-} " == *" $pkg "* ]] || missing+=("$pkg")
+    # An absolute path names a file the package provides (a font, say) rather than a command.
+    if [[ "$bin" == /* ]]; then
+      [[ -e "$bin" ]] && continue
+    elif command -v "$bin" >/dev/null 2>&1 || [[ -x "/usr/sbin/$bin" ]]; then
+      continue
     fi
+    [[ " ${missing[*]-} " == *" $pkg "* ]] || missing+=("$pkg")
   done
   ((${#missing[@]})) || return 0
   say "packages: installing ${missing[*]}"

@@ -23,13 +23,14 @@ export async function buildApp (config: CatalogConfig, deps: AppDeps = {}): Prom
     service: SERVICE,
     description: 'Products, their cache, and the stock Redis holds for sale (sync, reconciliation)',
     logLevel: config.LOG_LEVEL,
-    bodyLimit: 16 * 1024
+    bodyLimit: 16 * 1024,
+    docsServerUrl: '/api'
   })
 
   const pool = createMysqlPool(config)
   const redis = createRedisCluster(config.REDIS_NODES)
   const repository = deps.repository?.(pool) ?? new ProductRepository(pool)
-  const stock = new CatalogStock(redis, new StockStore(redis))
+  const stock = new CatalogStock(redis, new StockStore(redis), app.log)
   const cache = new ProductCache({ redis, repository, ttlSeconds: config.PRODUCT_CACHE_TTL_SECONDS, log: app.log })
   const catalog = new Catalog({ repository, cache, stock })
   const metrics = createCatalogMetrics(app.metrics)

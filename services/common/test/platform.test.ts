@@ -99,3 +99,19 @@ t.test('while closing, readiness answers 503 so load balancers stop sending', as
   await app.close()
   t.not(during, 200)
 })
+
+t.test('a dependency that is down answers 503 with Retry-After, not 500', async (t) => {
+  const app = await buildTestApp()
+  t.teardown(() => app.close())
+  app.get('/redis-down', async () => { throw new Error('Connection is closed.') })
+  app.get('/mysql-down', async () => { throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:3306'), { code: 'ECONNREFUSED' }) })
+  app.get('/bug', async () => { throw new TypeError('undefined is not a function') })
+  for (const url of ['/redis-down', '/mysql-down']) {
+    const res = await app.inject(url)
+    t.equal(res.statusCode, 503, url)
+    t.equal(res.headers['retry-after'], '1')
+    t.match(res.json(), { code: ErrorCode.SERVICE_UNAVAILABLE })
+  }
+  const bug = await app.inject('/bug')
+  t.same(bug.json(), { statusCode: 500, code: ErrorCode.INTERNAL_ERROR, error: 'Internal Server Error', message: 'internal error' })
+})

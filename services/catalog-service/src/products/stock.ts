@@ -1,4 +1,4 @@
-import { newChangeToken, productKeys, type Cluster, type MysqlStock, type StockSnapshot, type StockStore, type SyncOutcome } from '@flash/common'
+import { newChangeToken, productKeys, type ChangeOp, type Cluster, type Logger, type MysqlStock, type StockSnapshot, type StockStore, type SyncOutcome } from '@flash/common'
 
 // The catalog's side of the Redis stock protocol (services/common/src/stock): putting MySQL stock on
 // sale, restocking during a sale, publishing status and per-user limit to the reservation script, and
@@ -6,6 +6,8 @@ import { newChangeToken, productKeys, type Cluster, type MysqlStock, type StockS
 
 /** The age after which sync (StockStore.sync's default) treats an unfinished change as abandoned. */
 const ABANDONED_CHANGE_MS = 60_000
+/** tries of a restock's Redis step after its MySQL commit */
+const FINISH_ATTEMPTS = 5
 
 export type ProductInfo = { status?: 'active' | 'archived', perUserLimit?: number | null }
 
@@ -19,10 +21,12 @@ export interface ConsistentView {
 export class CatalogStock {
   readonly #redis: Cluster
   readonly #store: StockStore
+  readonly #log: Pick<Logger, 'error'>
 
-  constructor (redis: Cluster, store: StockStore) {
+  constructor (redis: Cluster, store: StockStore, log: Pick<Logger, 'error'> = console) {
     this.#redis = redis
     this.#store = store
+    this.#log = log
   }
 
   get store (): StockStore {
@@ -63,9 +67,23 @@ export class CatalogStock {
       await this.#store.finishChange(productId, token, []).catch(() => {})
       throw error
     }
-    // Not retried: 'add' is not idempotent, and a lost reply may hide an applied script. If this
-    // fails the change stays registered until sync treats it as abandoned, then sync corrects Redis.
-    await this.#store.finishChange(productId, token, outcome.added ? [{ op: 'add', quantity }] : [])
+    // MySQL has committed: the restock happened, whatever Redis does now, so the caller gets its
+    // answer (a 5xx here would invite a retry that restocks twice). finishChange applies 'add' only
+    // while the change is registered, so retrying it after a lost reply cannot add the units twice.
+    // If Redis stays unreachable, it under-states stock until sync treats the change as abandoned.
+    const ops: ChangeOp[] = outcome.added ? [{ op: 'add', quantity }] : []
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.#store.finishChange(productId, token, ops)
+        break
+      } catch (error) {
+        if (attempt >= FINISH_ATTEMPTS) {
+          this.#log.error({ err: error, productId, quantity }, 'restock committed in MySQL but not applied to Redis; stock sync will correct it')
+          break
+        }
+        await new Promise((resolve) => setTimeout(resolve, 100 * attempt))
+      }
+    }
     return outcome.result
   }
 

@@ -12,6 +12,21 @@ const frameworkCodes: Record<string, { statusCode: number, code: ErrorCode }> = 
   FST_ERR_CTP_INVALID_TYPE: { statusCode: 415, code: ErrorCode.UNSUPPORTED_MEDIA_TYPE }
 }
 
+// A dependency that is down or failing over (MySQL, Redis, Kafka) is a 503 the client may retry, not a
+// 500: nothing about the request was wrong.
+const unavailableCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN',
+  'PROTOCOL_CONNECTION_LOST', 'ER_CON_COUNT_ERROR', 'ER_SERVER_SHUTDOWN', 'ER_LOCK_WAIT_TIMEOUT', 'ER_LOCK_DEADLOCK'])
+const unavailableNames = new Set(['MaxRetriesPerRequestError', 'ClusterAllFailedError', 'KafkaJSConnectionError',
+  'KafkaJSNumberOfRetriesExceeded', 'KafkaJSRequestTimeoutError', 'KafkaJSNonRetriableError'])
+const unavailableMessage = /Connection is closed|Cluster isn't ready|CLUSTERDOWN|TRYAGAIN|LOADING|MASTERDOWN|Pool is closed|connect ETIMEDOUT/
+
+export function isDependencyUnavailable (error: unknown): boolean {
+  if (!(error instanceof Error)) return false
+  const code = (error as NodeJS.ErrnoException).code
+  return (code !== undefined && unavailableCodes.has(code)) || unavailableNames.has(error.name) ||
+    unavailableMessage.test(error.message)
+}
+
 export function registerErrorHandling (app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError | AppError, request, reply) => {
     if (error instanceof AppError) {
@@ -24,6 +39,11 @@ export function registerErrorHandling (app: FastifyInstance): void {
     const mapped = error.code ? frameworkCodes[error.code] : undefined
     if (mapped) return reply.code(mapped.statusCode).send(errorBody(mapped.statusCode, mapped.code, error.message))
     if (error instanceof SyntaxError) return reply.code(400).send(errorBody(400, ErrorCode.INVALID_JSON, error.message))
+    if (isDependencyUnavailable(error)) {
+      request.log.warn({ err: error }, 'dependency unavailable')
+      void reply.header('retry-after', '1')
+      return reply.code(503).send(errorBody(503, ErrorCode.SERVICE_UNAVAILABLE, 'a dependency is unavailable right now; retry shortly'))
+    }
     const status = error.statusCode ?? 500
     if (status === 429) return reply.code(429).send(errorBody(429, ErrorCode.RATE_LIMITED, error.message))
     if (status >= 400 && status < 500) {

@@ -1,0 +1,161 @@
+import { computed, reactive } from 'vue'
+import { ApiError, getOrder, getProduct, newIdempotencyKey, placeOrderWithRetry } from '../api.ts'
+
+export type Phase = 'idle' | 'firing' | 'settling' | 'done' | 'stopped'
+
+export interface SaleSettings {
+  productId: number
+  buyers: number
+  concurrency: number
+  quantity: number
+}
+
+export interface Verdict {
+  confirmedUnits: number
+  unitsLost: number
+  oversold: number
+  failedOrders: number
+  ok: boolean
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/**
+ * Drives a flash sale from the browser: N buyers (one user id each), at most `concurrency` orders
+ * in flight, then polls every accepted order until none is pending and checks the invariants —
+ * units confirmed must equal the units the product lost, and nothing may be oversold.
+ */
+export function useFlashSale() {
+  const state = reactive({
+    phase: 'idle' as Phase,
+    sent: 0,
+    accepted: 0,
+    soldOut: 0,
+    failed: 0,
+    pending: 0,
+    reasons: {} as Record<string, number>,
+    startStock: null as number | null,
+    stock: null as number | null,
+    verdict: null as Verdict | null,
+    error: null as unknown,
+  })
+  let stopRequested = false
+  let stockTimer: ReturnType<typeof setInterval> | undefined
+
+  const running = computed(() => state.phase === 'firing' || state.phase === 'settling')
+
+  function reset(): void {
+    Object.assign(state, { sent: 0, accepted: 0, soldOut: 0, failed: 0, pending: 0, reasons: {}, verdict: null, error: null })
+  }
+
+  function watchStock(productId: number): void {
+    clearInterval(stockTimer)
+    stockTimer = setInterval(async () => {
+      try {
+        state.stock = (await getProduct(productId)).stock
+      } catch {
+        // the counters and the verdict matter more than one missed stock sample
+      }
+    }, 250)
+  }
+
+  async function fire(settings: SaleSettings, runId: string): Promise<{ orderId: string; quantity: number }[]> {
+    const accepted: { orderId: string; quantity: number }[] = []
+    let next = 0
+    const buyer = async (): Promise<void> => {
+      while (!stopRequested) {
+        const i = next++
+        if (i >= settings.buyers) return
+        state.sent++
+        try {
+          const answer = await placeOrderWithRetry(
+            { productId: settings.productId, quantity: settings.quantity, userId: `sim-${runId}-${i}` },
+            newIdempotencyKey(),
+          )
+          accepted.push({ orderId: answer.orderId, quantity: settings.quantity })
+          state.accepted++
+        } catch (err) {
+          if (err instanceof ApiError && err.code === 'INSUFFICIENT_STOCK') {
+            state.soldOut++
+          } else {
+            state.failed++
+            const code = err instanceof ApiError ? err.code : 'ERROR'
+            state.reasons[code] = (state.reasons[code] ?? 0) + 1
+          }
+        }
+      }
+    }
+    await Promise.all(Array.from({ length: Math.max(1, settings.concurrency) }, buyer))
+    return accepted
+  }
+
+  /** Polls the accepted orders until none is pending; returns confirmed units and failed orders. */
+  async function settle(accepted: { orderId: string; quantity: number }[]): Promise<{ confirmedUnits: number; failedOrders: number }> {
+    let open = accepted.slice()
+    let confirmedUnits = 0
+    let failedOrders = 0
+    while (open.length > 0 && !stopRequested) {
+      state.pending = open.length
+      const stillOpen: typeof open = []
+      for (let i = 0; i < open.length; i += 20) {
+        const batch = open.slice(i, i + 20)
+        const answers = await Promise.all(batch.map((o) => getOrder(o.orderId).catch(() => null)))
+        answers.forEach((order, j) => {
+          const sent = batch[j]
+          if (sent === undefined) return
+          if (order === null || order.status === 'pending') stillOpen.push(sent)
+          else if (order.status === 'confirmed') confirmedUnits += order.quantity
+          else failedOrders++
+        })
+      }
+      open = stillOpen
+      state.pending = open.length
+      if (open.length > 0) await sleep(400)
+    }
+    return { confirmedUnits, failedOrders }
+  }
+
+  async function start(settings: SaleSettings): Promise<void> {
+    if (running.value) return
+    stopRequested = false
+    reset()
+    const runId = newIdempotencyKey().slice(0, 8)
+    try {
+      const startStock = (await getProduct(settings.productId)).stock
+      state.startStock = startStock
+      state.stock = startStock
+      watchStock(settings.productId)
+      state.phase = 'firing'
+      const accepted = await fire(settings, runId)
+      state.phase = 'settling'
+      const { confirmedUnits, failedOrders } = await settle(accepted)
+      if (stopRequested) {
+        state.phase = 'stopped'
+        return
+      }
+      // Failed orders give their units back to Redis just after MySQL records the failure, so
+      // allow the stock a few seconds to converge (I4) before comparing.
+      let endStock = (await getProduct(settings.productId)).stock
+      for (let waited = 0; startStock - endStock !== confirmedUnits && waited < 5000; waited += 500) {
+        await sleep(500)
+        endStock = (await getProduct(settings.productId)).stock
+      }
+      state.stock = endStock
+      const unitsLost = startStock - endStock
+      const oversold = Math.max(0, confirmedUnits - startStock, -endStock)
+      state.verdict = { confirmedUnits, unitsLost, oversold, failedOrders, ok: confirmedUnits === unitsLost && oversold === 0 }
+      state.phase = 'done'
+    } catch (err) {
+      state.error = err
+      state.phase = 'stopped'
+    } finally {
+      clearInterval(stockTimer)
+    }
+  }
+
+  function stop(): void {
+    stopRequested = true
+  }
+
+  return { state, running, start, stop }
+}
