@@ -57,8 +57,8 @@ t.test('undo returns units once and leaves a tombstone the processor sees as voi
   const productId = await onSale(5)
   const orderId = newOrderId()
   await store.reserve({ productId, orderId, quantity: 2, userId: 'u', idempotencyTtlSeconds: 60 })
-  t.equal(await store.undo(productId, orderId), 2)
-  t.equal(await store.undo(productId, orderId), 0, 'a second undo returns nothing')
+  t.same(await store.undo(productId, orderId), { outcome: 'undone', units: 2 })
+  t.same(await store.undo(productId, orderId), { outcome: 'absent' }, 'a second undo returns nothing')
   t.equal((await store.snapshot(productId)).available, 5)
   t.same(await store.beginChange(productId, newChangeToken('test'), [orderId]), ['void'])
 })
@@ -72,6 +72,7 @@ t.test('a processor change claims, confirms and compensates exactly once', async
   const token = newChangeToken('test')
   t.same(await store.beginChange(productId, token, [ok, bad, newOrderId()]), ['live', 'live', 'unknown'])
   t.equal(await store.releaseStale(productId, ok, Date.now() + 1000), 0, 'a claimed reservation is never stale')
+  t.same(await store.undo(productId, ok), { outcome: 'claimed' }, 'nor undone: its order reached Kafka')
   const ops = [{ op: 'confirm', orderId: ok }, { op: 'fail', orderId: bad }] as const
   t.same(await store.finishChange(productId, token, [...ops]), { compensated: 4, returned: 0, added: 0 })
   t.same(await store.finishChange(productId, token, [...ops]), { compensated: 0, returned: 0, added: 0 }, 'replay changes nothing')

@@ -129,14 +129,20 @@ export class StockStore {
     return { orderId: record.o, acknowledged: record.s === 'a' }
   }
 
-  /** Undo a reservation whose publish failed; returns the units given back (0 if none). */
-  async undo (productId: number, orderId: string): Promise<number> {
-    return this.#release(productId, orderId, 'undo', 0)
+  /**
+   * Undo a reservation whose publish failed: 'undone' (units back on sale, tombstone left), 'absent'
+   * (nothing reserved under this id), or 'claimed' — a processor already holds the order, so the
+   * message did reach Kafka and the order must be treated as accepted.
+   */
+  async undo (productId: number, orderId: string): Promise<{ outcome: 'undone', units: number } | { outcome: 'absent' | 'claimed' }> {
+    const units = await this.#release(productId, orderId, 'undo', 0)
+    if (units < 0) return { outcome: 'claimed' }
+    return units === 0 ? { outcome: 'absent' } : { outcome: 'undone', units }
   }
 
-  /** Release a reservation never claimed by a processor and older than `cutoff` (ms epoch). */
+  /** Release a reservation never claimed by a processor and older than `cutoff` (ms epoch); units returned. */
   async releaseStale (productId: number, orderId: string, cutoff: number): Promise<number> {
-    return this.#release(productId, orderId, 'stale', cutoff)
+    return Math.max(await this.#release(productId, orderId, 'stale', cutoff), 0)
   }
 
   async #release (productId: number, orderId: string, mode: 'undo' | 'stale', cutoff: number): Promise<number> {

@@ -51,7 +51,13 @@ export class OrderPlacement {
     const { stock, metrics } = this.#o
     const key = input.idempotencyKey
     const fingerprint = key === undefined ? undefined : fingerprintOf(input)
-    if (key !== undefined) await this.#claimKeyForProduct(key, input.productId)
+    const claimedKeyNow = key !== undefined && await this.#claimKeyForProduct(key, input.productId)
+    // A refused request changes nothing: not even the key's owner record, so the buyer can use the
+    // key again (for another product too) once nothing was reserved under it.
+    const refuse = async (error: AppError): Promise<never> => {
+      if (claimedKeyNow && key !== undefined) await this.#releaseKey(key, log)
+      throw error
+    }
 
     const orderId = newOrderId()
     const createdAt = new Date().toISOString()
@@ -69,7 +75,7 @@ export class OrderPlacement {
     } catch (err) {
       log.error({ err, productId: input.productId }, 'reservation failed: redis unavailable')
       metrics.refused.inc({ reason: 'unavailable' })
-      throw serviceUnavailable('stock cannot be reserved right now; retry', err)
+      return refuse(serviceUnavailable('stock cannot be reserved right now; retry', err))
     }
 
     switch (outcome.kind) {
@@ -86,17 +92,17 @@ export class OrderPlacement {
         throw keyReused()
       case 'not-on-sale':
         metrics.refused.inc({ reason: 'product_not_found' })
-        throw new AppError(404, ErrorCode.PRODUCT_NOT_FOUND, `product ${input.productId} is not on sale`)
+        return refuse(new AppError(404, ErrorCode.PRODUCT_NOT_FOUND, `product ${input.productId} is not on sale`))
       case 'per-user-limit':
         metrics.refused.inc({ reason: 'per_user_limit' })
-        throw new AppError(409, ErrorCode.PER_USER_LIMIT,
+        return refuse(new AppError(409, ErrorCode.PER_USER_LIMIT,
           `user ${input.userId ?? ''} may buy ${outcome.remaining} more unit(s) of product ${input.productId}`,
-          { details: { remaining: outcome.remaining } })
+          { details: { remaining: outcome.remaining } }))
       case 'insufficient-stock':
         metrics.refused.inc({ reason: 'insufficient_stock' })
-        throw new AppError(409, ErrorCode.INSUFFICIENT_STOCK,
+        return refuse(new AppError(409, ErrorCode.INSUFFICIENT_STOCK,
           `only ${outcome.unitsLeft} unit(s) of product ${input.productId} left`,
-          { details: { available: outcome.unitsLeft } })
+          { details: { available: outcome.unitsLeft } }))
     }
     log.debug({ orderId, productId: input.productId, quantity: input.quantity, unitsLeft: outcome.unitsLeft }, 'stock reserved')
 
@@ -112,12 +118,15 @@ export class OrderPlacement {
     }
     try {
       await this.#o.publisher.publish(message, requestId, this.#o.publishTimeoutMs)
+      log.debug({ orderId }, 'order published')
     } catch (err) {
       metrics.publishFailures.inc({ type: MessageType.ORDER_PLACED })
-      await this.#undo(input.productId, orderId, err, log)
-      throw serviceUnavailable('the order could not be queued; nothing was reserved, retry', err)
+      // A publish that timed out may have landed: if a processor already claimed the reservation,
+      // the order is in Kafka and is accepted like any other.
+      if (await this.#undo(input.productId, orderId, err, log)) {
+        return refuse(serviceUnavailable('the order could not be queued; nothing was reserved, retry', err))
+      }
     }
-    log.debug({ orderId }, 'order published')
 
     // Only an acknowledged order is `pending`: written after the ack, so a cancellation can never be
     // published ahead of its order (both go through one partition, in the order they were acked).
@@ -134,8 +143,11 @@ export class OrderPlacement {
     return { orderId, replayed: false }
   }
 
-  /** A key is global but reservations are per product: the first product a key was used for owns it. */
-  async #claimKeyForProduct (key: string, productId: number): Promise<void> {
+  /**
+   * A key is global but reservations are per product: the first product a key was used for owns it.
+   * Returns true when this request created the owner record (and so must remove it if refused).
+   */
+  async #claimKeyForProduct (key: string, productId: number): Promise<boolean> {
     let owner: unknown
     try {
       owner = await this.#o.redis.call('SET', idempotencyOwnerKey(key), String(productId), 'NX', 'GET', 'EX', this.#o.idempotencyTtlSeconds)
@@ -146,6 +158,12 @@ export class OrderPlacement {
       this.#o.metrics.refused.inc({ reason: 'idempotency_key_reused' })
       throw keyReused()
     }
+    return owner === null
+  }
+
+  async #releaseKey (key: string, log: FastifyBaseLogger): Promise<void> {
+    // Best effort: a record left behind only expires later (its TTL), it never sells anything.
+    await this.#o.redis.del(idempotencyOwnerKey(key)).catch((err: unknown) => log.warn({ err, key }, 'idempotency owner record not removed'))
   }
 
   /** The first request with this key is still publishing: answer what it answers. */
@@ -160,15 +178,21 @@ export class OrderPlacement {
     throw serviceUnavailable('the first attempt with this Idempotency-Key is still in progress; retry')
   }
 
-  async #undo (productId: number, orderId: string, cause: unknown, log: FastifyBaseLogger): Promise<void> {
+  /** Undoes the reservation of a failed publish: true, or false when a processor holds the order already. */
+  async #undo (productId: number, orderId: string, cause: unknown, log: FastifyBaseLogger): Promise<boolean> {
     try {
-      const units = await this.#o.stock.undo(productId, orderId)
+      const result = await this.#o.stock.undo(productId, orderId)
+      if (result.outcome === 'claimed') {
+        log.warn({ err: cause, orderId, productId }, 'publish reported failure but the order reached Kafka: accepted')
+        return false
+      }
       this.#o.metrics.undone.inc()
-      log.info({ err: cause, orderId, productId, units }, 'publish failed: reservation undone')
+      log.info({ err: cause, orderId, productId, ...result }, 'publish failed: reservation undone')
     } catch (err) {
       // The entry stays in the ledger, unclaimed: stale-reservation release gives its units back.
       log.error({ err, cause, orderId, productId }, 'publish failed and the undo failed too: left to stale release')
     }
+    return true
   }
 }
 

@@ -4,14 +4,14 @@
 --
 -- KEYS[1] stock   KEYS[2] users   KEYS[3] ledger   KEYS[4] tombstone of this order
 -- ARGV[1] orderId ARGV[2] tombstone TTL (s) ARGV[3] mode: 'undo' | 'stale' ARGV[4] stale cutoff (ms)
--- → units returned (0 if there was nothing to release)
+-- → units returned (0 if there was nothing to release), or -1 when a processor has already claimed
+--   the reservation: its order is in Kafka after all (a publish that timed out but landed) and is
+--   being applied, so its units are not the gateway's to give back.
 local raw = redis.call('HGET', KEYS[3], ARGV[1])
 if not raw then return 0 end
 local entry = cjson.decode(raw)
-if ARGV[3] == 'stale' then
-  -- A claimed reservation is in a processor batch: it is not stale, whatever its age.
-  if entry.s ~= 'r' or tonumber(entry.t) > tonumber(ARGV[4]) then return 0 end
-end
+if entry.s == 'c' then return -1 end
+if ARGV[3] == 'stale' and tonumber(entry.t) > tonumber(ARGV[4]) then return 0 end
 redis.call('HDEL', KEYS[3], ARGV[1])
 if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('INCRBY', KEYS[1], entry.q) end
 if entry.u ~= '' then redis.call('HINCRBY', KEYS[2], entry.u, -entry.q) end
