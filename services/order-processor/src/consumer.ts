@@ -77,8 +77,12 @@ export class OrderConsumer {
     })
     this.#producer = options.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false })
     const { GROUP_JOIN, CRASH, STOP, DISCONNECT, REBALANCING } = this.#consumer.events
+    // kafkajs restarts a crashed consumer itself (disconnect, connect, run again) and emits DISCONNECT
+    // on the way: "running" follows the group membership, and only our own stop or a crash kafkajs will
+    // not restart from ends it.
     this.#consumer.on(GROUP_JOIN, (event) => {
       this.#joined = true
+      this.#running = !this.#stopping
       this.#options.metrics.lag.reset()
       this.#log.info({ assignment: event.payload.memberAssignment }, 'joined the consumer group')
     })
@@ -89,7 +93,10 @@ export class OrderConsumer {
       if (!event.payload.restart) this.#running = false
     })
     this.#consumer.on(STOP, () => { this.#joined = false })
-    this.#consumer.on(DISCONNECT, () => { this.#joined = false; this.#running = false })
+    this.#consumer.on(DISCONNECT, () => {
+      this.#joined = false
+      if (this.#stopping) this.#running = false
+    })
   }
 
   /** Readiness: running and a member of the group. */
