@@ -49,7 +49,11 @@ t.test('a Redis master killed mid-sale: the replica takes over, the gateway reco
   // Restart the killed node before the checks: it must rejoin as a replica of the promoted one.
   t.comment(await component('start', victim))
   await waitUntil('redis cluster healthy', async () => (await clusterHealthy(PORTS)) ? true : undefined, 90_000, 1000)
-  const rejoined = (await nodesFrom(7001 === master.port ? 7002 : 7001)).find((n) => n.port === master.port)
+  // The restarted node first comes back as a slot-less master, then reconfigures itself as a replica
+  // of the promoted one; the rest of the cluster learns that through gossip, so wait for it (bounded).
+  const observer = 7001 === master.port ? 7002 : 7001
+  const rejoined = await waitUntil('the killed node seen as a replica', async () =>
+    (await nodesFrom(observer)).find((n) => n.port === master.port && n.role === 'slave'), 30_000, 500).catch(() => undefined)
   t.equal(rejoined?.role, 'slave', 'the killed node rejoined as a replica')
   t.ok(await clusterHealthy(PORTS), 'cluster_state ok on all six nodes, 3 masters')
   await waitReady(GATEWAY)
