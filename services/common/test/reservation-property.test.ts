@@ -451,7 +451,9 @@ class Sync implements fc.AsyncCommand<Model, Real> {
       if (this.racing && reads !== 2) throw new Error('sync did not read MySQL again after a change raced it')
       const pending = [...m.ledger.values()].reduce((s, e) => s + e.q, 0)
       m.available = Math.max(m.sqlStock - pending, 0)
-      m.drift = 0
+      // Sync never sets a negative figure: when a failover lost reservations and Redis went on to
+      // promise more than MySQL holds, the excess stays promised (those orders will fail in MySQL).
+      m.drift = Math.max(pending - m.sqlStock, 0)
     }
     await verify(m, r)
   }
@@ -526,7 +528,7 @@ t.test('random interleavings of reserve, undo, stale release, batches, cancels, 
       for (const order of model.orders) {
         if (order.published && !model.sql.has(order.id)) throw new Error(`published order ${order.id} never reached a final state`)
       }
-    }), { numRuns: Number(process.env.PROPERTY_RUNS ?? 150), interruptAfterTimeLimit: 120_000 })
+    }), { numRuns: Number(process.env.PROPERTY_RUNS ?? 150), interruptAfterTimeLimit: 120_000, ...(process.env.PROPERTY_SEED ? { seed: Number(process.env.PROPERTY_SEED), path: process.env.PROPERTY_PATH } : {}) })
   t.pass('every run kept Redis equal to the model and the invariants true')
 })
 

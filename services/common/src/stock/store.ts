@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs'
+import { createHash } from 'node:crypto'
 import type { Cluster } from 'ioredis'
 import { productKeys } from '../keys.ts'
 
@@ -8,13 +9,19 @@ import { productKeys } from '../keys.ts'
 
 const lua = (name: string): string => readFileSync(new URL(`./lua/${name}.lua`, import.meta.url), 'utf8')
 
+interface LuaScript { numberOfKeys: number, lua: string, sha: string }
+const script = (name: string, numberOfKeys: number): LuaScript => {
+  const source = lua(name)
+  return { numberOfKeys, lua: source, sha: createHash('sha1').update(source).digest('hex') }
+}
+
 const SCRIPTS = {
-  fsReserve: { numberOfKeys: 5, lua: lua('reserve') },
-  fsRelease: { numberOfKeys: 4, lua: lua('release') },
-  fsBeginChange: { numberOfKeys: 3, lua: lua('begin-change') },
-  fsFinishChange: { numberOfKeys: 5, lua: lua('finish-change') },
-  fsSync: { numberOfKeys: 5, lua: lua('sync') },
-  fsSnapshot: { numberOfKeys: 4, lua: lua('snapshot') }
+  fsReserve: script('reserve', 5),
+  fsRelease: script('release', 4),
+  fsBeginChange: script('begin-change', 3),
+  fsFinishChange: script('finish-change', 5),
+  fsSync: script('sync', 5),
+  fsSnapshot: script('snapshot', 4)
 } as const
 
 type ScriptName = keyof typeof SCRIPTS
@@ -81,16 +88,26 @@ export class StockStore {
 
   constructor (redis: Cluster) {
     this.#redis = redis
-    for (const [name, definition] of Object.entries(SCRIPTS)) {
-      if (!(name in redis)) redis.defineCommand(name, definition)
-    }
     const callers = {} as Record<ScriptName, ScriptCaller>
     for (const name of Object.keys(SCRIPTS) as ScriptName[]) {
-      const command = (redis as unknown as Record<string, ScriptCaller>)[name]
-      if (command === undefined) throw new Error(`redis script ${name} was not defined`)
-      callers[name] = command.bind(redis)
+      callers[name] = (...args) => this.#evalsha(SCRIPTS[name], args)
     }
     this.#call = callers
+  }
+
+  /**
+   * EVALSHA, and the script's source only when a node answers NOSCRIPT (a restarted or newly promoted
+   * node). Not ioredis' defineCommand: under auto-pipelining it sends the whole source with every call
+   * (it remembers loaded scripts per pipeline, and each pipeline is new), which made writing Lua text
+   * to sockets the gateway's largest cost.
+   */
+  async #evalsha (script: LuaScript, args: Array<string | number>): Promise<unknown> {
+    try {
+      return await this.#redis.evalsha(script.sha, script.numberOfKeys, ...args)
+    } catch (error) {
+      if (!(error instanceof Error) || !error.message.includes('NOSCRIPT')) throw error
+      return await this.#redis.eval(script.lua, script.numberOfKeys, ...args)
+    }
   }
 
   /** The hot path: one script call per order (auto-pipelined with its neighbours). */
