@@ -51,7 +51,12 @@ export class AppError extends Error {
 
   constructor (statusCode: number, code: ErrorCode, message: string,
     options: { details?: Record<string, unknown>, headers?: Record<string, string>, cause?: unknown } = {}) {
+    // A client error is an answer, not a fault: no stack trace is captured for it (once a sale sells
+    // out, tens of thousands of 409s a second would each pay for one nobody reads).
+    const stackTraceLimit = Error.stackTraceLimit
+    if (statusCode < 500) Error.stackTraceLimit = 0
     super(message, { cause: options.cause })
+    Error.stackTraceLimit = stackTraceLimit
     this.name = 'AppError'
     this.statusCode = statusCode
     this.code = code

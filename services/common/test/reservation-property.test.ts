@@ -73,9 +73,11 @@ interface Real { productId: number }
 
 const byPick = <T>(items: T[], pick: number): T | undefined => items.length === 0 ? undefined : items[pick % items.length]
 
-function heldChange (m: Model, user: string | null, delta: number): void {
+/** A user's held units; the scripts drop a count that reaches zero or less (`raw`: a plain HINCRBY). */
+function heldChange (m: Model, user: string | null, delta: number, raw = false): void {
   if (user === null) return
-  m.held.set(user, (m.held.get(user) ?? 0) + delta)
+  const held = (m.held.get(user) ?? 0) + delta
+  m.held.set(user, !raw && delta < 0 && held <= 0 ? 0 : held)
 }
 
 /** The mirror of release.lua: units back on sale, tombstone, idempotency record dropped. */
@@ -271,7 +273,7 @@ class FailoverLosesReservation implements fc.AsyncCommand<Model, Real> {
     await multi.exec()
     m.ledger.delete(order.id)
     m.available += order.q
-    heldChange(m, order.user, -order.q)
+    heldChange(m, order.user, -order.q, true)
     order.lost = true
     await verify(m, r)
   }

@@ -51,7 +51,8 @@ export class OrderPlacement {
     const { stock, metrics } = this.#o
     const key = input.idempotencyKey
     const fingerprint = key === undefined ? undefined : fingerprintOf(input)
-    const claimedKeyNow = key !== undefined && await this.#claimKeyForProduct(key, input.productId)
+    // Set once this request has reserved and claimed its Idempotency-Key for the product (below).
+    let claimedKeyNow = false
     // A refused request changes nothing: not even the key's owner record, so the buyer can use the
     // key again (for another product too) once nothing was reserved under it.
     const refuse = async (error: AppError): Promise<never> => {
@@ -105,6 +106,18 @@ export class OrderPlacement {
           { details: { available: outcome.unitsLeft } }))
     }
     log.debug({ orderId, productId: input.productId, quantity: input.quantity, unitsLeft: outcome.unitsLeft }, 'stock reserved')
+
+    // The key is claimed for this product only once something was reserved under it: refusals (most
+    // requests once a sale sells out) never touch the owner record. A key already owned by another
+    // product undoes this reservation before anything is published.
+    if (key !== undefined) {
+      try {
+        claimedKeyNow = await this.#claimKeyForProduct(key, input.productId)
+      } catch (error) {
+        await this.#undo(input.productId, orderId, error, log)
+        throw error
+      }
+    }
 
     const message: OrderPlaced = {
       type: MessageType.ORDER_PLACED,
@@ -187,7 +200,7 @@ export class OrderPlacement {
         return false
       }
       this.#o.metrics.undone.inc()
-      log.info({ err: cause, orderId, productId, ...result }, 'publish failed: reservation undone')
+      log.info({ err: cause, orderId, productId, ...result }, 'reservation undone')
     } catch (err) {
       // The entry stays in the ledger, unclaimed: stale-reservation release gives its units back.
       log.error({ err, cause, orderId, productId }, 'publish failed and the undo failed too: left to stale release')

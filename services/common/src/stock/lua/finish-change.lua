@@ -24,13 +24,13 @@ for i = 4, #ARGV, 4 do
       local entry = cjson.decode(raw)
       redis.call('HDEL', KEYS[3], id)
       if onSale then redis.call('INCRBY', KEYS[1], entry.q) end
-      if entry.u ~= '' then redis.call('HINCRBY', KEYS[2], entry.u, -entry.q) end
+      if entry.u ~= '' and redis.call('HINCRBY', KEYS[2], entry.u, -entry.q) <= 0 then redis.call('HDEL', KEYS[2], entry.u) end
       compensated = compensated + entry.q
     end
   elseif op == 'return' then
     if redis.call('SET', ARGV[2] .. id, '1', 'NX', 'EX', ARGV[3]) then
       if onSale then redis.call('INCRBY', KEYS[1], qty) end
-      if user ~= '' then redis.call('HINCRBY', KEYS[2], user, -qty) end
+      if user ~= '' and redis.call('HINCRBY', KEYS[2], user, -qty) <= 0 then redis.call('HDEL', KEYS[2], user) end
       returned = returned + qty
     end
   elseif op == 'add' and registered then
