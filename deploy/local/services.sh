@@ -32,12 +32,27 @@ service_env_file() {
   echo "$merged"
 }
 
+# The variable prefix of a service's settings (CATALOG_PORT, GATEWAY_NODE_OPTIONS, …).
+service_prefix() {
+  case "$1" in
+    catalog-service) echo CATALOG ;;
+    order-gateway) echo GATEWAY ;;
+    order-processor) echo PROCESSOR ;;
+  esac
+}
+
 start_service() {
-  local name="$1" env_file
+  local name="$1" env_file line key value node_options="" vars=()
   env_file="$(service_env_file)"
+  # One NAME=value per line (quotes around the value are dropped); .env's lines come last and win.
+  while IFS= read -r line; do
+    key="${line%%=*}"; value="${line#*=}"
+    value="${value%\"}"; value="${value#\"}"
+    vars+=("$key=$value")
+    [[ "$key" == "$(service_prefix "$name")_NODE_OPTIONS" ]] && node_options="$value"
+  done <"$env_file"
   # env -i keeps the service's environment to what the files say, plus PATH for node itself.
-  # shellcheck disable=SC2046
-  spawn "$name" env -i PATH="$PATH" HOME="${HOME:-/root}" $(grep -v '^#' "$env_file" | xargs) \
+  spawn "$name" env -i PATH="$PATH" HOME="${HOME:-/root}" "${vars[@]}" NODE_OPTIONS="$node_options" \
     node "$ROOT/services/$name/src/server.ts"
 }
 

@@ -20,7 +20,8 @@ export function readEnvFile (file: string): Map<string, string> {
   const vars = new Map<string, string>()
   for (const line of readFileSync(file, 'utf8').split('\n')) {
     const match = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(line.trim())
-    if (match) vars.set(match[1]!, match[2]!)
+    // Surrounding quotes are not part of the value (Compose's env_file and make local both drop them).
+    if (match) vars.set(match[1]!, match[2]!.replace(/^"(.*)"$/, '$1'))
   }
   return vars
 }
