@@ -43,6 +43,8 @@ export async function buildApp (config: ProcessorConfig, deps: ProcessorDeps = {
     dlqTopic: config.KAFKA_DLQ_TOPIC,
     maxBatch: config.PROCESSOR_MAX_BATCH,
     partitionsConcurrently: config.PROCESSOR_PARTITIONS_CONCURRENTLY,
+    fetchMinBytes: config.PROCESSOR_FETCH_MIN_BYTES,
+    fetchMaxWaitMs: config.PROCESSOR_FETCH_MAX_WAIT_MS,
     log,
     metrics,
     apply: (messages, changeTokens) => applyOrderBatch({ pool, stock, repository: deps.repository }, messages, changeTokens)

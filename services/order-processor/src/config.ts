@@ -11,7 +11,14 @@ export const ProcessorEnv = {
   /** most messages applied in one MySQL transaction (a Kafka batch is split into chunks of this size) */
   PROCESSOR_MAX_BATCH: Type.Integer({ minimum: 1, maximum: 5000, default: 500 }),
   /** partitions processed at once by one instance (each in its own transaction) */
-  PROCESSOR_PARTITIONS_CONCURRENTLY: Type.Integer({ minimum: 1, maximum: 100, default: 4 })
+  PROCESSOR_PARTITIONS_CONCURRENTLY: Type.Integer({ minimum: 1, maximum: 100, default: 4 }),
+  /**
+   * A fetch waits until this many bytes arrived or PROCESSOR_FETCH_MAX_WAIT_MS passed: during a sale
+   * each transaction then carries tens of orders instead of a handful (fewer commits, less CPU taken
+   * from the gateway on a shared machine), at the cost of at most that wait when traffic is thin.
+   */
+  PROCESSOR_FETCH_MIN_BYTES: Type.Integer({ minimum: 1, maximum: 10_485_760, default: 65_536 }),
+  PROCESSOR_FETCH_MAX_WAIT_MS: Type.Integer({ minimum: 1, maximum: 5000, default: 100 })
 }
 
 export type ProcessorConfig = Static<TObject<typeof ProcessorEnv>>

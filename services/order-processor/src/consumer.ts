@@ -15,6 +15,9 @@ export interface OrderConsumerOptions {
   dlqTopic: string
   maxBatch: number
   partitionsConcurrently: number
+  /** a fetch returns once this many bytes are there, or after fetchMaxWaitMs */
+  fetchMinBytes: number
+  fetchMaxWaitMs: number
   log: Logger
   metrics: ProcessorMetrics
   /** applies decoded messages; the same `changeTokens` map is passed to every retry of one chunk */
@@ -68,9 +71,10 @@ export class OrderConsumer {
       sessionTimeout: 15_000,
       heartbeatInterval: 3_000,
       rebalanceTimeout: 30_000,
-      // A quiet sale still drains fast: the broker answers as soon as anything is there.
-      maxWaitTimeInMs: 50,
-      minBytes: 1,
+      // Busy: the broker answers once fetchMinBytes are there (batches of tens of orders, fewer
+      // transactions). Quiet: it answers after fetchMaxWaitMs with whatever arrived.
+      maxWaitTimeInMs: options.fetchMaxWaitMs,
+      minBytes: options.fetchMinBytes,
       maxBytesPerPartition: Math.max(options.maxBatch * BYTES_PER_MESSAGE, 64 * 1024),
       maxBytes: Math.max(options.maxBatch * BYTES_PER_MESSAGE * options.partitionsConcurrently * 2, 1024 * 1024),
       allowAutoTopicCreation: false
