@@ -11,6 +11,7 @@ import { PendingOrders } from './orders/pending.ts'
 import { OrderPlacement } from './orders/placement.ts'
 import { OrderCancellation } from './orders/cancellation.ts'
 import { orderRoutes } from './routes/orders.ts'
+import { redisRateLimitStore } from './rate-limit/store.ts'
 
 export const SERVICE = 'order-gateway'
 const BODY_LIMIT_BYTES = 4 * 1024
@@ -55,8 +56,7 @@ export async function buildApp (config: GatewayConfig): Promise<App> {
 
   await app.register(rateLimit, {
     global: false,
-    redis,
-    nameSpace: rateLimitPrefix,
+    store: redisRateLimitStore(redis, rateLimitPrefix, config.RATE_LIMIT_WINDOW_SECONDS * 1000),
     // request.ip is the buyer: the platform trusts X-Forwarded-For only from nginx's networks, so a
     // direct client cannot pick its own address.
     keyGenerator: (request) => request.ip,

@@ -1,19 +1,13 @@
-import { readFileSync } from 'node:fs'
-import { createHash } from 'node:crypto'
 import type { Cluster } from 'ioredis'
 import { productKeys } from '../keys.ts'
+import { loadLuaScript, runLuaScript, type LuaScript } from '../clients/lua.ts'
 
 // The stock that Redis holds for sale, and every way it changes. Each change is one Lua script on the
 // product's shard (all its keys share the hash tag), so no interleaving of requests can break I1/I3.
 // The scripts live in ./lua as .lua files; this module is their only caller.
 
-const lua = (name: string): string => readFileSync(new URL(`./lua/${name}.lua`, import.meta.url), 'utf8')
-
-interface LuaScript { numberOfKeys: number, lua: string, sha: string }
-const script = (name: string, numberOfKeys: number): LuaScript => {
-  const source = lua(name)
-  return { numberOfKeys, lua: source, sha: createHash('sha1').update(source).digest('hex') }
-}
+const script = (name: string, numberOfKeys: number): LuaScript =>
+  loadLuaScript(new URL(`./lua/${name}.lua`, import.meta.url), numberOfKeys)
 
 const SCRIPTS = {
   fsReserve: script('reserve', 5),
@@ -90,24 +84,9 @@ export class StockStore {
     this.#redis = redis
     const callers = {} as Record<ScriptName, ScriptCaller>
     for (const name of Object.keys(SCRIPTS) as ScriptName[]) {
-      callers[name] = (...args) => this.#evalsha(SCRIPTS[name], args)
+      callers[name] = (...args) => runLuaScript(redis, SCRIPTS[name], args)
     }
     this.#call = callers
-  }
-
-  /**
-   * EVALSHA, and the script's source only when a node answers NOSCRIPT (a restarted or newly promoted
-   * node). Not ioredis' defineCommand: under auto-pipelining it sends the whole source with every call
-   * (it remembers loaded scripts per pipeline, and each pipeline is new), which made writing Lua text
-   * to sockets the gateway's largest cost.
-   */
-  async #evalsha (script: LuaScript, args: Array<string | number>): Promise<unknown> {
-    try {
-      return await this.#redis.evalsha(script.sha, script.numberOfKeys, ...args)
-    } catch (error) {
-      if (!(error instanceof Error) || !error.message.includes('NOSCRIPT')) throw error
-      return await this.#redis.eval(script.lua, script.numberOfKeys, ...args)
-    }
   }
 
   /** The hot path: one script call per order (auto-pipelined with its neighbours). */

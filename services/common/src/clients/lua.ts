@@ -1,0 +1,25 @@
+import { readFileSync } from 'node:fs'
+import { createHash } from 'node:crypto'
+import type { Cluster } from 'ioredis'
+
+// Lua scripts are called by their SHA (EVALSHA), with the source sent only when a node answers
+// NOSCRIPT (restarted, or a replica just promoted). Not ioredis' defineCommand: under auto-pipelining
+// it sends the whole source with every call (it remembers loaded scripts per pipeline, and each
+// pipeline is new), which made writing Lua text to sockets the gateway's largest cost.
+
+export interface LuaScript { numberOfKeys: number, lua: string, sha: string }
+
+export function loadLuaScript (file: URL, numberOfKeys: number): LuaScript {
+  const lua = readFileSync(file, 'utf8')
+  return { numberOfKeys, lua, sha: createHash('sha1').update(lua).digest('hex') }
+}
+
+/** `args` = the script's keys, then its arguments. */
+export async function runLuaScript (redis: Cluster, script: LuaScript, args: Array<string | number>): Promise<unknown> {
+  try {
+    return await redis.evalsha(script.sha, script.numberOfKeys, ...args)
+  } catch (error) {
+    if (!(error instanceof Error) || !error.message.includes('NOSCRIPT')) throw error
+    return await redis.eval(script.lua, script.numberOfKeys, ...args)
+  }
+}
