@@ -23,6 +23,7 @@ export async function buildApp (config: CatalogConfig, deps: AppDeps = {}): Prom
     service: SERVICE,
     description: 'Products, their cache, and the stock Redis holds for sale (sync, reconciliation)',
     logLevel: config.LOG_LEVEL,
+    trustedProxies: config.TRUSTED_PROXIES,
     bodyLimit: 16 * 1024,
     docsServerUrl: '/api'
   })

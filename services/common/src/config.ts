@@ -10,7 +10,13 @@ const Port = (fallback: number) => Type.Integer({ minimum: 1, maximum: 65535, de
 export const BaseEnv = {
   NODE_ENV: Type.Union([Type.Literal('production'), Type.Literal('development'), Type.Literal('test')], { default: 'production' }),
   LOG_LEVEL: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info' }),
-  SHUTDOWN_GRACE_SECONDS: Type.Integer({ minimum: 1, maximum: 300, default: 10 })
+  SHUTDOWN_GRACE_SECONDS: Type.Integer({ minimum: 1, maximum: 300, default: 10 }),
+  /**
+   * Proxies whose X-Forwarded-For is believed (comma separated: addresses, CIDRs, or proxy-addr's
+   * names loopback, linklocal, uniquelocal). The default fits nginx on loopback (make local) or on the
+   * Compose network; narrow it where buyers can reach a service from a private range directly.
+   */
+  TRUSTED_PROXIES: Type.String({ pattern: '^[0-9A-Za-z.:/_-]+(,[0-9A-Za-z.:/_-]+)*$', default: 'loopback,linklocal,uniquelocal' })
 }
 
 export const MysqlEnv = {

@@ -22,6 +22,7 @@ export async function buildApp (config: GatewayConfig): Promise<App> {
     service: SERVICE,
     description: 'Flash-sale order gateway: reserves stock atomically in Redis and queues orders in Kafka',
     logLevel: config.LOG_LEVEL,
+    trustedProxies: config.TRUSTED_PROXIES,
     bodyLimit: BODY_LIMIT_BYTES,
     docsServerUrl: '/api'
   })

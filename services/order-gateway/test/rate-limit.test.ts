@@ -28,3 +28,17 @@ t.test('POST /orders is rate limited per client address, behind nginx too, with 
   const spoofed = await app.inject({ ...direct, payload: { productId: product.id, quantity: 1 } })
   t.equal(spoofed.statusCode, 202, 'counted under its own address, not the forwarded one')
 })
+
+t.test('TRUSTED_PROXIES narrows whose X-Forwarded-For is believed', async (t) => {
+  const app = await buildTestApp(t, testConfig(topic, { RATE_LIMIT_MAX: '2', RATE_LIMIT_WINDOW_SECONDS: '60', TRUSTED_PROXIES: '127.0.0.1' }))
+  const product = await createProduct({ stock: 100 })
+  // A client on a private range is no longer a trusted proxy: rotating X-Forwarded-For buys it nothing.
+  const client = `10.${product.id % 250}.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}`
+  const statuses = []
+  for (let i = 0; i < 3; i++) {
+    const res = await app.inject({ method: 'POST', url: '/orders', remoteAddress: client, headers: { 'content-type': 'application/json', 'x-forwarded-for': `203.0.113.${i}` }, payload: { productId: product.id, quantity: 1 } })
+    statuses.push(res.statusCode)
+  }
+  t.same(statuses, [202, 202, 429])
+  t.equal((await snapshot(product.id)).available, 98, 'the refused request reserved nothing')
+})

@@ -27,7 +27,8 @@ export async function buildApp (config: ProcessorConfig, deps: ProcessorDeps = {
   const app = await createPlatformApp({
     service: 'order-processor',
     description: 'Consumes `orders` in batches: writes orders and SQL stock in one transaction per batch, then settles Redis (ledger, compensation, cancellations).',
-    logLevel: config.LOG_LEVEL
+    logLevel: config.LOG_LEVEL,
+    trustedProxies: config.TRUSTED_PROXIES
   })
   const log = app.log as unknown as Logger
   const pool = deps.pool ?? createMysqlPool(config)

@@ -30,13 +30,12 @@ export interface PlatformOptions {
   bodyLimit?: number
   /** the service runs behind this path prefix in nginx (for the OpenAPI `servers` entry) */
   docsServerUrl?: string
+  /**
+   * Proxies whose X-Forwarded-For is believed (TRUSTED_PROXIES): by default nginx on loopback
+   * (`make local`) or on the Compose network. A client elsewhere cannot pick its address with the header.
+   */
+  trustedProxies?: string
 }
-
-/**
- * Proxies whose X-Forwarded-For is believed: nginx runs on loopback (`make local`) or on the Compose
- * network (private ranges). A client elsewhere cannot pick its own address with the header.
- */
-export const TRUSTED_PROXIES = ['loopback', 'linklocal', 'uniquelocal']
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/
 
@@ -55,7 +54,7 @@ export async function createPlatformApp (options: PlatformOptions): Promise<App>
     },
     // Request logging is ours (onResponse below): one line at debug, errors at error level.
     logController: new LogController({ requestIdLogLabel: 'requestId', disableRequestLogging: true }),
-    trustProxy: TRUSTED_PROXIES,
+    trustProxy: (options.trustedProxies ?? 'loopback,linklocal,uniquelocal').split(','),
     return503OnClosing: true,
     schemaErrorFormatter,
     routerOptions: { maxParamLength: 200 }
