@@ -6,5 +6,3 @@ export const productNotFound = (id: number): AppError =>
 export const productArchived = (id: number): AppError =>
   new AppError(409, ErrorCode.PRODUCT_ARCHIVED, `product ${id} is archived: it cannot be restocked`, { details: { productId: id } })
 
-export const stockUnavailable = (message: string, cause: unknown): AppError =>
-  new AppError(503, ErrorCode.SERVICE_UNAVAILABLE, message, { cause, headers: { 'retry-after': '1' } })

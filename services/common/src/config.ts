@@ -7,6 +7,9 @@ import { Value } from '@sinclair/typebox/value'
 
 const Port = (fallback: number) => Type.Integer({ minimum: 1, maximum: 65535, default: fallback })
 
+/** nginx on loopback (`make local`) or on the Compose network (private ranges) */
+export const DEFAULT_TRUSTED_PROXIES = 'loopback,linklocal,uniquelocal'
+
 export const BaseEnv = {
   NODE_ENV: Type.Union([Type.Literal('production'), Type.Literal('development'), Type.Literal('test')], { default: 'production' }),
   LOG_LEVEL: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info' }),
@@ -16,7 +19,7 @@ export const BaseEnv = {
    * names loopback, linklocal, uniquelocal). The default fits nginx on loopback (make local) or on the
    * Compose network; narrow it where buyers can reach a service from a private range directly.
    */
-  TRUSTED_PROXIES: Type.String({ pattern: '^[0-9A-Za-z.:/_-]+(,[0-9A-Za-z.:/_-]+)*$', default: 'loopback,linklocal,uniquelocal' })
+  TRUSTED_PROXIES: Type.String({ pattern: '^[0-9A-Za-z.:/_-]+(,[0-9A-Za-z.:/_-]+)*$', default: DEFAULT_TRUSTED_PROXIES })
 }
 
 export const MysqlEnv = {

@@ -1,6 +1,6 @@
-import { AppError, ErrorCode } from '@flash/common'
+import { AppError, ErrorCode, serviceUnavailable } from '@flash/common'
 import type { Product, NewProduct, ProductChanges, ProductQuery } from '../schemas.ts'
-import { productArchived, productNotFound, stockUnavailable } from '../errors.ts'
+import { productArchived, productNotFound } from '../errors.ts'
 import type { ProductRepository, ProductRecord } from './repository.ts'
 import { MAX_TOTAL_STOCK } from './repository.ts'
 import type { ProductCache, ProductDetails } from './cache.ts'
@@ -39,7 +39,7 @@ export class Catalog {
       if (outcome.outcome !== 'set') throw new Error(`stock sync answered ${outcome.outcome}`)
       after = outcome.after
     } catch (error) {
-      throw stockUnavailable(`product ${id} was created but could not be put on sale yet; stock sync will retry`, error)
+      throw serviceUnavailable(`product ${id} was created but could not be put on sale yet; stock sync will retry`, error)
     }
     const record = await this.#mustFind(id)
     return toProduct(record, after)
@@ -84,7 +84,7 @@ export class Catalog {
       return { added: result === 'added', result }
     }).catch((error: unknown) => {
       if (error instanceof AppError) throw error
-      throw stockUnavailable(`restock of product ${id} may be incomplete in Redis; stock sync will correct it`, error)
+      throw serviceUnavailable(`restock of product ${id} may be incomplete in Redis; stock sync will correct it`, error)
     })
     if (result === 'not-found') throw productNotFound(id)
     if (result === 'archived') throw productArchived(id)
@@ -108,7 +108,7 @@ export class Catalog {
       await this.#stock.publishInfo(id, info)
     } catch (error) {
       // MySQL holds the change; stock sync copies status and limit from MySQL, so it repairs this.
-      throw stockUnavailable(`product ${id} was saved but Redis did not take the change yet; stock sync will publish it`, error)
+      throw serviceUnavailable(`product ${id} was saved but Redis did not take the change yet; stock sync will publish it`, error)
     }
   }
 

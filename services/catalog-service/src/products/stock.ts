@@ -1,11 +1,9 @@
-import { newChangeToken, productKeys, type ChangeOp, type Cluster, type Logger, type MysqlStock, type StockSnapshot, type StockStore, type SyncOutcome } from '@flash/common'
+import { ABANDONED_CHANGE_MS, newChangeToken, productKeys, type ChangeOp, type Cluster, type Logger, type MysqlStock, type StockSnapshot, type StockStore, type SyncOutcome } from '@flash/common'
 
 // The catalog's side of the Redis stock protocol (services/common/src/stock): putting MySQL stock on
 // sale, restocking during a sale, publishing status and per-user limit to the reservation script, and
 // reading MySQL and Redis at one consistent point for reconciliation.
 
-/** The age after which sync (StockStore.sync's default) treats an unfinished change as abandoned. */
-const ABANDONED_CHANGE_MS = 60_000
 /** tries of a restock's Redis step after its MySQL commit */
 const FINISH_ATTEMPTS = 5
 

@@ -5,6 +5,7 @@ import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import type { Registry } from 'prom-client'
 import { loggerOptions } from '../logger.ts'
+import { DEFAULT_TRUSTED_PROXIES } from '../config.ts'
 import { validatorCompiler, schemaErrorFormatter } from './validation.ts'
 import { registerErrorHandling } from './errors.ts'
 import { registerHealth, type ReadinessCheck } from './health.ts'
@@ -54,7 +55,7 @@ export async function createPlatformApp (options: PlatformOptions): Promise<App>
     },
     // Request logging is ours (onResponse below): one line at debug, errors at error level.
     logController: new LogController({ requestIdLogLabel: 'requestId', disableRequestLogging: true }),
-    trustProxy: (options.trustedProxies ?? 'loopback,linklocal,uniquelocal').split(','),
+    trustProxy: (options.trustedProxies ?? DEFAULT_TRUSTED_PROXIES).split(','),
     return503OnClosing: true,
     schemaErrorFormatter,
     routerOptions: { maxParamLength: 200 }

@@ -21,6 +21,12 @@ const SCRIPTS = {
 type ScriptName = keyof typeof SCRIPTS
 type ScriptCaller = (...args: Array<string | number>) => Promise<unknown>
 
+/**
+ * A registered stock change older than this was abandoned by a dead process: sync stops waiting for
+ * it (its reservations stay in the ledger, so this can only under-state what is available).
+ */
+export const ABANDONED_CHANGE_MS = 60_000
+
 /** Tombstones and cancellation markers outlive any redelivery of the order's messages. */
 const MARKER_TTL_SECONDS = 7 * 24 * 3600
 
@@ -182,7 +188,7 @@ export class StockStore {
       const mysql = await readMysql()
       if (mysql === null) return { outcome: 'missing' }
       const reply = await this.#call.fsSync(keys.stock, keys.info, keys.ledger, keys.changes, keys.seq,
-        seq, mysql.stock, mysql.status, mysql.perUserLimit ?? '', Date.now(), options.abandonedAfterMs ?? 60_000) as string[]
+        seq, mysql.stock, mysql.status, mysql.perUserLimit ?? '', Date.now(), options.abandonedAfterMs ?? ABANDONED_CHANGE_MS) as string[]
       if (reply[0] === 'SET') {
         const before = reply[1] === '' || reply[1] === undefined ? null : Number(reply[1])
         return { outcome: 'set', before, after: Number(reply[2]), pending: Number(reply[3]), mysqlStock: mysql.stock }

@@ -1,10 +1,9 @@
 import type { FastifyBaseLogger } from 'fastify'
-import { AppError, ErrorCode, MessageType, SCHEMA_VERSION, type OrderCancelRequested } from '@flash/common'
+import { AppError, ErrorCode, MessageType, SCHEMA_VERSION, serviceUnavailable, type OrderCancelRequested } from '@flash/common'
 import type { OrderPublisher } from '../publishing/publisher.ts'
 import type { GatewayMetrics } from '../metrics.ts'
 import type { OrderRepository } from './repository.ts'
 import type { PendingOrders } from './pending.ts'
-import { serviceUnavailable } from './unavailable.ts'
 
 export interface CancellationOptions {
   orders: OrderRepository

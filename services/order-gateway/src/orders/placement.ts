@@ -2,13 +2,12 @@ import { createHash } from 'node:crypto'
 import type { Cluster } from 'ioredis'
 import type { FastifyBaseLogger } from 'fastify'
 import {
-  AppError, ErrorCode, MessageType, SCHEMA_VERSION, idempotencyOwnerKey, newOrderId,
+  AppError, ErrorCode, MessageType, SCHEMA_VERSION, idempotencyOwnerKey, newOrderId, serviceUnavailable,
   type StockStore, type OrderPlaced
 } from '@flash/common'
 import type { OrderPublisher } from '../publishing/publisher.ts'
 import type { GatewayMetrics } from '../metrics.ts'
 import type { PendingOrders } from './pending.ts'
-import { serviceUnavailable } from './unavailable.ts'
 
 export interface PlaceOrderInput {
   productId: number
