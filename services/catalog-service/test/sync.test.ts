@@ -242,17 +242,21 @@ t.test('npm run sync:stock uses the same sync, prints a table, and exits 0', asy
 })
 
 t.test('reconcile reports agreement, pending units and stale reservations; release-stale returns them once', async (t) => {
-  const app = await buildTestApp(t)
+  // Every catalog app running meanwhile (other test files, the `make local` service) sweeps stale
+  // reservations of all products older than its STALE_RESERVATION_SECONDS (120 s by default): this
+  // test's "old" reservation is 90 s old, stale for this app (60 s) and for the report, but for no
+  // other sweeper. (An hour-old one was sometimes released by them before the report ran.)
+  const app = await buildTestApp(t, {}, { STALE_RESERVATION_SECONDS: '60' })
   const { redis, store } = stack(t)
   const product = await createProduct(app, { stock: 10 })
   const keys = productKeys(product.id)
   const fresh = newOrderId()
   const old = newOrderId()
   const claimed = newOrderId()
-  const hourAgo = Date.now() - 3600_000
+  const ninetySecondsAgo = Date.now() - 90_000
   t.equal((await reserve(store, product.id, 1, { orderId: fresh, userId: 'fresh' })).kind, 'reserved')
-  t.equal((await reserve(store, product.id, 2, { orderId: old, userId: 'old', now: hourAgo })).kind, 'reserved')
-  t.equal((await reserve(store, product.id, 3, { orderId: claimed, now: hourAgo })).kind, 'reserved')
+  t.equal((await reserve(store, product.id, 2, { orderId: old, userId: 'old', now: ninetySecondsAgo })).kind, 'reserved')
+  t.equal((await reserve(store, product.id, 3, { orderId: claimed, now: ninetySecondsAgo })).kind, 'reserved')
   const token = newChangeToken('test-processor')
   await store.beginChange(product.id, token, [claimed])
   await store.finishChange(product.id, token, []) // claimed by a batch still running elsewhere
@@ -262,12 +266,12 @@ t.test('reconcile reports agreement, pending units and stale reservations; relea
     t.equal(res.statusCode, 200)
     return res.json() as { products: Array<Record<string, unknown>>, staleReservations: Array<Record<string, unknown>> }
   }
-  let r = await report('?staleAfterSeconds=600')
+  let r = await report('?staleAfterSeconds=60')
   t.same(r.products.find((p) => p.productId === product.id), { productId: product.id, name: product.name, mysqlStock: 10, redisAvailable: 4, pending: 6, agrees: true })
   const stale = r.staleReservations.filter((s) => s.productId === product.id)
   t.equal(stale.length, 1, 'only the old unclaimed reservation is stale')
   t.match(stale[0], { orderId: old, quantity: 2 })
-  t.ok((stale[0]!.ageSeconds as number) >= 3599)
+  t.ok((stale[0]!.ageSeconds as number) >= 89)
 
   await redis.incrby(keys.stock, 5) // drift
   r = await report()
@@ -293,7 +297,9 @@ t.test('the service releases stale reservations by itself', async (t) => {
   const { redis, store } = stack(t)
   const product = await createProduct(app, { stock: 5 })
   const orderId = newOrderId()
-  t.equal((await reserve(store, product.id, 2, { orderId, now: Date.now() - 3600_000 })).kind, 'reserved')
+  // 90 s old: stale for this app (40 s), not yet for the other sweepers running meanwhile (120 s), so
+  // this app's sweep is the one that releases it.
+  t.equal((await reserve(store, product.id, 2, { orderId, now: Date.now() - 90_000 })).kind, 'reserved')
   t.equal(await redis.get(productKeys(product.id).stock), '3')
   // Polls the product's ledger; the sweep may also release leftovers of earlier runs (no processor
   // applies the reservations these tests make), so the counter is at least our 2 units.
