@@ -54,7 +54,11 @@ typecheck: deps ## tsc --noEmit over the services, vue-tsc over the front end
 	@npx tsc -p tsconfig.json --noEmit
 	@if [ -f frontend/tsconfig.json ]; then npm run --silent --workspace frontend typecheck; fi
 
-test: local typecheck ## the whole proof: local stack, type checks, every tap test; ends with `N passed, N failed`
+lint: deps ## ESLint (neostandard + eslint-plugin-vue) and knip (unused files, exports, dependencies)
+	@npx eslint --max-warnings=0 .
+	@npx knip
+
+test: local typecheck lint ## the whole proof: local stack, type checks, lint, every tap test; ends with `N passed, N failed`
 	@bash scripts/run-tests.sh
 
 include deploy/docker/make.mk

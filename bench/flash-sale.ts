@@ -285,7 +285,6 @@ export async function runBench (knobs: Knobs = readKnobs()): Promise<BenchOutcom
   }
 }
 
-
 if (import.meta.main) {
   try {
     const outcome = await runBench()

@@ -4,7 +4,7 @@
 # TypeScript sources directly on Node 24, with the variables of .env (if present) over the
 # defaults of .env.example, the same names Docker Compose uses.
 
-# name:port:workspace
+# name:port (the workspace is services/<name>)
 SERVICES=(catalog-service:3001 order-gateway:3002 order-processor:3003)
 
 service_components() {
@@ -74,7 +74,7 @@ ensure_frontend_build() {
   fi
   say "frontend: building (vite)"
   (cd "$ROOT" && npm run --silent --workspace frontend build >>"$(log_file frontend-build)" 2>&1) ||
-    die "make local: the front-end build failed — see $(rel "$(log_file frontend-build)")"
+    die "the front-end build failed — see $(rel "$(log_file frontend-build)")"
 }
 
 ensure_services() {

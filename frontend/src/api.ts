@@ -2,117 +2,20 @@
 // proxy) under /api. Every failure becomes an ApiError with a stable `code`, so views can show a
 // readable message instead of a blank page or a console-only error.
 
-export type ProductStatus = 'active' | 'archived'
+// The shapes are the services' own TypeBox schemas, imported as types only: nothing of the backend
+// is bundled (`import type` is erased), and a change to a service's contract breaks this build.
+import type { ErrorCode as ServiceErrorCode } from '@backend/common/src/errors.ts'
+import type { OrderStatus } from '@backend/common/src/schemas.ts'
+import type {
+  NewProduct, Product, ProductChanges, ProductPage, ReconcileReport, SyncReport,
+} from '@backend/catalog-service/src/schemas.ts'
+import type { CancelAccepted, Order, OrderAccepted, OrderPage } from '@backend/order-gateway/src/schemas.ts'
 
-export interface Product {
-  id: number
-  name: string
-  /** integer cents */
-  price: number
-  /** live available units (Redis) */
-  stock: number
-  imageUrl: string | null
-  perUserLimit: number | null
-  status: ProductStatus
-  createdAt: string
-  updatedAt: string
-}
-
-export interface Page<T> {
-  items: T[]
-  page: number
-  pageSize: number
-  total: number
-}
-
-export type OrderStatus = 'pending' | 'confirmed' | 'failed' | 'cancelled'
-
-export interface Order {
-  orderId: string
-  productId: number
-  productName: string | null
-  quantity: number
-  userId: string | null
-  status: OrderStatus
-  reason: string | null
-  createdAt: string
-  updatedAt: string
-}
-
-export interface OrderAccepted {
-  orderId: string
-  status: 'pending'
-  message: string
-}
-
-export interface CancelAccepted {
-  orderId: string
-  status: 'cancel-requested'
-  message: string
-}
-
-export interface NewProduct {
-  name: string
-  stock: number
-  price?: number
-  imageUrl?: string | null
-  perUserLimit?: number | null
-}
-
-export interface ProductChanges {
-  name?: string
-  price?: number
-  imageUrl?: string | null
-  perUserLimit?: number | null
-}
-
-export interface ReconcileRow {
-  productId: number
-  name: string
-  mysqlStock: number
-  redisAvailable: number | null
-  pending: number
-  agrees: boolean
-}
-
-export interface StaleReservation {
-  productId: number
-  orderId: string
-  quantity: number
-  ageSeconds: number
-}
-
-export interface ReconcileReport {
-  products: ReconcileRow[]
-  staleReservations: StaleReservation[]
-}
-
-export interface SyncRow {
-  productId: number
-  mysqlStock: number
-  pending: number
-  before: number | null
-  after: number | null
-  outcome: 'set' | 'unchanged' | 'busy'
-}
-
-export interface SyncReport {
-  products: SyncRow[]
-}
+export type { NewProduct, Order, OrderStatus, Product, ProductChanges, ReconcileReport, SyncReport }
 
 /** Codes the services answer with, plus the ones this client makes up for transport failures. */
 export type ErrorCode =
-  | 'PRODUCT_NOT_FOUND'
-  | 'INSUFFICIENT_STOCK'
-  | 'PER_USER_LIMIT'
-  | 'IDEMPOTENCY_KEY_REUSED'
-  | 'RATE_LIMITED'
-  | 'SERVICE_UNAVAILABLE'
-  | 'VALIDATION_FAILED'
-  | 'ORDER_NOT_FOUND'
-  | 'ORDER_NOT_CANCELLABLE'
-  | 'UNAUTHORIZED'
-  | 'FORBIDDEN'
+  | ServiceErrorCode
   | 'NETWORK_ERROR'
   | 'BAD_GATEWAY'
   | 'HTTP_ERROR'
@@ -169,7 +72,7 @@ async function request<T>(path: string, options: RequestOptions = {}): Promise<T
     throw new ApiError(0, 'NETWORK_ERROR', err instanceof Error ? err.message : String(err))
   }
   const text = await response.text()
-  let data: unknown = undefined
+  let data: unknown
   if (text !== '' && (response.headers.get('content-type') ?? '').includes('json')) {
     try {
       data = JSON.parse(text)
@@ -214,7 +117,7 @@ export function newIdempotencyKey(): string {
 // --- catalog -----------------------------------------------------------------------------------
 
 export function listProducts(params: { page?: number; pageSize?: number; name?: string } = {}, signal?: AbortSignal) {
-  return request<Page<Product>>(`/products${query(params)}`, { signal })
+  return request<ProductPage>(`/products${query(params)}`, { signal })
 }
 
 export function getProduct(id: number, signal?: AbortSignal) {
@@ -284,7 +187,7 @@ export function listOrders(
   params: { userId?: string; productId?: number; status?: OrderStatus | ''; page?: number; pageSize?: number } = {},
   signal?: AbortSignal,
 ) {
-  return request<Page<Order>>(`/orders${query(params)}`, { signal })
+  return request<OrderPage>(`/orders${query(params)}`, { signal })
 }
 
 export function cancelOrder(orderId: string) {

@@ -19,7 +19,7 @@ interface Product { id: number; name: string; price: number; stock: number; imag
 interface Order { orderId: string; productId: number; quantity: number; status: string; reason: string | null }
 interface Page_<T> { items: T[]; total: number }
 
-async function api<T>(method: string, path: string, body?: unknown, admin = false): Promise<{ status: number; body: T }> {
+async function api<T> (method: string, path: string, body?: unknown, admin = false): Promise<{ status: number; body: T }> {
   const headers: Record<string, string> = { accept: 'application/json' }
   if (body !== undefined) headers['content-type'] = 'application/json'
   if (admin) headers.authorization = `Bearer ${ADMIN_TOKEN}`
@@ -28,13 +28,13 @@ async function api<T>(method: string, path: string, body?: unknown, admin = fals
   return { status: res.status, body: (text === '' ? undefined : JSON.parse(text)) as T }
 }
 
-async function product(id: number): Promise<Product> {
+async function product (id: number): Promise<Product> {
   const res = await api<Product>('GET', `/products/${id}`)
   if (res.status !== 200) throw new Error(`GET /products/${id} answered ${res.status}`)
   return res.body
 }
 
-async function until<T>(what: string, probe: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 60_000): Promise<T> {
+async function until<T> (what: string, probe: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs
   let last: T = await probe()
   while (!ok(last)) {
@@ -49,7 +49,7 @@ const DESKTOP = { width: 1280, height: 900 }
 const PHONE = { width: 390, height: 844 }
 
 /** Desktop and phone shots of the page as it is now (same tab: sessionStorage's admin token stays). */
-async function screenshot(page: Page, name: string): Promise<void> {
+async function screenshot (page: Page, name: string): Promise<void> {
   for (const [label, viewport] of [['desktop', DESKTOP], ['phone', PHONE]] as const) {
     await page.setViewportSize(viewport)
     await page.waitForTimeout(400)

@@ -179,7 +179,7 @@ export function substitute (text: string, vars: ReadonlyMap<string, string>): st
   return text.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?::([-+])([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)/g,
     (_w, braced: string | undefined, op: string | undefined, arg: string | undefined, bare: string | undefined) => {
       const value = vars.get((braced ?? bare)!)
-      if (op === '-') return value ? value : (arg ?? '')
+      if (op === '-') return value || (arg ?? '')
       if (op === '+') return value ? (arg ?? '') : ''
       return value ?? ''
     })

@@ -1,5 +1,6 @@
 import t from 'tap'
-import { component, prepareScenario, sleep, uniqueTag, waitReady, GATEWAY, PROCESSOR } from './support/stack.ts'
+import { sleep } from '@flash/common'
+import { component, prepareScenario, uniqueTag, waitReady, GATEWAY, PROCESSOR } from './support/stack.ts'
 import { createProduct } from './support/catalog.ts'
 import { startSale, whenStarted } from './support/load.ts'
 import { checkInvariants, describeSale } from './support/invariants.ts'

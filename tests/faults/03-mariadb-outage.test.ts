@@ -1,6 +1,7 @@
 import t from 'tap'
 import type { RowDataPacket } from 'mysql2/promise'
-import { component, prepareScenario, sleep, uniqueTag } from './support/stack.ts'
+import { sleep } from '@flash/common'
+import { component, prepareScenario, uniqueTag } from './support/stack.ts'
 import { createProduct } from './support/catalog.ts'
 import { startSale, whenStarted } from './support/load.ts'
 import { checkInvariants, describeSale } from './support/invariants.ts'

@@ -51,7 +51,7 @@ t.test('a Redis master killed mid-sale: the replica takes over, the gateway reco
   await waitUntil('redis cluster healthy', async () => (await clusterHealthy(PORTS)) ? true : undefined, 90_000, 1000)
   // The restarted node first comes back as a slot-less master, then reconfigures itself as a replica
   // of the promoted one; the rest of the cluster learns that through gossip, so wait for it (bounded).
-  const observer = 7001 === master.port ? 7002 : 7001
+  const observer = master.port === 7001 ? 7002 : 7001
   const rejoined = await waitUntil('the killed node seen as a replica', async () =>
     (await nodesFrom(observer)).find((n) => n.port === master.port && n.role === 'slave'), 30_000, 500).catch(() => undefined)
   t.equal(rejoined?.role, 'slave', 'the killed node rejoined as a replica')

@@ -1,5 +1,6 @@
 import t from 'tap'
-import { prepareScenario, sleep, uniqueTag } from './support/stack.ts'
+import { sleep } from '@flash/common'
+import { prepareScenario, uniqueTag } from './support/stack.ts'
 import { createProduct, restock, syncStock } from './support/catalog.ts'
 import { startSale } from './support/load.ts'
 import { checkInvariants, describeSale } from './support/invariants.ts'

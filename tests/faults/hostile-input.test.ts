@@ -77,7 +77,7 @@ t.test('at least 100 malformed requests get their documented 4xx and change noth
       ['userId an object', { ...order, userId: { $gt: '' } }],
       ['extra property price', { ...order, price: 0 }],
       ['extra property status', { ...order, status: 'confirmed' }],
-        ['empty object', {}],
+      ['empty object', {}],
       ['array body', [order]],
       ['string body', 'buy'],
       ['number body', 7]

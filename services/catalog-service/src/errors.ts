@@ -5,4 +5,3 @@ export const productNotFound = (id: number): AppError =>
 
 export const productArchived = (id: number): AppError =>
   new AppError(409, ErrorCode.PRODUCT_ARCHIVED, `product ${id} is archived: it cannot be restocked`, { details: { productId: id } })
-

@@ -1,4 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox'
+// A subpath, not '@flash/common': the front end type-checks this file, so no server code may come in.
+import { ProductStatus } from '@flash/common/schemas.ts'
 
 // The catalog's HTTP contract, shared by the routes (validation, serialization) and OpenAPI.
 // Bodies are strict: unknown properties are refused, numbers are not coerced from strings.
@@ -35,7 +37,7 @@ export const Product = Type.Object({
   stock: Type.Integer({ description: 'live available units (Redis); MySQL stock when the product is not on sale' }),
   imageUrl: Type.Union([Type.String(), Type.Null()]),
   perUserLimit: Type.Union([Type.Integer(), Type.Null()]),
-  status: Type.Union([Type.Literal('active'), Type.Literal('archived')]),
+  status: ProductStatus,
   createdAt: Timestamp,
   updatedAt: Timestamp
 })
@@ -77,6 +79,7 @@ export const ProductPage = Type.Object({
   pageSize: Type.Integer(),
   total: Type.Integer()
 })
+export type ProductPage = Static<typeof ProductPage>
 
 const ProductIds = Type.Array(ProductId, { minItems: 1, maxItems: 1000, uniqueItems: true })
 
@@ -97,6 +100,7 @@ export const SyncRow = Type.Object({
 export type SyncRow = Static<typeof SyncRow>
 
 export const SyncReport = Type.Object({ products: Type.Array(SyncRow) })
+export type SyncReport = Static<typeof SyncReport>
 
 export const ReconcileQuery = Type.Object({
   staleAfterSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 30 * 86_400 }))
@@ -124,17 +128,12 @@ export const ReconcileReport = Type.Object({
   products: Type.Array(ReconcileRow),
   staleReservations: Type.Array(StaleReservation)
 })
+export type ReconcileReport = Static<typeof ReconcileReport>
 
+/** @alias release-stale takes the same body as sync: some product ids, or all */
 export const ReleaseStaleRequest = SyncRequest
 
 export const ReleaseStaleReport = Type.Object({
   cutoff: Type.String({ format: 'date-time', description: 'reservations made before this were released' }),
   released: Type.Array(StaleReservation)
 })
-
-export const ErrorResponse = Type.Object({
-  statusCode: Type.Integer(),
-  code: Type.String(),
-  error: Type.String(),
-  message: Type.String()
-}, { additionalProperties: true })

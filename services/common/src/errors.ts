@@ -1,3 +1,5 @@
+import type { ErrorResponse } from './schemas.ts'
+
 // Stable error codes, defined once; every service answers errors in Fastify's shape:
 // {"statusCode":409,"code":"INSUFFICIENT_STOCK","error":"Conflict","message":"…"}
 
@@ -69,14 +71,6 @@ export class AppError extends Error {
 export const serviceUnavailable = (message: string, cause?: unknown): AppError =>
   new AppError(503, ErrorCode.SERVICE_UNAVAILABLE, message, { headers: { 'retry-after': '1' }, cause })
 
-export interface ErrorBody {
-  statusCode: number
-  code: string
-  error: string
-  message: string
-  [extra: string]: unknown
-}
-
-export function errorBody (statusCode: number, code: string, message: string, details?: Record<string, unknown>): ErrorBody {
+export function errorBody (statusCode: number, code: string, message: string, details?: Record<string, unknown>): ErrorResponse {
   return { ...details, statusCode, code, error: statusText(statusCode), message }
 }

@@ -24,7 +24,7 @@ export interface ProductKeys {
   returnedPrefix: string
 }
 
-export function productKeys(productId: number): ProductKeys {
+export function productKeys (productId: number): ProductKeys {
   const tag = productTag(productId)
   return {
     stock: `${tag}:stock`,

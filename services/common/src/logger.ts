@@ -1,7 +1,7 @@
 import { pino, type Logger, type LoggerOptions } from 'pino'
 
 // pino JSON logs, one line per event, with the service name on every line. Request ids are bound per
-// request by Fastify (`reqId`) and carried gateway → Kafka header → processor.
+// request by Fastify under `requestId` (platform/app.ts, requestIdLogLabel) and carried gateway → Kafka header → processor.
 
 export function loggerOptions (service: string, level: string): LoggerOptions {
   return {

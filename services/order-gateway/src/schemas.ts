@@ -1,5 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox'
-import { ORDER_ID_PATTERN } from '@flash/common'
+// Subpaths, not '@flash/common': the front end type-checks this file, so no server code may come in.
+import { ORDER_ID_PATTERN } from '@flash/common/ids.ts'
+import { FinalOrderStatus, OrderStatus } from '@flash/common/schemas.ts'
 
 // The gateway's HTTP contract. Routes validate against these and /docs is generated from them.
 
@@ -30,16 +32,14 @@ export const OrderAccepted = Type.Object({
   status: Type.Literal('pending'),
   message: Type.String()
 })
+export type OrderAccepted = Static<typeof OrderAccepted>
 
 export const CancelAccepted = Type.Object({
   orderId: OrderId,
   status: Type.Literal('cancel-requested'),
   message: Type.String()
 })
-
-export const OrderStatus = Type.Union([
-  Type.Literal('pending'), Type.Literal('confirmed'), Type.Literal('failed'), Type.Literal('cancelled')
-])
+export type CancelAccepted = Static<typeof CancelAccepted>
 
 export const Order = Type.Object({
   orderId: OrderId,
@@ -61,7 +61,7 @@ export const OrderQuery = Type.Object({
   pageSize: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
   userId: Type.Optional(UserId),
   productId: Type.Optional(ProductId),
-  status: Type.Optional(Type.Union([Type.Literal('confirmed'), Type.Literal('failed'), Type.Literal('cancelled')], {
+  status: Type.Optional(Type.Union(FinalOrderStatus.anyOf, {
     description: 'orders the processor has written; pending orders are not listed until then'
   }))
 }, { additionalProperties: false })
@@ -72,13 +72,4 @@ export const OrderPage = Type.Object({
   pageSize: Type.Integer(),
   total: Type.Integer()
 })
-
-/** the shared error shape (DESIGN.md §5), with the extra fields some codes carry */
-export const ErrorResponse = Type.Object({
-  statusCode: Type.Integer(),
-  code: Type.String(),
-  error: Type.String(),
-  message: Type.String(),
-  available: Type.Optional(Type.Integer({ description: 'INSUFFICIENT_STOCK: units left' })),
-  remaining: Type.Optional(Type.Integer({ description: 'PER_USER_LIMIT: units the user may still buy' }))
-})
+export type OrderPage = Static<typeof OrderPage>

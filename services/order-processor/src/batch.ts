@@ -121,7 +121,7 @@ export async function applyOrderBatch (deps: OrderBatchDeps, messages: OrderMess
     // After the product locks: another instance that wrote any of these orders has committed.
     const existing = await repository.existingOrders(conn, placed.map((o) => o.orderId))
     const rows: NewOrder[] = []
-    const write = (o: OrderPlaced, status: 'confirmed' | 'failed', reason: string | null): void => {
+    const write = (o: OrderPlaced, status: NewOrder['status'], reason: string | null): void => {
       rows.push({
         id: o.orderId,
         productId: o.productId,

@@ -1,6 +1,6 @@
 import type { Consumer, EachBatchPayload, KafkaMessage, Producer } from 'kafkajs'
 import type { Logger } from 'pino'
-import { decodeMessage, REQUEST_ID_HEADER, type DeadLetter, type Kafka, type OrderMessage } from '@flash/common'
+import { decodeMessage, isTransientError, REQUEST_ID_HEADER, sleep, type DeadLetter, type Kafka, type OrderMessage } from '@flash/common'
 import { failedTotal, unprocessableReason, type BatchOutcome } from './batch.ts'
 import type { ProcessorMetrics } from './metrics.ts'
 
@@ -28,23 +28,6 @@ const BACKOFF_FIRST_MS = 100
 const BACKOFF_MAX_MS = 5000
 /** An order.placed is ~300 bytes on the wire: size fetches for about one chunk per partition. */
 const BYTES_PER_MESSAGE = 512
-
-// Errors that go away by themselves (a restart, a failover, lock contention).
-const TRANSIENT_CODES = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN',
-  'PROTOCOL_CONNECTION_LOST', 'PROTOCOL_SEQUENCE_TIMEOUT', 'ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT',
-  'ER_CON_COUNT_ERROR', 'ER_SERVER_SHUTDOWN', 'ER_QUERY_INTERRUPTED', 'ER_CONNECTION_KILLED', 'ER_CLIENT_INTERACTION_TIMEOUT'
-])
-const TRANSIENT_MESSAGE = /CLUSTERDOWN|TRYAGAIN|LOADING|MASTERDOWN|READONLY|Connection is closed|All nodes failed|Failed to refresh slots|max retries per request|Too many Cluster redirections|connect ETIMEDOUT|socket|timed? ?out/i
-
-export function isTransient (error: unknown): boolean {
-  const e = error as { code?: unknown, message?: unknown, transient?: unknown, retriable?: unknown }
-  if (e?.transient === true || e?.retriable === true) return true
-  if (typeof e?.code === 'string' && TRANSIENT_CODES.has(e.code)) return true
-  return typeof e?.message === 'string' && TRANSIENT_MESSAGE.test(e.message)
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
 interface Decoded {
   message: KafkaMessage
@@ -255,7 +238,7 @@ export class OrderConsumer {
       try {
         return { ok: true, value: await work() }
       } catch (error) {
-        const transient = isTransient(error)
+        const transient = isTransientError(error)
         this.#options.metrics.retries.inc({ transient: String(transient) })
         const delay = Math.min(BACKOFF_FIRST_MS * 2 ** attempt, BACKOFF_MAX_MS)
         // Not transient (a bug, a schema problem): still never skipped, since skipping would lose an

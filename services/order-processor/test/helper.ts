@@ -209,5 +209,3 @@ export async function freePort (): Promise<number> {
     })
   })
 }
-
-export const sum = (values: number[]): number => values.reduce((a, b) => a + b, 0)

@@ -2,7 +2,7 @@ import type { Test } from 'tap'
 import type { RowDataPacket } from 'mysql2/promise'
 import { syncStock } from './catalog.ts'
 import type { Clients } from './stack.ts'
-import { sleep } from './stack.ts'
+import { sleep } from '@flash/common'
 import type { Purchase, SaleResult } from './load.ts'
 
 // THE invariant check every fault scenario ends with (DESIGN.md §2, I1–I5), against MySQL and Redis,
@@ -122,7 +122,7 @@ export async function checkInvariants (t: Test, clients: Clients, input: Invaria
   for (const product of input.products) {
     const [[stockRow]] = await clients.mysql.query<RowDataPacket[]>('SELECT stock FROM products WHERE id = ?', [product.id]) as unknown as [RowDataPacket[]]
     const [sums] = await clients.mysql.query<RowDataPacket[]>(
-      "SELECT status, COUNT(*) AS n, COALESCE(SUM(quantity), 0) AS units FROM orders WHERE product_id = ? GROUP BY status", [product.id])
+      'SELECT status, COUNT(*) AS n, COALESCE(SUM(quantity), 0) AS units FROM orders WHERE product_id = ? GROUP BY status', [product.id])
     const confirmed = Number(sums.find((r) => r.status === 'confirmed')?.units ?? 0)
     const stock = Number(stockRow?.stock)
     t.ok(stock >= 0, `product ${product.id}: MySQL stock ${stock} >= 0`)

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { Pool } from 'undici'
-import { GATEWAY, sleep } from './stack.ts'
+import { sleep } from '@flash/common'
+import { GATEWAY } from './stack.ts'
 
 // The flash-sale load driver: a bounded number of buyers, each with its own userId and Idempotency-Key,
 // at a bounded rate and concurrency, against one or more gateways over real HTTP. A buyer answered 503

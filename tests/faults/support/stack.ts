@@ -3,7 +3,7 @@ import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { request } from 'undici'
-import { createMysqlPool, createRedisCluster, StockStore, type Pool, type Cluster } from '@flash/common'
+import { createMysqlPool, createRedisCluster, sleep, StockStore, type Pool, type Cluster } from '@flash/common'
 
 // The running `make local` stack as the fault scenarios see it: endpoints, clients, and the ONE way to
 // disrupt a component (deploy/local/component.sh, which acts on exactly the pid it started).
@@ -31,8 +31,6 @@ export async function component (action: 'stop' | 'start' | 'kill', name: Compon
   })
   return `${stdout}${stderr}`.trim()
 }
-
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
 
 /** Polls `probe` until it returns a value other than undefined, or throws at the deadline. */
 export async function waitUntil<T> (what: string, probe: () => Promise<T | undefined>, timeoutMs: number, everyMs = 250): Promise<T> {

@@ -1,10 +1,8 @@
-import type { Pool, MysqlStock } from '@flash/common'
+import type { Pool, MysqlStock, ProductStatus } from '@flash/common'
 import type { ResultSetHeader, RowDataPacket } from 'mysql2/promise'
 
 // Every SQL statement of the catalog. Stock is written here only by restock (the processor owns the
 // rest); everything else is product details.
-
-export type ProductStatus = 'active' | 'archived'
 
 /** A product as MySQL holds it; `stock` is MySQL's figure (units not yet sold in SQL terms). */
 export interface ProductRecord {

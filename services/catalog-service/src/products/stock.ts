@@ -1,4 +1,4 @@
-import { ABANDONED_CHANGE_MS, newChangeToken, productKeys, type ChangeOp, type Cluster, type Logger, type MysqlStock, type StockSnapshot, type StockStore, type SyncOutcome } from '@flash/common'
+import { ABANDONED_CHANGE_MS, newChangeToken, productKeys, sleep, type ChangeOp, type Cluster, type Logger, type MysqlStock, type ProductStatus, type StockSnapshot, type StockStore, type SyncOutcome } from '@flash/common'
 
 // The catalog's side of the Redis stock protocol (services/common/src/stock): putting MySQL stock on
 // sale, restocking during a sale, publishing status and per-user limit to the reservation script, and
@@ -7,7 +7,7 @@ import { ABANDONED_CHANGE_MS, newChangeToken, productKeys, type ChangeOp, type C
 /** tries of a restock's Redis step after its MySQL commit */
 const FINISH_ATTEMPTS = 5
 
-export type ProductInfo = { status?: 'active' | 'archived', perUserLimit?: number | null }
+export type ProductInfo = { status?: ProductStatus, perUserLimit?: number | null }
 
 export interface ConsistentView {
   mysql: MysqlStock | null
@@ -79,7 +79,7 @@ export class CatalogStock {
           this.#log.error({ err: error, productId, quantity }, 'restock committed in MySQL but not applied to Redis; stock sync will correct it')
           break
         }
-        await new Promise((resolve) => setTimeout(resolve, 100 * attempt))
+        await sleep(100 * attempt)
       }
     }
     return outcome.result
@@ -109,7 +109,7 @@ export class CatalogStock {
       const snapshot = await this.#store.snapshot(productId)
       view = { mysql, snapshot, consistent: inFlight === 0 && before.seq === snapshot.seq }
       if (view.consistent) return view
-      await new Promise((resolve) => setTimeout(resolve, 10 * 2 ** attempt))
+      await sleep(10 * 2 ** attempt)
     }
     return view as ConsistentView
   }

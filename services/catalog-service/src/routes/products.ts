@@ -1,9 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { onRequestAsyncHookHandler } from 'fastify'
-import { adminSecurity } from '@flash/common'
+import { adminSecurity, ErrorResponse } from '@flash/common'
 import type { Catalog } from '../products/catalog.ts'
 import type { CatalogMetrics } from '../metrics.ts'
-import { ErrorResponse, NewProduct, Product, ProductChanges, ProductPage, ProductParams, ProductQuery, Restock } from '../schemas.ts'
+import { NewProduct, Product, ProductChanges, ProductPage, ProductParams, ProductQuery, Restock } from '../schemas.ts'
 
 export interface ProductRouteOptions {
   catalog: Catalog

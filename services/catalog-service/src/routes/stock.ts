@@ -1,12 +1,12 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { onRequestAsyncHookHandler } from 'fastify'
-import { adminSecurity } from '@flash/common'
+import { adminSecurity, ErrorResponse } from '@flash/common'
 import type { ProductRepository } from '../products/repository.ts'
 import type { CatalogStock } from '../products/stock.ts'
 import type { CatalogMetrics } from '../metrics.ts'
 import { syncStock } from '../stock/sync.ts'
 import { reconcile, releaseStaleReservations } from '../stock/reconcile.ts'
-import { ErrorResponse, ReconcileQuery, ReconcileReport, ReleaseStaleReport, ReleaseStaleRequest, SyncReport, SyncRequest } from '../schemas.ts'
+import { ReconcileQuery, ReconcileReport, ReleaseStaleReport, ReleaseStaleRequest, SyncReport, SyncRequest } from '../schemas.ts'
 
 export interface StockRouteOptions {
   repository: ProductRepository

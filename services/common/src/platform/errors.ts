@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance } from 'fastify'
 import { AppError, ErrorCode, errorBody } from '../errors.ts'
+import { isTransientError } from '../transient.ts'
 
 // Fastify's own error codes mapped to this project's stable codes, so a client never has to know
 // which framework answered.
@@ -10,21 +11,6 @@ const frameworkCodes: Record<string, { statusCode: number, code: ErrorCode }> = 
   FST_ERR_CTP_BODY_TOO_LARGE: { statusCode: 413, code: ErrorCode.BODY_TOO_LARGE },
   FST_ERR_CTP_INVALID_MEDIA_TYPE: { statusCode: 415, code: ErrorCode.UNSUPPORTED_MEDIA_TYPE },
   FST_ERR_CTP_INVALID_TYPE: { statusCode: 415, code: ErrorCode.UNSUPPORTED_MEDIA_TYPE }
-}
-
-// A dependency that is down or failing over (MySQL, Redis, Kafka) is a 503 the client may retry, not a
-// 500: nothing about the request was wrong.
-const unavailableCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN',
-  'PROTOCOL_CONNECTION_LOST', 'ER_CON_COUNT_ERROR', 'ER_SERVER_SHUTDOWN', 'ER_LOCK_WAIT_TIMEOUT', 'ER_LOCK_DEADLOCK'])
-const unavailableNames = new Set(['MaxRetriesPerRequestError', 'ClusterAllFailedError', 'KafkaJSConnectionError',
-  'KafkaJSNumberOfRetriesExceeded', 'KafkaJSRequestTimeoutError', 'KafkaJSNonRetriableError'])
-const unavailableMessage = /Connection is closed|Cluster isn't ready|CLUSTERDOWN|TRYAGAIN|LOADING|MASTERDOWN|Pool is closed|connect ETIMEDOUT/
-
-export function isDependencyUnavailable (error: unknown): boolean {
-  if (!(error instanceof Error)) return false
-  const code = (error as NodeJS.ErrnoException).code
-  return (code !== undefined && unavailableCodes.has(code)) || unavailableNames.has(error.name) ||
-    unavailableMessage.test(error.message)
 }
 
 export function registerErrorHandling (app: FastifyInstance): void {
@@ -39,7 +25,8 @@ export function registerErrorHandling (app: FastifyInstance): void {
     const mapped = error.code ? frameworkCodes[error.code] : undefined
     if (mapped) return reply.code(mapped.statusCode).send(errorBody(mapped.statusCode, mapped.code, error.message))
     if (error instanceof SyntaxError) return reply.code(400).send(errorBody(400, ErrorCode.INVALID_JSON, error.message))
-    if (isDependencyUnavailable(error)) {
+    // A dependency that is down or failing over is a 503 the client may retry, not a 500.
+    if (isTransientError(error)) {
       request.log.warn({ err: error }, 'dependency unavailable')
       void reply.header('retry-after', '1')
       return reply.code(503).send(errorBody(503, ErrorCode.SERVICE_UNAVAILABLE, 'a dependency is unavailable right now; retry shortly'))

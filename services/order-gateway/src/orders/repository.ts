@@ -1,9 +1,8 @@
 import type { Pool } from 'mysql2/promise'
 import type { RowDataPacket } from 'mysql2'
+import type { FinalOrderStatus } from '@flash/common'
 
 // SQL of the gateway, and only reads: the processor is the only writer of orders (DESIGN.md §1).
-
-export type FinalStatus = 'confirmed' | 'failed' | 'cancelled'
 
 export interface StoredOrder {
   orderId: string
@@ -11,7 +10,7 @@ export interface StoredOrder {
   productName: string | null
   quantity: number
   userId: string | null
-  status: FinalStatus
+  status: FinalOrderStatus
   reason: string | null
   createdAt: string
   updatedAt: string
@@ -20,7 +19,7 @@ export interface StoredOrder {
 export interface OrderFilter {
   userId?: string | undefined
   productId?: number | undefined
-  status?: FinalStatus | undefined
+  status?: FinalOrderStatus | undefined
 }
 
 interface OrderRow extends RowDataPacket {
@@ -29,7 +28,7 @@ interface OrderRow extends RowDataPacket {
   product_name: string | null
   quantity: number
   user_id: string | null
-  status: FinalStatus
+  status: FinalOrderStatus
   reason: string | null
   created_at: Date
   updated_at: Date

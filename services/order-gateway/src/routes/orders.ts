@@ -1,8 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { AppError, ErrorCode } from '@flash/common'
+import { AppError, ErrorCode, ErrorResponse } from '@flash/common'
 import {
   PlaceOrderBody, IdempotencyHeaders, OrderAccepted, CancelAccepted, Order, OrderParams, OrderQuery,
-  OrderPage, ErrorResponse
+  OrderPage
 } from '../schemas.ts'
 import type { OrderPlacement } from '../orders/placement.ts'
 import type { OrderCancellation } from '../orders/cancellation.ts'

@@ -1,24 +1,23 @@
 import type { PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise'
+import type { FinalOrderStatus, ProductStatus } from '@flash/common'
 
 // Every SQL statement of the processor. All of them run inside the one transaction of a batch, on the
 // connection the batch holds; none of them commits.
-
-export type OrderStatus = 'confirmed' | 'failed' | 'cancelled'
 
 export interface NewOrder {
   id: string
   productId: number
   userId: string | null
   quantity: number
-  status: 'confirmed' | 'failed'
+  status: Exclude<FinalOrderStatus, 'cancelled'>
   reason: string | null
   requestId: string | null
   createdAt: Date
 }
 
-export interface LockedProduct { id: number, stock: number, status: 'active' | 'archived' }
+export interface LockedProduct { id: number, stock: number, status: ProductStatus }
 
-export interface LockedOrder { id: string, productId: number, userId: string | null, quantity: number, status: OrderStatus }
+export interface LockedOrder { id: string, productId: number, userId: string | null, quantity: number, status: FinalOrderStatus }
 
 /** Rows per multi-row statement: keeps packets and IN lists bounded whatever the batch size. */
 const CHUNK = 500
@@ -59,11 +58,11 @@ export const ordersRepository = {
   },
 
   /** Orders of this batch already in MySQL (a redelivery or replay), with their status. */
-  async existingOrders (conn: PoolConnection, orderIds: string[]): Promise<Map<string, OrderStatus>> {
-    const found = new Map<string, OrderStatus>()
+  async existingOrders (conn: PoolConnection, orderIds: string[]): Promise<Map<string, FinalOrderStatus>> {
+    const found = new Map<string, FinalOrderStatus>()
     for (const ids of chunks(orderIds)) {
       const [rows] = await conn.query<RowDataPacket[]>(`SELECT id, status FROM orders WHERE id IN (${placeholders(ids.length)})`, ids)
-      for (const row of rows) found.set(String(row.id), row.status as OrderStatus)
+      for (const row of rows) found.set(String(row.id), row.status as FinalOrderStatus)
     }
     return found
   },
@@ -98,7 +97,7 @@ export const ordersRepository = {
       'SELECT id, product_id, user_id, quantity, status FROM orders WHERE id = ? FOR UPDATE', [orderId])
     const row = rows[0]
     if (row === undefined) return null
-    return { id: String(row.id), productId: Number(row.product_id), userId: row.user_id === null ? null : String(row.user_id), quantity: Number(row.quantity), status: row.status as OrderStatus }
+    return { id: String(row.id), productId: Number(row.product_id), userId: row.user_id === null ? null : String(row.user_id), quantity: Number(row.quantity), status: row.status as FinalOrderStatus }
   },
 
   async markCancelled (conn: PoolConnection, orderId: string, reason: string): Promise<void> {
