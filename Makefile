@@ -18,7 +18,7 @@ export npm_config_update_notifier := false
 export npm_config_fund := false
 export npm_config_audit := false
 
-.PHONY: help node deps local local-down local-status up down logs ps test test-unit test-faults typecheck bench build-frontend sync-stock
+.PHONY: help node deps local local-down local-status up down logs ps test test-unit test-faults typecheck lint bench build-frontend sync-stock
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -60,6 +60,15 @@ lint: deps ## ESLint (neostandard + eslint-plugin-vue) and knip (unused files, e
 
 test: local typecheck lint ## the whole proof: local stack, type checks, lint, every tap test; ends with `N passed, N failed`
 	@bash scripts/run-tests.sh
+
+test-unit: deps ## the tests that need no server (*.unit.test.ts), no stack needed; under a minute
+	@bash scripts/run-tests.sh unit
+
+test-faults: local ## the fault scenarios of tests/faults alone, one at a time (they stop and kill parts of the stack)
+	@bash scripts/run-tests.sh faults
+
+build-frontend: deps ## the production build of the front end into frontend/dist (what nginx serves)
+	@npm run --silent --workspace frontend build
 
 include deploy/docker/make.mk
 

@@ -1,14 +1,25 @@
 #!/usr/bin/env bash
-# Runs every tap test against the stack `make local` started, in two phases: the ordinary suites in
-# parallel, then the suites that disrupt shared servers or drive a browser, one file at a time.
-# Ends with one plain line `N passed, N failed` (what CI reads).
+# Runs the tap tests in phases, each file exactly once:
+#   unit        *.unit.test.ts and tests/unit/: no server needed (`make test-unit`)
+#   suites      the other suites, in parallel, against the stack `make local` started
+#   disruptive  the suites that disrupt shared servers or drive a browser, one file at a time
+# `scripts/run-tests.sh` runs all three (`make test`); `scripts/run-tests.sh unit` or `… faults` (the
+# fault scenarios only, serially) run one part. Ends with one plain line `N passed, N failed` (what CI
+# reads).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p test-results
+mode=${1:-all}
 
 shopt -s nullglob globstar
-parallel_files=(services/*/test/**/*.test.ts tests/containers/**/*.test.ts bench/test/**/*.test.ts)
+unit_files=(services/*/test/**/*.unit.test.ts tests/unit/**/*.test.ts bench/test/**/*.unit.test.ts)
+# Every other test file: the unit files run in their own phase.
+parallel_files=()
+for f in services/*/test/**/*.test.ts tests/containers/**/*.test.ts bench/test/**/*.test.ts; do
+  [[ $f == *.unit.test.ts ]] || parallel_files+=("$f")
+done
 serial_files=(tests/browser/**/*.test.ts tests/faults/**/*.test.ts)
+fault_files=(tests/faults/**/*.test.ts)
 
 passed=0
 failed=0
@@ -41,8 +52,16 @@ run_phase () {
   if [ -z "$total" ]; then echo "-- $name produced no summary"; status=1; fi
 }
 
-run_phase suites 2 "${parallel_files[@]}"
-run_phase disruptive 1 "${serial_files[@]}"
+case $mode in
+  all)
+    run_phase unit 2 "${unit_files[@]}"
+    run_phase suites 2 "${parallel_files[@]}"
+    run_phase disruptive 1 "${serial_files[@]}"
+    ;;
+  unit) run_phase unit 2 "${unit_files[@]}" ;;
+  faults) run_phase faults 1 "${fault_files[@]}" ;;
+  *) echo "usage: $0 [all|unit|faults]" >&2; exit 2 ;;
+esac
 
 echo
 echo "$passed passed, $failed failed"
