@@ -8,6 +8,7 @@
 import t from 'tap'
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
+import { sleep } from '@flash/common'
 import { chromium, selectors, type Browser, type BrowserContext, type Page } from 'playwright-core'
 
 const BASE_URL = (process.env.BASE_URL ?? 'http://127.0.0.1:8080').replace(/\/$/, '')
@@ -39,7 +40,7 @@ async function until<T> (what: string, probe: () => Promise<T>, ok: (value: T) =
   let last: T = await probe()
   while (!ok(last)) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last value: ${JSON.stringify(last)}`)
-    await new Promise((resolve) => setTimeout(resolve, 250))
+    await sleep(250)
     last = await probe()
   }
   return last

@@ -12,6 +12,7 @@ import { createServer } from 'node:net'
 import { promisify } from 'node:util'
 import { randomUUID } from 'node:crypto'
 import { once } from 'node:events'
+import { sleep } from '@flash/common'
 import { Kafka, logLevel } from 'kafkajs'
 import { ROOT, SERVICES, readCompose, buildOf, buildArgs, envExample, envNamesRead } from './lib.ts'
 import { replayDockerfile } from './replay.ts'
@@ -33,7 +34,7 @@ async function until (what: string, seconds: number, check: () => Promise<boolea
   for (;;) {
     if (await check().catch(() => false)) return
     if (Date.now() > deadline) throw new Error(`timed out after ${seconds}s waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 250))
+    await sleep(250)
   }
 }
 

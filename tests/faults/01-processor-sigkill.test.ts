@@ -1,7 +1,7 @@
 import t from 'tap'
 import { sleep } from '@flash/common'
 import { component, prepareScenario, uniqueTag, waitReady, PROCESSOR } from './support/stack.ts'
-import { createProduct } from './support/catalog.ts'
+import { postProduct } from './support/catalog.ts'
 import { startSale, whenStarted } from './support/load.ts'
 import { checkInvariants, describeSale } from './support/invariants.ts'
 
@@ -13,7 +13,7 @@ t.test('order-processor SIGKILLed three times mid-sale: every 202 final, nothing
   const clients = await prepareScenario(t, ['order-processor'])
   const tag = uniqueTag('proc-kill')
   const stock = 2000
-  const product = await createProduct(`fault ${tag}`, stock)
+  const product = await postProduct(`fault ${tag}`, stock)
   const sale = startSale({ tag, products: [product.id], buyers: 2400, ratePerSecond: 45, concurrency: 40 })
 
   // ~53 s of sale, sold out at ~44 s; a restart takes ~15 s (the consumer rejoins its group), so the

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { sleep } from '@flash/common'
 import { component, prepareScenario, uniqueTag, waitReady, GATEWAY, PROCESSOR } from './support/stack.ts'
-import { createProduct } from './support/catalog.ts'
+import { postProduct } from './support/catalog.ts'
 import { startSale, whenStarted } from './support/load.ts'
 import { checkInvariants, describeSale } from './support/invariants.ts'
 
@@ -15,7 +15,7 @@ t.test('Kafka stopped ~10 s mid-sale: 503 meanwhile, no leaked reservation, retr
   const clients = await prepareScenario(t, ['kafka'])
   const tag = uniqueTag('kafka-down')
   const stock = 1200
-  const product = await createProduct(`fault ${tag}`, stock)
+  const product = await postProduct(`fault ${tag}`, stock)
   const sale = startSale({ tag, products: [product.id], buyers: 1800, ratePerSecond: 120, concurrency: 40, retryDeadlineMs: 90_000 })
 
   await whenStarted(sale, 300)

@@ -2,7 +2,7 @@ import t from 'tap'
 import type { RowDataPacket } from 'mysql2/promise'
 import { sleep } from '@flash/common'
 import { component, prepareScenario, uniqueTag } from './support/stack.ts'
-import { createProduct } from './support/catalog.ts'
+import { postProduct } from './support/catalog.ts'
 import { startSale, whenStarted } from './support/load.ts'
 import { checkInvariants, describeSale } from './support/invariants.ts'
 
@@ -14,7 +14,7 @@ t.test('MariaDB stopped ~10 s mid-sale: the processor stalls and resumes, nothin
   const clients = await prepareScenario(t, ['mariadb'])
   const tag = uniqueTag('mysql-down')
   const stock = 1500
-  const product = await createProduct(`fault ${tag}`, stock)
+  const product = await postProduct(`fault ${tag}`, stock)
   const sale = startSale({ tag, products: [product.id], buyers: 2400, ratePerSecond: 150, concurrency: 40, retryDeadlineMs: 60_000 })
 
   await whenStarted(sale, 300)

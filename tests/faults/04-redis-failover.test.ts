@@ -1,8 +1,9 @@
 import t from 'tap'
 import { Redis } from 'ioredis'
 import { newOrderId, productKeys } from '@flash/common'
-import { component, prepareScenario, uniqueTag, waitUntil, waitReady, GATEWAY } from './support/stack.ts'
-import { createProduct } from './support/catalog.ts'
+import { waitUntil } from '@flash/common/test-support'
+import { component, prepareScenario, uniqueTag, waitReady, GATEWAY } from './support/stack.ts'
+import { postProduct } from './support/catalog.ts'
 import { startSale, whenStarted } from './support/load.ts'
 import { checkInvariants, describeSale } from './support/invariants.ts'
 import { clusterHealthy, masterOf, nodesFrom, redisComponent } from './support/redis-cluster.ts'
@@ -19,7 +20,7 @@ t.test('a Redis master killed mid-sale: the replica takes over, the gateway reco
   const clients = await prepareScenario(t, [])
   const tag = uniqueTag('redis-failover')
   const stock = 1500
-  const product = await createProduct(`fault ${tag}`, stock)
+  const product = await postProduct(`fault ${tag}`, stock)
   const master = await masterOf(clients.redis, productKeys(product.id).stock, 7001)
   const victim = redisComponent(master.port)
   t.teardown(async () => {

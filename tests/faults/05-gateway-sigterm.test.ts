@@ -2,7 +2,7 @@ import t from 'tap'
 import { spawn } from 'node:child_process'
 import { resolve } from 'node:path'
 import { childPath, component, prepareScenario, ROOT, uniqueTag, waitReady, GATEWAY } from './support/stack.ts'
-import { createProduct } from './support/catalog.ts'
+import { postProduct } from './support/catalog.ts'
 import { startSale, whenStarted } from './support/load.ts'
 import { checkInvariants, describeSale } from './support/invariants.ts'
 
@@ -29,7 +29,7 @@ t.test('order-gateway SIGTERMed mid-load: in-flight requests finish, nothing hal
 
   const tag = uniqueTag('gateway-term')
   const stock = 1500
-  const product = await createProduct(`fault ${tag}`, stock)
+  const product = await postProduct(`fault ${tag}`, stock)
   const sale = startSale({ tag, products: [product.id], buyers: 2400, ratePerSecond: 300, concurrency: 40, targets: [GATEWAY, SECOND] })
   await whenStarted(sale, 600)
   const stoppedAt = Date.now()

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { sleep } from '@flash/common'
 import { prepareScenario, uniqueTag } from './support/stack.ts'
-import { createProduct, restock, syncStock } from './support/catalog.ts'
+import { postProduct, restock, syncStock } from './support/catalog.ts'
 import { startSale } from './support/load.ts'
 import { checkInvariants, describeSale } from './support/invariants.ts'
 
@@ -14,7 +14,7 @@ t.test('sync:stock and restock in a loop during a sale never oversell', async (t
   const clients = await prepareScenario(t, [])
   const tag = uniqueTag('sync-loop')
   const initial = 800
-  const product = await createProduct(`fault ${tag}`, initial)
+  const product = await postProduct(`fault ${tag}`, initial)
   const sale = startSale({ tag, products: [product.id], buyers: 2400, ratePerSecond: 300, concurrency: 40 })
 
   let restocked = 0

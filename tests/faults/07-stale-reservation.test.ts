@@ -3,7 +3,7 @@ import type { RowDataPacket } from 'mysql2/promise'
 import { Partitioners } from 'kafkajs'
 import { createKafka, createLogger, encodeMessage, MessageType, newOrderId, productKeys, REQUEST_ID_HEADER, SCHEMA_VERSION, type OrderPlaced } from '@flash/common'
 import { prepareScenario, uniqueTag } from './support/stack.ts'
-import { createProduct, reconcile, releaseStale } from './support/catalog.ts'
+import { postProduct, reconcile, releaseStale } from './support/catalog.ts'
 import { checkInvariants, waitForFinal } from './support/invariants.ts'
 
 // Scenario 7: a gateway died between its reservation and its publish, leaving a reservation nobody
@@ -16,7 +16,7 @@ t.test('a stale reservation is released once, and its late order.placed fails in
   const clients = await prepareScenario(t, [])
   const tag = uniqueTag('stale')
   const stock = 10
-  const product = await createProduct(`fault ${tag}`, stock)
+  const product = await postProduct(`fault ${tag}`, stock)
   const keys = productKeys(product.id)
 
   // The dead gateway's reservation, an hour old, and a live one made just now.

@@ -4,7 +4,7 @@ import { request } from 'undici'
 import type { RowDataPacket } from 'mysql2/promise'
 import { idempotencyOwnerKey, newOrderId, productKeys } from '@flash/common'
 import { ADMIN_TOKEN, CATALOG, GATEWAY, NGINX, prepareScenario, ready, uniqueTag } from './support/stack.ts'
-import { catalogCall, createProduct } from './support/catalog.ts'
+import { catalogCall, postProduct } from './support/catalog.ts'
 
 // Hostile input, table-driven: malformed requests across every public route, over real HTTP to the
 // running services (and a few through nginx). Each must get its documented 4xx with a stable `code`,
@@ -33,8 +33,8 @@ const JSON_CT = { 'content-type': 'application/json' }
 t.test('at least 100 malformed requests get their documented 4xx and change nothing', async (t) => {
   const clients = await prepareScenario(t, [])
   const tag = uniqueTag('hostile')
-  const onSale = await createProduct(`hostile ${tag} on sale`, 5, { perUserLimit: 2 })
-  const archived = await createProduct(`hostile ${tag} archived`, 3)
+  const onSale = await postProduct(`hostile ${tag} on sale`, 5, { perUserLimit: 2 })
+  const archived = await postProduct(`hostile ${tag} archived`, 3)
   const archive = await catalogCall('DELETE', `/products/${archived.id}`)
   t.equal(archive.status, 200, 'archived the second product')
   const P = onSale.id

@@ -1,13 +1,14 @@
 import t from 'tap'
-import { admin, buildTestApp, countProductsNamed, createProduct, mysqlProduct, redisKeysOf, stack, uniqueName } from './helper.ts'
+import { testStack, uniqueName } from '@flash/common/test-support'
+import { admin, buildTestApp, countProductsNamed, postProduct, mysqlProduct, redisKeysOf } from './helper.ts'
 
 // Every admin route: 401 without a token, 403 with a wrong one, checked before the body is even
 // validated, and nothing is written either way.
 
 t.test('admin routes answer 401 without a token and 403 with a wrong one, writing nothing', async (t) => {
   const app = await buildTestApp(t)
-  const { pool, redis } = stack(t)
-  const product = await createProduct(app, { stock: 6 })
+  const { mysql, redis } = testStack(t)
+  const product = await postProduct(app, { stock: 6 })
   const name = uniqueName('unauthorised')
   const routes = [
     { method: 'POST' as const, url: '/products', payload: { name, stock: 5 } },
@@ -18,7 +19,7 @@ t.test('admin routes answer 401 without a token and 403 with a wrong one, writin
     { method: 'GET' as const, url: '/admin/stock/reconcile' },
     { method: 'POST' as const, url: '/admin/stock/release-stale', payload: { productIds: [product.id] } }
   ]
-  const rowBefore = await mysqlProduct(pool, product.id)
+  const rowBefore = await mysqlProduct(mysql, product.id)
   const redisBefore = await redisKeysOf(redis, product.id)
   const credentials: Array<[string, Record<string, string>, number, string]> = [
     ['no header', {}, 401, 'UNAUTHORIZED'],
@@ -38,8 +39,8 @@ t.test('admin routes answer 401 without a token and 403 with a wrong one, writin
     t.equal(bad.statusCode, 401, `${route.method} ${route.url}: malformed body without a token is 401`)
   }
   t.equal((await app.inject({ ...routes[0]!, headers: {} })).headers['www-authenticate'], 'Bearer')
-  t.equal(await countProductsNamed(pool, name), 0, 'no product created')
-  t.same(await mysqlProduct(pool, product.id), rowBefore, 'the product row is unchanged')
+  t.equal(await countProductsNamed(mysql, name), 0, 'no product created')
+  t.same(await mysqlProduct(mysql, product.id), rowBefore, 'the product row is unchanged')
   t.same(await redisKeysOf(redis, product.id), redisBefore, 'its Redis keys are unchanged')
   const ok = await app.inject({ method: 'GET', url: '/admin/stock/reconcile', headers: admin })
   t.equal(ok.statusCode, 200, 'the right token passes')
@@ -47,7 +48,7 @@ t.test('admin routes answer 401 without a token and 403 with a wrong one, writin
 
 t.test('reads are public', async (t) => {
   const app = await buildTestApp(t)
-  const product = await createProduct(app)
+  const product = await postProduct(app)
   t.equal((await app.inject('/products')).statusCode, 200)
   t.equal((await app.inject(`/products/${product.id}`)).statusCode, 200)
 })

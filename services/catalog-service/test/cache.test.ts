@@ -1,7 +1,8 @@
 import t from 'tap'
-import { productCacheKey, type Pool } from '@flash/common'
+import { productCacheKey, sleep, type Pool } from '@flash/common'
 import { ProductRepository, type ProductRecord } from '../src/products/repository.ts'
-import { admin, buildTestApp, createProduct, reserve, stack, uniqueName } from './helper.ts'
+import { testStack, uniqueName } from '@flash/common/test-support'
+import { admin, buildTestApp, postProduct, reserve } from './helper.ts'
 
 /** The real repository, counting the MySQL reads of product details. */
 class CountingRepository extends ProductRepository {
@@ -14,14 +15,14 @@ class CountingRepository extends ProductRepository {
 
 async function countingApp (t: Parameters<typeof buildTestApp>[0], overrides: Record<string, string> = {}) {
   let repository: CountingRepository | undefined
-  const app = await buildTestApp(t, { repository: (pool: Pool) => (repository = new CountingRepository(pool)) }, overrides)
+  const app = await buildTestApp(t, { repository: (mysql: Pool) => (repository = new CountingRepository(mysql)) }, overrides)
   return { app, repository: repository as CountingRepository }
 }
 
 t.test('a miss reads MySQL and fills the cache with a TTL; the next read is a hit', async (t) => {
   const { app, repository } = await countingApp(t)
-  const { redis } = stack(t)
-  const product = await createProduct(app, { stock: 9 })
+  const { redis } = testStack(t)
+  const product = await postProduct(app, { stock: 9 })
   t.equal(await redis.exists(productCacheKey(product.id)), 0, 'creating does not fill the cache')
   const reads = repository.reads
   const miss = await app.inject(`/products/${product.id}`)
@@ -43,8 +44,8 @@ t.test('a miss reads MySQL and fills the cache with a TTL; the next read is a hi
 
 t.test('a cached product still shows live stock', async (t) => {
   const { app } = await countingApp(t)
-  const { store } = stack(t)
-  const product = await createProduct(app, { stock: 9 })
+  const { store } = testStack(t)
+  const product = await postProduct(app, { stock: 9 })
   await app.inject(`/products/${product.id}`)
   await reserve(store, product.id, 4)
   const hit = await app.inject(`/products/${product.id}`)
@@ -54,8 +55,8 @@ t.test('a cached product still shows live stock', async (t) => {
 
 t.test('every write invalidates the cached product', async (t) => {
   const { app, repository } = await countingApp(t)
-  const { redis } = stack(t)
-  const product = await createProduct(app, { stock: 9 })
+  const { redis } = testStack(t)
+  const product = await postProduct(app, { stock: 9 })
   const writes = [
     { method: 'PATCH' as const, url: `/products/${product.id}`, payload: { name: uniqueName('patched') } },
     { method: 'POST' as const, url: `/products/${product.id}/restock`, payload: { quantity: 2 } },
@@ -78,9 +79,9 @@ t.test('every write invalidates the cached product', async (t) => {
 
 t.test('a burst of misses for one product makes one MySQL query (single-flight)', async (t) => {
   const { app, repository } = await countingApp(t)
-  const { redis } = stack(t)
-  const product = await createProduct(app, { stock: 9 })
-  const other = await createProduct(app, { stock: 3 })
+  const { redis } = testStack(t)
+  const product = await postProduct(app, { stock: 9 })
+  const other = await postProduct(app, { stock: 3 })
   const reads = repository.reads
   const burst = await Promise.all([
     ...Array.from({ length: 500 }, () => app.inject(`/products/${product.id}`)),
@@ -106,12 +107,12 @@ t.test('a read that began before a write does not put the old row back in the ca
     }
   }
   let repository: SlowRepository | undefined
-  const app = await buildTestApp(t, { repository: (pool: Pool) => (repository = new SlowRepository(pool)) })
-  const { redis } = stack(t)
-  const product = await createProduct(app, { stock: 9 })
+  const app = await buildTestApp(t, { repository: (mysql: Pool) => (repository = new SlowRepository(mysql)) })
+  const { redis } = testStack(t)
+  const product = await postProduct(app, { stock: 9 })
   repository!.slow = true
   const stale = app.inject(`/products/${product.id}`)
-  await new Promise((resolve) => setTimeout(resolve, 50))
+  await sleep(50)
   const name = uniqueName('newer')
   t.equal((await app.inject({ method: 'PATCH', url: `/products/${product.id}`, headers: admin, payload: { name } })).statusCode, 200)
   release()

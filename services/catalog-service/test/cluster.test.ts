@@ -1,13 +1,14 @@
 import t from 'tap'
 import { productKeys, productTag } from '@flash/common'
-import { buildTestApp, createProduct, stack } from './helper.ts'
+import { testStack } from '@flash/common/test-support'
+import { buildTestApp, postProduct } from './helper.ts'
 
 // Every key of one product carries the hash tag {product:<id>}, so it sits in one slot, on one master,
 // where one Lua script can change them together; different products spread over all three masters.
 
 t.test('products land on all three masters, and the keys of one product share a slot', async (t) => {
   const app = await buildTestApp(t)
-  const { redis } = stack(t)
+  const { redis } = testStack(t)
   const slots = await redis.cluster('SLOTS') as unknown as Array<[number, number, [string, number, string?]]>
   const masters = redis.nodes('master')
   t.equal(masters.length, 3, 'three masters')
@@ -17,7 +18,7 @@ t.test('products land on all three masters, and the keys of one product share a 
   }
   const byMaster = new Map<string, number[]>()
   for (let i = 0; i < 60 && byMaster.size < 3; i++) {
-    const product = await createProduct(app, { stock: 5 })
+    const product = await postProduct(app, { stock: 5 })
     const keys = productKeys(product.id)
     const names = [keys.stock, keys.info, keys.users, keys.ledger, keys.changes, keys.seq, `${keys.idemPrefix}k`, `${keys.voidPrefix}o`, `${keys.returnedPrefix}o`]
     for (const name of names) t.ok(name.startsWith(productTag(product.id)), `${name} carries the hash tag`)

@@ -2,14 +2,14 @@ import t from 'tap'
 import { execFile } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
-import { newChangeToken, newOrderId, productKeys } from '@flash/common'
+import { newChangeToken, newOrderId, productKeys, sleep } from '@flash/common'
 import type { ResultSetHeader } from 'mysql2/promise'
 import type { SyncRow } from '../src/schemas.ts'
-import { admin, buildTestApp, createProduct, mysqlProduct, reserve, stack, type Stack } from './helper.ts'
+import { testStack, type TestStack } from '@flash/common/test-support'
+import { admin, buildTestApp, postProduct, mysqlProduct, reserve } from './helper.ts'
 
 const run = promisify(execFile)
 const serviceDir = fileURLToPath(new URL('..', import.meta.url))
-const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 async function syncVia (app: Awaited<ReturnType<typeof buildTestApp>>, productIds: number[]): Promise<SyncRow[]> {
   const res = await app.inject({ method: 'POST', url: '/admin/stock/sync', headers: admin, payload: { productIds } })
@@ -22,7 +22,7 @@ async function syncVia (app: Awaited<ReturnType<typeof buildTestApp>>, productId
  * MySQL with one guarded UPDATE, commit, then confirm them in Redis. The pauses widen the windows in
  * which a sync could read a MySQL figure that disagrees with the ledger.
  */
-async function applyBatch (s: Stack, productId: number, maxOrders: number): Promise<{ units: number, guardHeld: boolean }> {
+async function applyBatch (s: TestStack, productId: number, maxOrders: number): Promise<{ units: number, guardHeld: boolean }> {
   const snapshot = await s.store.snapshot(productId)
   const batch = snapshot.ledger.filter((e) => !e.claimed).slice(0, maxOrders)
   if (batch.length === 0) return { units: 0, guardHeld: true }
@@ -30,17 +30,17 @@ async function applyBatch (s: Stack, productId: number, maxOrders: number): Prom
   const states = await s.store.beginChange(productId, token, batch.map((e) => e.orderId))
   const live = batch.filter((_, i) => states[i] === 'live')
   const units = live.reduce((sum, e) => sum + e.quantity, 0)
-  await pause(2)
-  const [result] = await s.pool.query<ResultSetHeader>('UPDATE products SET stock = stock - ? WHERE id = ? AND stock >= ?', [units, productId, units])
-  await pause(2)
+  await sleep(2)
+  const [result] = await s.mysql.query<ResultSetHeader>('UPDATE products SET stock = stock - ? WHERE id = ? AND stock >= ?', [units, productId, units])
+  await sleep(2)
   await s.store.finishChange(productId, token, live.map((e) => ({ op: 'confirm' as const, orderId: e.orderId })))
   return { units, guardHeld: result.affectedRows === 1 }
 }
 
 t.test('sync puts a product on sale that lacks Redis stock, and corrects drift by MySQL − pending', async (t) => {
   const app = await buildTestApp(t)
-  const { pool, redis, store } = stack(t)
-  const product = await createProduct(app, { stock: 20 })
+  const { mysql, redis, store } = testStack(t)
+  const product = await postProduct(app, { stock: 20 })
   const keys = productKeys(product.id)
   await redis.del(keys.stock)
   t.same(await reserve(store, product.id, 1), { kind: 'not-on-sale' }, 'without Redis stock nothing sells')
@@ -52,7 +52,7 @@ t.test('sync puts a product on sale that lacks Redis stock, and corrects drift b
   await redis.set(keys.stock, '50') // drift: somebody wrote a wrong figure
   t.match(await syncVia(app, [product.id]), [{ mysqlStock: 20, pending: 3, before: 50, after: 17, outcome: 'set' }])
   t.equal(await redis.get(keys.stock), '17', '20 in MySQL − 3 reserved, not 20')
-  t.equal((await mysqlProduct(pool, product.id))?.stock, 20)
+  t.equal((await mysqlProduct(mysql, product.id))?.stock, 20)
   t.match(await syncVia(app, [product.id]), [{ before: 17, after: 17, outcome: 'unchanged' }])
   t.match((await app.inject('/metrics')).body, /catalog_stock_syncs_total\{[^}]*outcome="unchanged"[^}]*\} [1-9]/)
 
@@ -63,8 +63,8 @@ t.test('sync puts a product on sale that lacks Redis stock, and corrects drift b
 
 t.test('sync carries an archived product\'s status to Redis, and a sync with no body covers every product', async (t) => {
   const app = await buildTestApp(t)
-  const { redis, store } = stack(t)
-  const product = await createProduct(app, { stock: 4, perUserLimit: 3 })
+  const { redis, store } = testStack(t)
+  const product = await postProduct(app, { stock: 4, perUserLimit: 3 })
   await app.inject({ method: 'DELETE', url: `/products/${product.id}`, headers: admin })
   await redis.del(productKeys(product.id).info) // the status was lost (e.g. a Redis failover)
   const res = await app.inject({ method: 'POST', url: '/admin/stock/sync', headers: admin })
@@ -77,10 +77,10 @@ t.test('sync carries an archived product\'s status to Redis, and a sync with no 
 
 t.test('the seed\'s blind SET oversells; our sync does not', async (t) => {
   const app = await buildTestApp(t)
-  const { redis, store } = stack(t)
+  const { redis, store } = testStack(t)
   // Ten units, all reserved by buyers whose orders the processor has not applied yet.
-  const naive = await createProduct(app, { stock: 10 })
-  const ours = await createProduct(app, { stock: 10 })
+  const naive = await postProduct(app, { stock: 10 })
+  const ours = await postProduct(app, { stock: 10 })
   for (const id of [naive.id, ours.id]) {
     const sold = await Promise.all(Array.from({ length: 10 }, () => reserve(store, id, 1)))
     t.ok(sold.every((o) => o.kind === 'reserved'))
@@ -99,9 +99,9 @@ t.test('the seed\'s blind SET oversells; our sync does not', async (t) => {
 
 t.test('sync during concurrent reservations never puts more on sale than MySQL can honour', async (t) => {
   const app = await buildTestApp(t)
-  const s = stack(t)
+  const s = testStack(t)
   const N = 300
-  const product = await createProduct(app, { stock: N })
+  const product = await postProduct(app, { stock: N })
   const keys = productKeys(product.id)
   let buying = true
   let reservedUnits = 0
@@ -114,7 +114,7 @@ t.test('sync during concurrent reservations never puts more on sale than MySQL c
         if (o.kind === 'reserved') reservedUnits += 1 + (i % 2)
         else refusals++
       })
-      await pause(2)
+      await sleep(2)
     }
     buying = false
   })()
@@ -138,7 +138,7 @@ t.test('sync during concurrent reservations never puts more on sale than MySQL c
 
   const final = await syncVia(app, [product.id])
   const snap = await s.store.snapshot(product.id)
-  const mysqlStock = (await mysqlProduct(s.pool, product.id))?.stock
+  const mysqlStock = (await mysqlProduct(s.mysql, product.id))?.stock
   t.equal(mysqlStock, N, 'MySQL untouched (no processor here)')
   t.equal(snap.available! + snap.pending, mysqlStock, 'available + pending = MySQL stock')
   t.equal(snap.pending, reservedUnits, 'the ledger holds exactly the reserved units')
@@ -148,10 +148,10 @@ t.test('sync during concurrent reservations never puts more on sale than MySQL c
 
 t.test('sync while a processor applies batches and an admin restocks: every reservation is honoured by MySQL', async (t) => {
   const app = await buildTestApp(t)
-  const s = stack(t)
+  const s = testStack(t)
   const N = 200
   const RESTOCK = [15, 25]
-  const product = await createProduct(app, { stock: N })
+  const product = await postProduct(app, { stock: N })
   let buying = true
   let reservedUnits = 0
   let appliedUnits = 0
@@ -160,7 +160,7 @@ t.test('sync while a processor applies batches and an admin restocks: every rese
     for (let wave = 0; wave < 40; wave++) {
       const outcomes = await Promise.all(Array.from({ length: 15 }, () => reserve(s.store, product.id, 1)))
       reservedUnits += outcomes.filter((o) => o.kind === 'reserved').length
-      await pause(1)
+      await sleep(1)
     }
     buying = false
   })()
@@ -170,7 +170,7 @@ t.test('sync while a processor applies batches and an admin restocks: every rese
       appliedUnits += units
       if (!guardHeld) guardFailures++
       if (!buying && units === 0) break
-      if (units === 0) await pause(2)
+      if (units === 0) await sleep(2)
     }
   })()
   const outcomes: string[] = []
@@ -179,7 +179,7 @@ t.test('sync while a processor applies batches and an admin restocks: every rese
   })()
   const restocks = (async () => {
     for (const quantity of RESTOCK) {
-      await pause(10)
+      await sleep(10)
       const res = await app.inject({ method: 'POST', url: `/products/${product.id}/restock`, headers: admin, payload: { quantity } })
       t.equal(res.statusCode, 200, 'restock during the sale')
     }
@@ -197,7 +197,7 @@ t.test('sync while a processor applies batches and an admin restocks: every rese
   t.equal(guardFailures, 0, 'MySQL\'s guarded UPDATE never found too little stock: nothing was oversold')
   t.ok(reservedUnits <= onSale, `units reserved ${reservedUnits} ≤ ${onSale} put on sale`)
   t.equal(appliedUnits, reservedUnits, 'every reservation was applied')
-  const mysqlStock = (await mysqlProduct(s.pool, product.id))?.stock
+  const mysqlStock = (await mysqlProduct(s.mysql, product.id))?.stock
   t.equal(mysqlStock, onSale - appliedUnits)
   const snap = await s.store.snapshot(product.id)
   t.equal(snap.pending, 0)
@@ -208,8 +208,8 @@ t.test('sync while a processor applies batches and an admin restocks: every rese
 
 t.test('a sync that finds a change kept in flight reports busy and leaves Redis alone', async (t) => {
   const app = await buildTestApp(t)
-  const { redis, store } = stack(t)
-  const product = await createProduct(app, { stock: 7 })
+  const { redis, store } = testStack(t)
+  const product = await postProduct(app, { stock: 7 })
   const token = newChangeToken('test-stuck')
   await store.beginChange(product.id, token)
   t.teardown(() => store.finishChange(product.id, token, []))
@@ -224,9 +224,9 @@ t.test('a sync that finds a change kept in flight reports busy and leaves Redis 
 
 t.test('npm run sync:stock uses the same sync, prints a table, and exits 0', async (t) => {
   const app = await buildTestApp(t)
-  const { redis, store } = stack(t)
-  const a = await createProduct(app, { stock: 30 })
-  const b = await createProduct(app, { stock: 40 })
+  const { redis, store } = testStack(t)
+  const a = await postProduct(app, { stock: 30 })
+  const b = await postProduct(app, { stock: 40 })
   await reserve(store, a.id, 5)
   await redis.del(productKeys(a.id).stock)
   await redis.set(productKeys(b.id).stock, '1')
@@ -247,8 +247,8 @@ t.test('reconcile reports agreement, pending units and stale reservations; relea
   // test's "old" reservation is 90 s old, stale for this app (60 s) and for the report, but for no
   // other sweeper. (An hour-old one was sometimes released by them before the report ran.)
   const app = await buildTestApp(t, {}, { STALE_RESERVATION_SECONDS: '60' })
-  const { redis, store } = stack(t)
-  const product = await createProduct(app, { stock: 10 })
+  const { redis, store } = testStack(t)
+  const product = await postProduct(app, { stock: 10 })
   const keys = productKeys(product.id)
   const fresh = newOrderId()
   const old = newOrderId()
@@ -294,8 +294,8 @@ t.test('reconcile reports agreement, pending units and stale reservations; relea
 t.test('the service releases stale reservations by itself', async (t) => {
   // STALE_RESERVATION_SECONDS=40: the sweep runs every 10 s and releases what is older than 40 s.
   const app = await buildTestApp(t, {}, { STALE_RESERVATION_SECONDS: '40' })
-  const { redis, store } = stack(t)
-  const product = await createProduct(app, { stock: 5 })
+  const { redis, store } = testStack(t)
+  const product = await postProduct(app, { stock: 5 })
   const orderId = newOrderId()
   // 90 s old: stale for this app (40 s), not yet for the other sweepers running meanwhile (120 s), so
   // this app's sweep is the one that releases it.
@@ -304,7 +304,7 @@ t.test('the service releases stale reservations by itself', async (t) => {
   // Polls the product's ledger; the sweep may also release leftovers of earlier runs (no processor
   // applies the reservations these tests make), so the counter is at least our 2 units.
   const releasedUnits = async () => Number(/catalog_stale_units_released_total\{[^}]*\} (\d+)/.exec((await app.inject('/metrics')).body)?.[1] ?? 0)
-  for (let i = 0; i < 60 && ((await store.snapshot(product.id)).ledger.length > 0 || await releasedUnits() < 2); i++) await pause(500)
+  for (let i = 0; i < 60 && ((await store.snapshot(product.id)).ledger.length > 0 || await releasedUnits() < 2); i++) await sleep(500)
   t.ok(await releasedUnits() >= 2, 'the sweep released the 2 units and counted them')
   t.equal((await store.snapshot(product.id)).ledger.length, 0, 'the stale reservation is gone')
   t.equal(await redis.get(productKeys(product.id).stock), '5')

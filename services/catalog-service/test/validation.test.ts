@@ -1,5 +1,6 @@
 import t from 'tap'
-import { admin, buildTestApp, countProductsNamed, createProduct, mysqlProduct, redisKeysOf, stack, uniqueName } from './helper.ts'
+import { testStack, uniqueName } from '@flash/common/test-support'
+import { admin, buildTestApp, countProductsNamed, postProduct, mysqlProduct, redisKeysOf } from './helper.ts'
 
 // Every bad input is a 4xx naming the field, and writes nothing: no product row with the test's name
 // prefix appears, and an existing product's MySQL row and Redis keys stay exactly as they were.
@@ -8,7 +9,7 @@ const json = { ...admin, 'content-type': 'application/json' }
 
 t.test('bad create bodies are refused with the field named, and nothing is written', async (t) => {
   const app = await buildTestApp(t)
-  const { pool } = stack(t)
+  const { mysql } = testStack(t)
   const prefix = uniqueName('bad-create')
   const name = `${prefix} ok`
   const cases: Array<[string, unknown, RegExp]> = [
@@ -49,14 +50,14 @@ t.test('bad create bodies are refused with the field named, and nothing is writt
   t.equal(oversized.json().code, 'BODY_TOO_LARGE')
   const text = await app.inject({ method: 'POST', url: '/products', headers: { ...admin, 'content-type': 'text/plain' }, payload: 'name=x' })
   t.equal(text.statusCode, 415)
-  t.equal(await countProductsNamed(pool, prefix), 0, 'no product was created by any of them')
+  t.equal(await countProductsNamed(mysql, prefix), 0, 'no product was created by any of them')
 })
 
 t.test('bad ids, changes and restocks are refused, and the product is untouched', async (t) => {
   const app = await buildTestApp(t)
-  const { pool, redis } = stack(t)
-  const product = await createProduct(app, { stock: 12, price: 100 })
-  const rowBefore = await mysqlProduct(pool, product.id)
+  const { mysql, redis } = testStack(t)
+  const product = await postProduct(app, { stock: 12, price: 100 })
+  const rowBefore = await mysqlProduct(mysql, product.id)
   const redisBefore = await redisKeysOf(redis, product.id)
   const id = product.id
   const cases: Array<[string, { method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, payload?: unknown }, RegExp]> = [
@@ -106,11 +107,11 @@ t.test('bad ids, changes and restocks are refused, and the product is untouched'
   }
   const large = await app.inject({ method: 'POST', url: `/products/${id}/restock`, headers: admin, payload: { quantity: 1_000_000 } })
   t.equal(large.statusCode, 200, 'a large but sane restock is fine')
-  t.equal((await mysqlProduct(pool, id))?.stock, 1_000_012)
+  t.equal((await mysqlProduct(mysql, id))?.stock, 1_000_012)
   // Put the product back as it was for the "untouched" assertion.
-  await pool.query('UPDATE products SET stock = stock - 1000000 WHERE id = ?', [id])
+  await mysql.query('UPDATE products SET stock = stock - 1000000 WHERE id = ?', [id])
   await app.inject({ method: 'POST', url: '/admin/stock/sync', headers: admin, payload: { productIds: [id] } })
-  const rowAfter = await mysqlProduct(pool, id)
+  const rowAfter = await mysqlProduct(mysql, id)
   t.same({ ...rowAfter }, { ...rowBefore }, 'the product row is as before')
   const redisAfter = await redisKeysOf(redis, id)
   t.same({ ...redisAfter, seq: undefined }, { ...redisBefore, seq: undefined }, 'its Redis stock, info and ledger are as before')
@@ -118,9 +119,9 @@ t.test('bad ids, changes and restocks are refused, and the product is untouched'
 
 t.test('nothing is written by bad input on an untouched product, not even the change counter', async (t) => {
   const app = await buildTestApp(t)
-  const { pool, redis } = stack(t)
-  const product = await createProduct(app, { stock: 3 })
-  const rowBefore = await mysqlProduct(pool, product.id)
+  const { mysql, redis } = testStack(t)
+  const product = await postProduct(app, { stock: 3 })
+  const rowBefore = await mysqlProduct(mysql, product.id)
   const redisBefore = await redisKeysOf(redis, product.id)
   const bad = [
     { method: 'PATCH' as const, url: `/products/${product.id}`, payload: { perUserLimit: 0 } },
@@ -128,6 +129,6 @@ t.test('nothing is written by bad input on an untouched product, not even the ch
     { method: 'POST' as const, url: `/products/${product.id}/restock`, payload: { quantity: 0 } }
   ]
   for (const request of bad) t.equal((await app.inject({ ...request, headers: admin })).statusCode, 400)
-  t.same(await mysqlProduct(pool, product.id), rowBefore)
+  t.same(await mysqlProduct(mysql, product.id), rowBefore)
   t.same(await redisKeysOf(redis, product.id), redisBefore)
 })

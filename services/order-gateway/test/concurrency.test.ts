@@ -1,14 +1,15 @@
 import t from 'tap'
 import { ErrorCode } from '@flash/common'
-import { useTestStack, createTestTopic, testConfig, buildTestApp, createProduct, snapshot, TopicReader, post } from './helper.ts'
+import { createProduct, testStack } from '@flash/common/test-support'
+import { createTestTopic, testConfig, buildTestApp, TopicReader, post } from './helper.ts'
 
-useTestStack(t)
+const stack = testStack(t)
 const topic = await createTestTopic(t)
 
 t.test('1,000 buyers at once for 100 units: exactly 100 orders, 100 messages, the rest sold out', async (t) => {
   const app = await buildTestApp(t, testConfig(topic))
   const reader = await new TopicReader(topic).start(t)
-  const product = await createProduct({ stock: 100, perUserLimit: 1 })
+  const product = await createProduct(stack, { stock: 100, perUserLimit: 1 })
   const answers = await Promise.all(Array.from({ length: 1000 }, (_, i) =>
     post(app, { productId: product.id, quantity: 1, userId: `crowd-${i}` })))
 
@@ -20,7 +21,7 @@ t.test('1,000 buyers at once for 100 units: exactly 100 orders, 100 messages, th
   const ids = new Set(accepted.map((a) => a.json().orderId))
   t.equal(ids.size, 100, 'distinct order ids')
 
-  const snap = await snapshot(product.id)
+  const snap = await stack.store.snapshot(product.id)
   t.equal(snap.available, 0, 'Redis stock 0')
   t.equal(snap.pending, 100, '100 units reserved')
   t.same(new Set(snap.ledger.map((e) => e.orderId)), ids, 'the ledger holds exactly the accepted orders')

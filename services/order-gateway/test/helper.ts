@@ -1,16 +1,14 @@
 import { randomUUID } from 'node:crypto'
 import { pino } from 'pino'
 import type { Consumer, KafkaMessage } from 'kafkajs'
-import {
-  createKafka, createMysqlPool, createRedisCluster, StockStore, productKeys, decodeMessage,
-  type OrderMessage, type StockSnapshot, type App
-} from '@flash/common'
+import { createKafka, productKeys, decodeMessage, sleep, type FinalOrderStatus, type OrderMessage, type App } from '@flash/common'
+import { startTestApp, type TestStack } from '@flash/common/test-support'
 import { loadGatewayConfig, type GatewayConfig } from '../src/config.ts'
 import { buildApp } from '../src/app.ts'
 
-// Tests run against the real local stack (MariaDB, Redis Cluster, Kafka), in parallel with other
-// services' tests: every file publishes to its own topic (so no running processor consumes its
-// orders), creates its own products, and never truncates or flushes anything.
+// The gateway's part of the test support (@flash/common/test-support has the rest: testStack,
+// createProduct, waitUntil): every file publishes to its own topic, so no running processor consumes
+// its orders.
 
 interface Tap {
   teardown: (fn: () => unknown) => void
@@ -19,23 +17,7 @@ interface Tap {
 const silent = pino({ level: 'silent' })
 const base = loadGatewayConfig({ ...process.env, LOG_LEVEL: 'silent' })
 
-export const mysql = createMysqlPool(base, { connectionLimit: 5 })
-export const redis = createRedisCluster(base.REDIS_NODES)
-export const stock = new StockStore(redis)
 const kafka = createKafka({ brokers: base.KAFKA_BROKERS, clientId: 'gateway-test', logger: silent })
-
-const createdProducts: number[] = []
-const createdOrders: string[] = []
-
-/** Closes the shared clients and removes the rows this file created; call once per test file. */
-export function useTestStack (t: Tap): void {
-  t.teardown(async () => {
-    if (createdOrders.length > 0) await mysql.query('DELETE FROM orders WHERE id IN (?)', [createdOrders])
-    if (createdProducts.length > 0) await mysql.query('DELETE FROM products WHERE id IN (?)', [createdProducts])
-    await mysql.end()
-    await redis.quit()
-  })
-}
 
 /** A topic of this test file's own, 12 partitions like `orders`; deleted at the end. */
 export async function createTestTopic (t: Tap): Promise<string> {
@@ -62,46 +44,19 @@ export function testConfig (topic: string, overrides: Record<string, string> = {
   })
 }
 
-/** The real app; waits until its producer is connected (readiness), unless Kafka is meant to be down. */
-export async function buildTestApp (t: Tap, config: GatewayConfig, options: { waitForKafka?: boolean } = {}): Promise<App> {
-  const app = await buildApp(config)
-  t.teardown(() => app.close())
-  if (options.waitForKafka ?? true) {
-    for (let i = 0; ; i++) {
-      const ready = await app.inject('/health/ready')
-      if (ready.statusCode === 200) break
-      if (i >= 300) throw new Error(`gateway not ready: ${ready.body}`)
-      await new Promise((resolve) => setTimeout(resolve, 100))
-    }
-  }
-  return app
-}
-
-export interface ProductSpec { stock: number, perUserLimit?: number | null, status?: 'active' | 'archived', name?: string }
-
-/** A product in MySQL, put on sale in Redis the way catalog-service does (StockStore.sync). */
-export async function createProduct (spec: ProductSpec): Promise<{ id: number, name: string }> {
-  const name = spec.name ?? `gateway-test-${randomUUID()}`
-  const [result] = await mysql.execute('INSERT INTO products (name, price, stock, per_user_limit, status) VALUES (?, ?, ?, ?, ?)',
-    [name, 999, spec.stock, spec.perUserLimit ?? null, spec.status ?? 'active']) as unknown as [{ insertId: number }]
-  const id = Number(result.insertId)
-  createdProducts.push(id)
-  const synced = await stock.sync(id, async () => ({ stock: spec.stock, status: spec.status ?? 'active', perUserLimit: spec.perUserLimit ?? null }))
-  if (synced.outcome !== 'set') throw new Error(`could not put product ${id} on sale: ${synced.outcome}`)
-  return { id, name }
+/** The real app; waits until it is ready (its producer connected), unless Kafka is meant to be down. */
+export async function buildTestApp (t: Tap, config: GatewayConfig, options: { waitForReady?: boolean } = {}): Promise<App> {
+  return await startTestApp(t, () => buildApp(config), options)
 }
 
 /** An order row as the processor would write it. */
-export async function insertOrder (order: { id: string, productId: number, userId: string | null, quantity: number, status: 'confirmed' | 'failed' | 'cancelled', reason?: string | null, createdAt?: Date }): Promise<void> {
-  createdOrders.push(order.id)
-  await mysql.execute('INSERT INTO orders (id, product_id, user_id, quantity, status, reason, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+export async function insertOrder (stack: Pick<TestStack, 'mysql'>, order: { id: string, productId: number, userId: string | null, quantity: number, status: FinalOrderStatus, reason?: string | null, createdAt?: Date }): Promise<void> {
+  await stack.mysql.execute('INSERT INTO orders (id, product_id, user_id, quantity, status, reason, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
     [order.id, order.productId, order.userId, order.quantity, order.status, order.reason ?? null, order.createdAt ?? new Date()])
 }
 
-export const snapshot = (productId: number): Promise<StockSnapshot> => stock.snapshot(productId)
-
-export async function tombstoneExists (productId: number, orderId: string): Promise<boolean> {
-  return (await redis.exists(`${productKeys(productId).voidPrefix}${orderId}`)) === 1
+export async function tombstoneExists (stack: Pick<TestStack, 'redis'>, productId: number, orderId: string): Promise<boolean> {
+  return (await stack.redis.exists(`${productKeys(productId).voidPrefix}${orderId}`)) === 1
 }
 
 export interface Received { key: string, requestId: string | undefined, partition: number, message: OrderMessage }
@@ -135,7 +90,7 @@ export class TopicReader {
     for (;;) {
       const matching = this.received.filter(predicate)
       if (matching.length >= count || Date.now() > deadline) return matching
-      await new Promise((resolve) => setTimeout(resolve, 50))
+      await sleep(50)
     }
   }
 }

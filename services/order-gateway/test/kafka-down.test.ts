@@ -1,14 +1,15 @@
 import t from 'tap'
 import { ErrorCode, pendingOrderKey } from '@flash/common'
-import { useTestStack, createTestTopic, testConfig, buildTestApp, createProduct, snapshot, tombstoneExists, TopicReader, post, stock, redis } from './helper.ts'
+import { createProduct, testStack } from '@flash/common/test-support'
+import { createTestTopic, testConfig, buildTestApp, tombstoneExists, TopicReader, post } from './helper.ts'
 
 // Kafka unreachable is simulated with a broker address nothing listens on; the shared broker stays up.
-useTestStack(t)
+const stack = testStack(t)
 const topic = await createTestTopic(t)
 
 t.test('Kafka unreachable: 503 with Retry-After, the reservation undone; a retry with the same key then works', async (t) => {
-  const product = await createProduct({ stock: 10, perUserLimit: 5 })
-  const down = await buildTestApp(t, testConfig(topic, { KAFKA_BROKERS: '127.0.0.1:9', PUBLISH_TIMEOUT_MS: '500' }), { waitForKafka: false })
+  const product = await createProduct(stack, { stock: 10, perUserLimit: 5 })
+  const down = await buildTestApp(t, testConfig(topic, { KAFKA_BROKERS: '127.0.0.1:9', PUBLISH_TIMEOUT_MS: '500' }), { waitForReady: false })
 
   const ready = await down.inject('/health/ready')
   t.equal(ready.statusCode, 503, 'not ready without Kafka')
@@ -21,16 +22,16 @@ t.test('Kafka unreachable: 503 with Retry-After, the reservation undone; a retry
   t.equal(refused.headers['retry-after'], '1')
   t.match(refused.json(), { statusCode: 503, code: ErrorCode.SERVICE_UNAVAILABLE })
 
-  const snap = await snapshot(product.id)
+  const snap = await stack.store.snapshot(product.id)
   t.equal(snap.available, 10, 'stock given back')
   t.equal(snap.ledger.length, 0, 'no reservation left in the ledger')
-  t.equal(await stock.heldBy(product.id, 'retrying-user'), 0, 'the user holds nothing')
-  t.equal(await stock.idempotencyRecord(product.id, key), null, 'the key is free for a retry')
-  const tombstones = (await Promise.all(redis.nodes('master').map((node) => node.keys(`{product:${product.id}}:void:*`)))).flat()
+  t.equal(await stack.store.heldBy(product.id, 'retrying-user'), 0, 'the user holds nothing')
+  t.equal(await stack.store.idempotencyRecord(product.id, key), null, 'the key is free for a retry')
+  const tombstones = (await Promise.all(stack.redis.nodes('master').map((node) => node.keys(`{product:${product.id}}:void:*`)))).flat()
   t.equal(tombstones.length, 1, 'a tombstone marks the undone order')
   const undoneId = tombstones[0]?.split(':void:')[1] ?? ''
-  t.ok(await tombstoneExists(product.id, undoneId))
-  t.equal(await redis.exists(pendingOrderKey(undoneId)), 0, 'no pending marker for the undone order')
+  t.ok(await tombstoneExists(stack, product.id, undoneId))
+  t.equal(await stack.redis.exists(pendingOrderKey(undoneId)), 0, 'no pending marker for the undone order')
   t.equal((await down.inject(`/orders/${undoneId}`)).statusCode, 404, 'the undone order was never issued')
 
   const metrics = (await down.inject('/metrics')).body
@@ -45,22 +46,22 @@ t.test('Kafka unreachable: 503 with Retry-After, the reservation undone; a retry
   const orderId = retried[0]?.json().orderId
   t.equal(retried[1]?.json().orderId, orderId, 'both retries answer the same order')
   t.not(orderId, undoneId, 'a fresh order, not the undone one')
-  const after = await snapshot(product.id)
+  const after = await stack.store.snapshot(product.id)
   t.equal(after.available, 8, 'two units taken once')
   t.same(after.ledger.map((e) => e.orderId), [orderId])
-  t.equal(await stock.heldBy(product.id, 'retrying-user'), 2)
+  t.equal(await stack.store.heldBy(product.id, 'retrying-user'), 2)
   const published = await reader.waitFor((r) => r.message.productId === product.id, 2, 5000)
   t.same(published.map((r) => r.key), [orderId], 'only the retried order reached Kafka')
 })
 
 t.test('cancellations are refused with 503 while Kafka is unreachable', async (t) => {
-  const product = await createProduct({ stock: 10 })
+  const product = await createProduct(stack, { stock: 10 })
   const up = await buildTestApp(t, testConfig(topic))
   const placed = await post(up, { productId: product.id, quantity: 1 })
   t.equal(placed.statusCode, 202)
-  const down = await buildTestApp(t, testConfig(topic, { KAFKA_BROKERS: '127.0.0.1:9', PUBLISH_TIMEOUT_MS: '500' }), { waitForKafka: false })
+  const down = await buildTestApp(t, testConfig(topic, { KAFKA_BROKERS: '127.0.0.1:9', PUBLISH_TIMEOUT_MS: '500' }), { waitForReady: false })
   const res = await down.inject({ method: 'DELETE', url: `/orders/${placed.json().orderId}` })
   t.equal(res.statusCode, 503)
   t.equal(res.headers['retry-after'], '1')
-  t.equal((await snapshot(product.id)).ledger.length, 1, 'the order itself is untouched')
+  t.equal((await stack.store.snapshot(product.id)).ledger.length, 1, 'the order itself is untouched')
 })

@@ -1,21 +1,22 @@
 import t from 'tap'
 import { ErrorCode, MessageType, isOrderId, idempotencyOwnerKey } from '@flash/common'
-import { useTestStack, createTestTopic, testConfig, buildTestApp, createProduct, snapshot, TopicReader, post, stock, redis } from './helper.ts'
+import { createProduct, testStack } from '@flash/common/test-support'
+import { createTestTopic, testConfig, buildTestApp, TopicReader, post } from './helper.ts'
 
-useTestStack(t)
+const stack = testStack(t)
 const topic = await createTestTopic(t)
 const app = await buildTestApp(t, testConfig(topic, { MAX_QUANTITY_PER_ORDER: '10' }))
 const reader = await new TopicReader(topic).start(t)
 
 t.test("the seed's body is reserved, published with its request id, and answered 202 pending", async (t) => {
-  const product = await createProduct({ stock: 10 })
+  const product = await createProduct(stack, { stock: 10 })
   const res = await post(app, { productId: product.id, quantity: 2 }, { 'x-request-id': 'seed-req-1' })
   t.equal(res.statusCode, 202)
   const body = res.json()
   t.match(body, { status: 'pending', message: String })
   t.ok(isOrderId(body.orderId), 'a ULID order id')
 
-  const snap = await snapshot(product.id)
+  const snap = await stack.store.snapshot(product.id)
   t.equal(snap.available, 8, 'two units taken in Redis')
   t.same(snap.ledger.map((e) => [e.orderId, e.quantity, e.userId, e.claimed]), [[body.orderId, 2, null, false]], 'the reservation is in the ledger')
 
@@ -30,15 +31,15 @@ t.test("the seed's body is reserved, published with its request id, and answered
 })
 
 t.test('refusals carry their code and change nothing', async (t) => {
-  const product = await createProduct({ stock: 3, perUserLimit: 2 })
-  const archived = await createProduct({ stock: 5, status: 'archived' })
-  const before = await snapshot(product.id)
+  const product = await createProduct(stack, { stock: 3, perUserLimit: 2 })
+  const archived = await createProduct(stack, { stock: 5, status: 'archived' })
+  const before = await stack.store.snapshot(product.id)
 
   const unknown = await post(app, { productId: 999_999_999_999, quantity: 1 })
   t.equal(unknown.statusCode, 404)
   t.match(unknown.json(), { statusCode: 404, code: ErrorCode.PRODUCT_NOT_FOUND, error: 'Not Found' })
   t.match((await post(app, { productId: archived.id, quantity: 1 })).json(), { statusCode: 404, code: ErrorCode.PRODUCT_NOT_FOUND })
-  t.equal((await snapshot(archived.id)).available, 5)
+  t.equal((await stack.store.snapshot(archived.id)).available, 5)
 
   const short = await post(app, { productId: product.id, quantity: 4 })
   t.equal(short.statusCode, 409)
@@ -48,14 +49,14 @@ t.test('refusals carry their code and change nothing', async (t) => {
   t.equal(overLimit.statusCode, 409)
   t.match(overLimit.json(), { code: ErrorCode.PER_USER_LIMIT, remaining: 2 })
 
-  const after = await snapshot(product.id)
+  const after = await stack.store.snapshot(product.id)
   t.equal(after.available, before.available, 'stock unchanged')
   t.same(after.ledger, before.ledger, 'ledger unchanged')
-  t.equal(await stock.heldBy(product.id, 'limit-user'), 0)
+  t.equal(await stack.store.heldBy(product.id, 'limit-user'), 0)
 })
 
 t.test('bad input is a 400 naming the field, and changes nothing', async (t) => {
-  const product = await createProduct({ stock: 50 })
+  const product = await createProduct(stack, { stock: 50 })
   const cases: Array<[string, unknown, RegExp, Record<string, string>?]> = [
     ['missing productId', { quantity: 1 }, /body must have required property 'productId'/],
     ['missing quantity', { productId: product.id }, /body must have required property 'quantity'/],
@@ -83,13 +84,13 @@ t.test('bad input is a 400 naming the field, and changes nothing', async (t) => 
   t.equal(big.statusCode, 413, 'oversized body')
   t.equal(big.json().code, ErrorCode.BODY_TOO_LARGE)
 
-  const snap = await snapshot(product.id)
+  const snap = await stack.store.snapshot(product.id)
   t.equal(snap.available, 50, 'stock unchanged')
   t.equal(snap.ledger.length, 0, 'no reservation')
 })
 
 t.test('the same Idempotency-Key sent 20 times at once makes one reservation, one message, one order id', async (t) => {
-  const product = await createProduct({ stock: 100 })
+  const product = await createProduct(stack, { stock: 100 })
   const key = `idem-${product.id}-concurrent`
   const answers = await Promise.all(Array.from({ length: 20 }, () =>
     post(app, { productId: product.id, quantity: 3, userId: 'idem-user' }, { 'idempotency-key': key })))
@@ -98,11 +99,11 @@ t.test('the same Idempotency-Key sent 20 times at once makes one reservation, on
   t.equal(ids.size, 1, 'one order id in all answers')
   const [orderId] = [...ids]
 
-  const snap = await snapshot(product.id)
+  const snap = await stack.store.snapshot(product.id)
   t.equal(snap.available, 97, 'three units taken once')
   t.same(snap.ledger.map((e) => e.orderId), [orderId], 'one ledger entry')
-  t.equal(await stock.heldBy(product.id, 'idem-user'), 3)
-  t.same(await stock.idempotencyRecord(product.id, key), { orderId, acknowledged: true })
+  t.equal(await stack.store.heldBy(product.id, 'idem-user'), 3)
+  t.same(await stack.store.idempotencyRecord(product.id, key), { orderId, acknowledged: true })
 
   const published = await reader.waitFor((r) => r.message.productId === product.id, 2, 3000)
   t.equal(published.length, 1, 'one message in Kafka')
@@ -114,23 +115,23 @@ t.test('the same Idempotency-Key sent 20 times at once makes one reservation, on
   const different = await post(app, { productId: product.id, quantity: 4, userId: 'idem-user' }, { 'idempotency-key': key })
   t.equal(different.statusCode, 422)
   t.equal(different.json().code, ErrorCode.IDEMPOTENCY_KEY_REUSED)
-  const otherProduct = await createProduct({ stock: 5 })
+  const otherProduct = await createProduct(stack, { stock: 5 })
   const elsewhere = await post(app, { productId: otherProduct.id, quantity: 3, userId: 'idem-user' }, { 'idempotency-key': key })
   t.equal(elsewhere.statusCode, 422, 'the key used for another product')
-  t.equal(await redis.get(idempotencyOwnerKey(key)), String(product.id))
-  t.equal((await snapshot(product.id)).available, 97, 'nothing more taken')
-  t.equal((await snapshot(otherProduct.id)).available, 5)
+  t.equal(await stack.redis.get(idempotencyOwnerKey(key)), String(product.id))
+  t.equal((await stack.store.snapshot(product.id)).available, 97, 'nothing more taken')
+  t.equal((await stack.store.snapshot(otherProduct.id)).available, 5)
 })
 
 t.test('the per-user limit holds under concurrency', async (t) => {
-  const product = await createProduct({ stock: 100, perUserLimit: 3 })
+  const product = await createProduct(stack, { stock: 100, perUserLimit: 3 })
   const answers = await Promise.all(Array.from({ length: 50 }, () =>
     post(app, { productId: product.id, quantity: 1, userId: 'eager-buyer' })))
   const accepted = answers.filter((a) => a.statusCode === 202)
   t.equal(accepted.length, 3, 'three orders accepted')
   t.ok(answers.filter((a) => a.statusCode === 409).every((a) => a.json().code === ErrorCode.PER_USER_LIMIT), 'the rest refused by the limit')
-  t.equal(await stock.heldBy(product.id, 'eager-buyer'), 3, 'the user holds exactly 3 units')
-  const snap = await snapshot(product.id)
+  t.equal(await stack.store.heldBy(product.id, 'eager-buyer'), 3, 'the user holds exactly 3 units')
+  const snap = await stack.store.snapshot(product.id)
   t.equal(snap.available, 97)
   t.equal(snap.ledger.length, 3)
   const published = await reader.waitFor((r) => r.message.productId === product.id, 3)

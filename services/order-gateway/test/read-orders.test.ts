@@ -1,30 +1,31 @@
 import t from 'tap'
 import { ErrorCode, MessageType, newOrderId } from '@flash/common'
-import { useTestStack, createTestTopic, testConfig, buildTestApp, createProduct, insertOrder, snapshot, TopicReader, post } from './helper.ts'
+import { createProduct, testStack } from '@flash/common/test-support'
+import { createTestTopic, testConfig, buildTestApp, insertOrder, TopicReader, post } from './helper.ts'
 
-useTestStack(t)
+const stack = testStack(t)
 const topic = await createTestTopic(t)
 const app = await buildTestApp(t, testConfig(topic))
 const reader = await new TopicReader(topic).start(t)
 
 t.test('GET /orders/:id: the final state from MySQL, pending before, 404 never issued, 400 malformed', async (t) => {
-  const product = await createProduct({ stock: 10 })
+  const product = await createProduct(stack, { stock: 10 })
   const confirmed = newOrderId()
-  await insertOrder({ id: confirmed, productId: product.id, userId: 'reader', quantity: 2, status: 'confirmed' })
+  await insertOrder(stack, { id: confirmed, productId: product.id, userId: 'reader', quantity: 2, status: 'confirmed' })
   const res = await app.inject(`/orders/${confirmed}`)
   t.equal(res.statusCode, 200)
   t.match(res.json(), { orderId: confirmed, productId: product.id, productName: product.name, quantity: 2, userId: 'reader', status: 'confirmed', reason: null })
   t.ok(!Number.isNaN(Date.parse(res.json().createdAt)) && !Number.isNaN(Date.parse(res.json().updatedAt)))
 
   const failed = newOrderId()
-  await insertOrder({ id: failed, productId: product.id, userId: null, quantity: 1, status: 'failed', reason: 'product archived' })
+  await insertOrder(stack, { id: failed, productId: product.id, userId: null, quantity: 1, status: 'failed', reason: 'product archived' })
   t.match((await app.inject(`/orders/${failed}`)).json(), { status: 'failed', reason: 'product archived' })
 
   const placed = await post(app, { productId: product.id, quantity: 1, userId: 'reader' })
   t.equal(placed.statusCode, 202)
   t.match((await app.inject(`/orders/${placed.json().orderId}`)).json(), { status: 'pending', productName: product.name, userId: 'reader' })
   // Once the processor has written the order, MySQL's answer wins over the pending marker.
-  await insertOrder({ id: placed.json().orderId, productId: product.id, userId: 'reader', quantity: 1, status: 'confirmed' })
+  await insertOrder(stack, { id: placed.json().orderId, productId: product.id, userId: 'reader', quantity: 1, status: 'confirmed' })
   t.match((await app.inject(`/orders/${placed.json().orderId}`)).json(), { status: 'confirmed' })
 
   const never = await app.inject(`/orders/${newOrderId()}`)
@@ -36,14 +37,14 @@ t.test('GET /orders/:id: the final state from MySQL, pending before, 404 never i
 })
 
 t.test('GET /orders lists newest first, paginates, filters, and names the product', async (t) => {
-  const a = await createProduct({ stock: 10 })
-  const b = await createProduct({ stock: 10 })
+  const a = await createProduct(stack, { stock: 10 })
+  const b = await createProduct(stack, { stock: 10 })
   const user = `lister-${a.id}`
   const ids: string[] = []
   for (let i = 0; i < 5; i++) {
     const id = newOrderId()
     ids.push(id)
-    await insertOrder({ id, productId: i < 3 ? a.id : b.id, userId: user, quantity: 1, status: i === 4 ? 'cancelled' : 'confirmed' })
+    await insertOrder(stack, { id, productId: i < 3 ? a.id : b.id, userId: user, quantity: 1, status: i === 4 ? 'cancelled' : 'confirmed' })
   }
   const all = await app.inject(`/orders?userId=${user}`)
   t.equal(all.statusCode, 200)
@@ -66,9 +67,9 @@ t.test('GET /orders lists newest first, paginates, filters, and names the produc
 })
 
 t.test('DELETE /orders/:id asks the processor to cancel a confirmed or pending order, once it exists', async (t) => {
-  const product = await createProduct({ stock: 10 })
+  const product = await createProduct(stack, { stock: 10 })
   const confirmed = newOrderId()
-  await insertOrder({ id: confirmed, productId: product.id, userId: 'canceller', quantity: 2, status: 'confirmed' })
+  await insertOrder(stack, { id: confirmed, productId: product.id, userId: 'canceller', quantity: 2, status: 'confirmed' })
   const res = await app.inject({ method: 'DELETE', url: `/orders/${confirmed}`, headers: { 'x-request-id': 'cancel-req-1' } })
   t.equal(res.statusCode, 202)
   t.same(res.json(), { orderId: confirmed, status: 'cancel-requested', message: 'cancellation requested' })
@@ -84,7 +85,7 @@ t.test('DELETE /orders/:id asks the processor to cancel a confirmed or pending o
 
   for (const status of ['cancelled', 'failed'] as const) {
     const id = newOrderId()
-    await insertOrder({ id, productId: product.id, userId: null, quantity: 1, status })
+    await insertOrder(stack, { id, productId: product.id, userId: null, quantity: 1, status })
     const refused = await app.inject({ method: 'DELETE', url: `/orders/${id}` })
     t.equal(refused.statusCode, 409, `${status}: 409`)
     t.equal(refused.json().code, ErrorCode.ORDER_NOT_CANCELLABLE)
@@ -94,5 +95,5 @@ t.test('DELETE /orders/:id asks the processor to cancel a confirmed or pending o
   t.equal(unknown.statusCode, 404)
   t.equal(unknown.json().code, ErrorCode.ORDER_NOT_FOUND)
   t.equal((await app.inject({ method: 'DELETE', url: '/orders/123' })).statusCode, 400)
-  t.equal((await snapshot(product.id)).available, 9, 'the gateway itself returns no units: the processor does')
+  t.equal((await stack.store.snapshot(product.id)).available, 9, 'the gateway itself returns no units: the processor does')
 })

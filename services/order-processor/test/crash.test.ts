@@ -3,9 +3,10 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import type { RowDataPacket } from 'mysql2/promise'
 import {
-  createStack, startProcessor, createProduct, reserve, waitForOrders, sqlStock, freePort, until,
+  createStack, startProcessor, reserve, waitForOrders, sqlStock, freePort, until,
   type Stack
 } from './helper.ts'
+import { createProduct } from '@flash/common/test-support'
 import type { OrderPlaced } from '@flash/common'
 
 // Crashes and rebalances: the processor runs as a real process (node src/server.ts), is killed with
@@ -44,7 +45,7 @@ async function reserveMany (stack: Stack, productIds: number[], perProduct: numb
 }
 
 async function countRows (stack: Stack, productIds: number[]): Promise<number> {
-  const [rows] = await stack.pool.query<RowDataPacket[]>(`SELECT COUNT(*) AS n FROM orders WHERE product_id IN (${productIds.map(() => '?').join(',')})`, productIds)
+  const [rows] = await stack.mysql.query<RowDataPacket[]>(`SELECT COUNT(*) AS n FROM orders WHERE product_id IN (${productIds.map(() => '?').join(',')})`, productIds)
   return Number(rows[0]?.n)
 }
 
@@ -56,7 +57,7 @@ async function assertSettled (t: Test, stack: Stack, productIds: number[], order
   for (const id of productIds) {
     const units = orders.filter((o) => o.productId === id).reduce((s, o) => s + o.quantity, 0)
     t.equal(await sqlStock(stack, id), initial - units, `product ${id}: SQL stock taken once per order`)
-    const snap = await stack.stock.snapshot(id)
+    const snap = await stack.store.snapshot(id)
     t.equal(snap.ledger.length, 0, `product ${id}: ledger empty`)
     t.equal(snap.available, initial - units, `product ${id}: Redis agrees with MySQL`)
   }
@@ -70,7 +71,7 @@ t.test('a processor killed with SIGKILL mid-stream and restarted confirms every 
     await stack.close()
   })
   const initial = 5000
-  const productIds = [await createProduct(stack, initial), await createProduct(stack, initial), await createProduct(stack, initial)]
+  const productIds = [(await createProduct(stack, { stock: initial })).id, (await createProduct(stack, { stock: initial })).id, (await createProduct(stack, { stock: initial })).id]
   const orders = await reserveMany(stack, productIds, 1000)
 
   // Small batches, one partition at a time: the first process is killed with work in flight.
@@ -96,7 +97,7 @@ t.test('a processor killed with SIGKILL mid-stream and restarted confirms every 
 t.test('two processor instances in one group confirm every order once, across the rebalance', async (t) => {
   const stack = await createStack('pair')
   const initial = 5000
-  const productIds = [await createProduct(stack, initial), await createProduct(stack, initial)]
+  const productIds = [(await createProduct(stack, { stock: initial })).id, (await createProduct(stack, { stock: initial })).id]
   const apps: Array<Awaited<ReturnType<typeof startProcessor>>> = []
   t.teardown(async () => {
     for (const app of apps) await app.close()

@@ -2,8 +2,9 @@ import t from 'tap'
 import { loadGatewayConfig } from '../../order-gateway/src/config.ts'
 import { buildApp as buildGateway } from '../../order-gateway/src/app.ts'
 import {
-  createStack, startProcessor, createProduct, waitForOrders, waitForStatus, orderRows, sqlStock, until
+  createStack, startProcessor, waitForOrders, waitForStatus, orderRows, sqlStock, until
 } from './helper.ts'
+import { createProduct } from '@flash/common/test-support'
 
 // The whole order path through the real gateway app (reserve in Redis, publish to Kafka, 202) and the
 // real processor (batch into MySQL, settle Redis), on this file's own topic: I1–I5 at once.
@@ -26,7 +27,7 @@ t.teardown(async () => {
 await until(async () => (await gateway.inject({ url: '/health/ready' })).statusCode === 200, 30_000, 'the gateway is ready')
 
 t.test('2,000 concurrent buyers for 100 units: exactly 100 confirmed, both stocks 0, every 202 final', async (t) => {
-  const productId = await createProduct(stack, 100)
+  const productId = (await createProduct(stack, { stock: 100 })).id
   const responses = await Promise.all(Array.from({ length: 2000 }, (_, i) => gateway.inject({
     method: 'POST',
     url: '/orders',
@@ -44,7 +45,7 @@ t.test('2,000 concurrent buyers for 100 units: exactly 100 confirmed, both stock
   t.ok(rows.every((r) => r.status === 'confirmed'), 'all confirmed')
   t.equal(rows.reduce((s, r) => s + r.quantity, 0), 100, '100 units confirmed')
   t.equal(await sqlStock(stack, productId), 0, 'MySQL stock 0')
-  const snap = await stack.stock.snapshot(productId)
+  const snap = await stack.store.snapshot(productId)
   t.equal(snap.available, 0, 'Redis stock 0')
   t.equal(snap.ledger.length, 0, 'no reservation left pending')
   const [one] = ids
@@ -53,7 +54,7 @@ t.test('2,000 concurrent buyers for 100 units: exactly 100 confirmed, both stock
 })
 
 t.test('a cancellation through the gateway returns the unit to MySQL and Redis once', async (t) => {
-  const productId = await createProduct(stack, 5)
+  const productId = (await createProduct(stack, { stock: 5 })).id
   const placed = await gateway.inject({ method: 'POST', url: '/orders', payload: { productId, quantity: 2, userId: 'returner' } })
   t.equal(placed.statusCode, 202)
   const { orderId } = placed.json() as { orderId: string }
@@ -62,12 +63,12 @@ t.test('a cancellation through the gateway returns the unit to MySQL and Redis o
   const cancels = await Promise.all([1, 2].map(() => gateway.inject({ method: 'DELETE', url: `/orders/${orderId}` })))
   t.ok(cancels.every((c) => c.statusCode === 202), 'both requests queued')
   await waitForStatus(stack, orderId, 'cancelled')
-  await until(async () => (await stack.stock.snapshot(productId)).available === 5, 30_000, 'Redis gets the units back')
+  await until(async () => (await stack.store.snapshot(productId)).available === 5, 30_000, 'Redis gets the units back')
   const [row] = await orderRows(stack, [orderId])
   t.equal(row?.reason, 'cancelled by customer')
   t.equal(await sqlStock(stack, productId), 5, 'MySQL +2 once')
-  t.equal((await stack.stock.snapshot(productId)).available, 5, 'Redis +2 once')
-  t.equal(await stack.stock.heldBy(productId, 'returner'), 0)
+  t.equal((await stack.store.snapshot(productId)).available, 5, 'Redis +2 once')
+  t.equal(await stack.store.heldBy(productId, 'returner'), 0)
   const again = await gateway.inject({ method: 'DELETE', url: `/orders/${orderId}` })
   t.equal(again.statusCode, 409, 'a cancelled order cannot be cancelled again')
 })

@@ -1,22 +1,22 @@
 import { randomUUID } from 'node:crypto'
 import { createServer } from 'node:net'
 import { pino } from 'pino'
-import type { RowDataPacket, ResultSetHeader } from 'mysql2/promise'
+import type { RowDataPacket } from 'mysql2/promise'
 import {
-  createMysqlPool, createRedisCluster, createKafka, StockStore, newOrderId, encodeMessage, MessageType, SCHEMA_VERSION,
+  createKafka, newOrderId, encodeMessage, MessageType, SCHEMA_VERSION,
   REQUEST_ID_HEADER, type OrderPlaced, type OrderCancelRequested, type OrderMessage, type App
 } from '@flash/common'
 import { loadProcessorConfig, type ProcessorConfig } from '../src/config.ts'
 import { buildApp, type ProcessorDeps } from '../src/app.ts'
+import { openStack, waitUntil, type TestStack } from '@flash/common/test-support'
 
-// The real stack of `make local`. Every test file gets its own topics and consumer group, so the
-// processor `make local` runs (on `orders`) never takes these messages, and its own products.
+// The processor's part of the test support (@flash/common/test-support has the rest: the clients,
+// createProduct, waitUntil). Every test file gets its own topics and consumer group, so the processor
+// `make local` runs (on `orders`) never takes these messages.
 
-export interface Stack {
+/** The shared test stack plus this file's own Kafka topics and a producer that plays the gateway. */
+export interface Stack extends TestStack {
   config: ProcessorConfig
-  pool: ReturnType<typeof createMysqlPool>
-  redis: ReturnType<typeof createRedisCluster>
-  stock: StockStore
   kafka: ReturnType<typeof createKafka>
   /** publishes messages to the test's orders topic the way the gateway does (key = order id) */
   publish: (messages: OrderMessage[]) => Promise<void>
@@ -35,9 +35,7 @@ export async function createStack (name: string, partitions = 12): Promise<Stack
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'error',
     PROCESSOR_PORT: '3003'
   })
-  const pool = createMysqlPool(config, { connectionLimit: 5 })
-  const redis = createRedisCluster(config.REDIS_NODES)
-  const stock = new StockStore(redis)
+  const clients = openStack(process.env)
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: `test-${name}`, logger: pino({ level: 'silent' }) })
   const admin = kafka.admin()
   await admin.connect()
@@ -48,10 +46,8 @@ export async function createStack (name: string, partitions = 12): Promise<Stack
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 })
   await producer.connect()
   return {
+    ...clients,
     config,
-    pool,
-    redis,
-    stock,
     kafka,
     publish: async (messages) => {
       for (let i = 0; i < messages.length; i += 1000) {
@@ -69,8 +65,7 @@ export async function createStack (name: string, partitions = 12): Promise<Stack
       await producer.disconnect()
       await admin.deleteTopics({ topics: [config.KAFKA_ORDERS_TOPIC, config.KAFKA_DLQ_TOPIC] }).catch(() => {})
       await admin.disconnect()
-      await redis.quit()
-      await pool.end()
+      await clients.close()
     }
   }
 }
@@ -83,27 +78,13 @@ export async function startProcessor (stack: Stack, overrides: Partial<Processor
   return app
 }
 
+/** waitUntil for a yes/no check. */
 export async function until (check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting until ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 100))
-  }
-}
-
-/** A product in MySQL, put on sale in Redis the way catalog-service does (stock sync). */
-export async function createProduct (stack: Stack, stock: number, options: { perUserLimit?: number | null } = {}): Promise<number> {
-  const [result] = await stack.pool.execute<ResultSetHeader>(
-    'INSERT INTO products (name, price, stock, per_user_limit) VALUES (?, ?, ?, ?)',
-    [`processor-test-${randomUUID()}`, 999, stock, options.perUserLimit ?? null])
-  const productId = result.insertId
-  const synced = await stack.stock.sync(productId, () => readProductStock(stack, productId))
-  if (synced.outcome !== 'set') throw new Error(`could not put product ${productId} on sale: ${synced.outcome}`)
-  return productId
+  await waitUntil(what, async () => (await check()) || undefined, timeoutMs)
 }
 
 async function readProductStock (stack: Stack, productId: number) {
-  const [rows] = await stack.pool.query<RowDataPacket[]>('SELECT stock, status, per_user_limit FROM products WHERE id = ?', [productId])
+  const [rows] = await stack.mysql.query<RowDataPacket[]>('SELECT stock, status, per_user_limit FROM products WHERE id = ?', [productId])
   const row = rows[0]
   if (row === undefined) return null
   return { stock: Number(row.stock), status: row.status as 'active' | 'archived', perUserLimit: row.per_user_limit === null ? null : Number(row.per_user_limit) }
@@ -118,7 +99,7 @@ export async function sqlStock (stack: Stack, productId: number): Promise<number
 /** What the gateway does before it publishes: reserve in Redis. Null when Redis refused. */
 export async function reserve (stack: Stack, productId: number, quantity: number, userId: string | null = null): Promise<OrderPlaced | null> {
   const orderId = newOrderId()
-  const outcome = await stack.stock.reserve({ productId, orderId, quantity, userId, idempotencyTtlSeconds: 60 })
+  const outcome = await stack.store.reserve({ productId, orderId, quantity, userId, idempotencyTtlSeconds: 60 })
   if (outcome.kind !== 'reserved') return null
   return placedMessage(productId, quantity, userId, orderId)
 }
@@ -153,7 +134,7 @@ export async function orderRows (stack: Stack, orderIds: string[]): Promise<Orde
   const rows: OrderRow[] = []
   for (let i = 0; i < orderIds.length; i += 1000) {
     const ids = orderIds.slice(i, i + 1000)
-    const [found] = await stack.pool.query<RowDataPacket[]>(
+    const [found] = await stack.mysql.query<RowDataPacket[]>(
       `SELECT id, product_id, user_id, quantity, status, reason, request_id FROM orders WHERE id IN (${ids.map(() => '?').join(',')})`, ids)
     for (const row of found) rows.push({ ...row, product_id: Number(row.product_id), quantity: Number(row.quantity) } as OrderRow)
   }
@@ -161,7 +142,7 @@ export async function orderRows (stack: Stack, orderIds: string[]): Promise<Orde
 }
 
 export async function productOrders (stack: Stack, productId: number): Promise<OrderRow[]> {
-  const [rows] = await stack.pool.query<RowDataPacket[]>(
+  const [rows] = await stack.mysql.query<RowDataPacket[]>(
     'SELECT id, product_id, user_id, quantity, status, reason, request_id FROM orders WHERE product_id = ? ORDER BY id', [productId])
   return rows.map((row) => ({ ...row, product_id: Number(row.product_id), quantity: Number(row.quantity) }) as OrderRow)
 }

@@ -2,9 +2,10 @@ import t from 'tap'
 import type { RowDataPacket } from 'mysql2/promise'
 import type { DeadLetter } from '@flash/common'
 import {
-  createStack, startProcessor, createProduct, reserve, placedMessage, cancelMessage, waitForOrders, waitForStatus,
+  createStack, startProcessor, reserve, placedMessage, cancelMessage, waitForOrders, waitForStatus,
   waitForCaughtUp, sqlStock, productOrders, until, type Stack
 } from './helper.ts'
+import { createProduct } from '@flash/common/test-support'
 
 // One processor on this file's own topic; each test creates its products, plays the gateway's part
 // (reserve in Redis, then publish order.placed) and asserts the outcome in MySQL and Redis.
@@ -47,8 +48,8 @@ t.test('health, metrics and docs are served', async (t) => {
 })
 
 t.test('a batch confirms orders, takes SQL stock per product and clears the ledger; Redis and MySQL agree', async (t) => {
-  const a = await createProduct(stack, 50)
-  const b = await createProduct(stack, 30)
+  const a = (await createProduct(stack, { stock: 50 })).id
+  const b = (await createProduct(stack, { stock: 30 })).id
   products.push(a, b)
   const ordersA = await reserveAll(a, [1, 2, 3, 1, 2, 3, 1, 2, 3, 1])
   const ordersB = await reserveAll(b, [2, 2, 2, 2, 2])
@@ -60,19 +61,19 @@ t.test('a batch confirms orders, takes SQL stock per product and clears the ledg
   t.equal(await sqlStock(stack, a), 50 - 19)
   t.equal(await sqlStock(stack, b), 30 - 10)
   for (const id of [a, b]) {
-    const snap = await stack.stock.snapshot(id)
+    const snap = await stack.store.snapshot(id)
     t.equal(snap.ledger.length, 0, `product ${id}: ledger cleared`)
     t.equal(snap.available, await sqlStock(stack, id), `product ${id}: Redis and MySQL agree`)
   }
 })
 
 t.test('when SQL stock is short, only the orders that do not fit fail, and their units return to Redis once', async (t) => {
-  const id = await createProduct(stack, 10)
+  const id = (await createProduct(stack, { stock: 10 })).id
   products.push(id)
   // MySQL holds fewer units than Redis sells (e.g. a manual correction that skipped stock sync).
-  await stack.pool.execute('UPDATE products SET stock = 4 WHERE id = ?', [id])
+  await stack.mysql.execute('UPDATE products SET stock = 4 WHERE id = ?', [id])
   const orders = await reserveAll(id, [2, 2, 2, 2, 2])
-  t.equal((await stack.stock.snapshot(id)).available, 0, 'Redis sold everything')
+  t.equal((await stack.store.snapshot(id)).available, 0, 'Redis sold everything')
   await publish(orders)
   const rows = await waitForOrders(stack, orders.map((o) => o.orderId))
   const confirmed = rows.filter((r) => r.status === 'confirmed')
@@ -81,23 +82,23 @@ t.test('when SQL stock is short, only the orders that do not fit fail, and their
   t.equal(failed.length, 3)
   t.ok(failed.every((r) => r.reason === 'insufficient stock'), 'failed with the reason')
   t.equal(await sqlStock(stack, id), 0)
-  const snap = await stack.stock.snapshot(id)
+  const snap = await stack.store.snapshot(id)
   t.equal(snap.ledger.length, 0)
   t.equal(snap.available, 6, 'the failed orders\' 6 units went back on sale once')
-  for (const r of failed) t.equal(await stack.stock.heldBy(id, r.user_id ?? ''), 0, 'the buyer no longer holds the failed units')
-  for (const r of confirmed) t.equal(await stack.stock.heldBy(id, r.user_id ?? ''), 2)
+  for (const r of failed) t.equal(await stack.store.heldBy(id, r.user_id ?? ''), 0, 'the buyer no longer holds the failed units')
+  for (const r of confirmed) t.equal(await stack.store.heldBy(id, r.user_id ?? ''), 2)
 })
 
 t.test('orders of an archived product fail and their units return', async (t) => {
-  const id = await createProduct(stack, 10)
+  const id = (await createProduct(stack, { stock: 10 })).id
   products.push(id)
   const orders = await reserveAll(id, [1, 2, 3])
-  await stack.pool.execute("UPDATE products SET status = 'archived' WHERE id = ?", [id])
+  await stack.mysql.execute("UPDATE products SET status = 'archived' WHERE id = ?", [id])
   await publish(orders)
   const rows = await waitForOrders(stack, orders.map((o) => o.orderId))
   t.ok(rows.every((r) => r.status === 'failed' && r.reason === 'product archived'), 'failed: product archived')
   t.equal(await sqlStock(stack, id), 10, 'no SQL stock taken')
-  const snap = await stack.stock.snapshot(id)
+  const snap = await stack.store.snapshot(id)
   t.equal(snap.ledger.length, 0)
   t.equal(snap.available, 10, 'all 6 units back in Redis')
 })
@@ -111,23 +112,23 @@ t.test('an order of a product MySQL does not know fails', async (t) => {
 })
 
 t.test('a released reservation whose message arrives anyway fails and takes no stock', async (t) => {
-  const id = await createProduct(stack, 5)
+  const id = (await createProduct(stack, { stock: 5 })).id
   products.push(id)
   const [order] = await reserveAll(id, [2])
   if (order === undefined) throw new Error('no order')
   // The gateway's publish timed out and it undid the reservation, but Kafka had the message after all.
-  t.same(await stack.stock.undo(id, order.orderId), { outcome: 'undone', units: 2 })
+  t.same(await stack.store.undo(id, order.orderId), { outcome: 'undone', units: 2 })
   await publish([order])
   const [row] = await waitForOrders(stack, [order.orderId])
   t.equal(row?.status, 'failed')
   t.equal(row?.reason, 'reservation released')
   t.equal(await sqlStock(stack, id), 5, 'no SQL stock taken')
-  t.equal((await stack.stock.snapshot(id)).available, 5, 'Redis not compensated twice')
-  t.equal(await stack.stock.heldBy(id, 'user-0'), 0)
+  t.equal((await stack.store.snapshot(id)).available, 5, 'Redis not compensated twice')
+  t.equal(await stack.store.heldBy(id, 'user-0'), 0)
 })
 
 t.test('a poison message goes to the DLQ with its reason and the orders after it are processed', async (t) => {
-  const id = await createProduct(stack, 5)
+  const id = (await createProduct(stack, { stock: 5 })).id
   products.push(id)
   const [before] = await reserveAll(id, [1])
   const [after] = await reserveAll(id, [1])
@@ -160,14 +161,14 @@ t.test('a poison message goes to the DLQ with its reason and the orders after it
 })
 
 t.test('a cancellation returns the units once, even when requested twice at once', async (t) => {
-  const id = await createProduct(stack, 10)
+  const id = (await createProduct(stack, { stock: 10 })).id
   products.push(id)
   const [order] = await reserveAll(id, [3], () => 'canceller')
   if (order === undefined) throw new Error('no order')
   await publish([order])
   await waitForStatus(stack, order.orderId, 'confirmed')
   t.equal(await sqlStock(stack, id), 7)
-  t.equal(await stack.stock.heldBy(id, 'canceller'), 3)
+  t.equal(await stack.store.heldBy(id, 'canceller'), 3)
 
   await Promise.all([publish([cancelMessage(id, order.orderId)]), publish([cancelMessage(id, order.orderId)])])
   await waitForStatus(stack, order.orderId, 'cancelled')
@@ -175,22 +176,22 @@ t.test('a cancellation returns the units once, even when requested twice at once
   const [row] = await productOrders(stack, id)
   t.equal(row?.reason, 'cancelled by customer')
   t.equal(await sqlStock(stack, id), 10, 'SQL stock +3 once')
-  const snap = await stack.stock.snapshot(id)
+  const snap = await stack.store.snapshot(id)
   t.equal(snap.available, 10, 'Redis stock +3 once')
   t.equal(snap.ledger.length, 0)
-  t.equal(await stack.stock.heldBy(id, 'canceller'), 0, 'the buyer\'s held units down once')
+  t.equal(await stack.store.heldBy(id, 'canceller'), 0, 'the buyer\'s held units down once')
 
   // A cancellation of a failed order changes nothing.
   const [failedOrder] = await reserveAll(id, [1], () => 'late')
   if (failedOrder === undefined) throw new Error('no order')
-  await stack.stock.undo(id, failedOrder.orderId)
+  await stack.store.undo(id, failedOrder.orderId)
   await publish([failedOrder])
   await waitForStatus(stack, failedOrder.orderId, 'failed')
   await publish([cancelMessage(id, failedOrder.orderId)])
   await waitForCaughtUp(stack)
   t.equal((await productOrders(stack, id)).find((r) => r.id === failedOrder.orderId)?.status, 'failed')
   t.equal(await sqlStock(stack, id), 10)
-  t.equal((await stack.stock.snapshot(id)).available, 10)
+  t.equal((await stack.store.snapshot(id)).available, 10)
 })
 
 t.test('messages replayed from offset 0 change nothing', async (t) => {
@@ -211,8 +212,8 @@ t.test('messages replayed from offset 0 change nothing', async (t) => {
 async function state () {
   const out = []
   for (const id of products) {
-    const [count] = await stack.pool.query<RowDataPacket[]>('SELECT status, COUNT(*) AS n, SUM(quantity) AS units FROM orders WHERE product_id = ? GROUP BY status ORDER BY status', [id])
-    const snap = await stack.stock.snapshot(id)
+    const [count] = await stack.mysql.query<RowDataPacket[]>('SELECT status, COUNT(*) AS n, SUM(quantity) AS units FROM orders WHERE product_id = ? GROUP BY status ORDER BY status', [id])
+    const snap = await stack.store.snapshot(id)
     out.push({ id, sql: await sqlStock(stack, id), orders: count.map((r) => ({ ...r, n: Number(r.n), units: Number(r.units) })), redis: snap.available, ledger: snap.ledger.length })
   }
   return out

@@ -4,8 +4,9 @@ import { createMysqlPool, type StockStore } from '@flash/common'
 import { applyOrderBatch } from '../src/batch.ts'
 import { ordersRepository, type OrdersRepository } from '../src/orders/repository.ts'
 import {
-  createStack, startProcessor, createProduct, reserve, waitForOrders, orderRows, sqlStock, freePort, until, type Stack
+  createStack, startProcessor, reserve, waitForOrders, orderRows, sqlStock, freePort, until, type Stack
 } from './helper.ts'
+import { createProduct } from '@flash/common/test-support'
 
 // Transient failures: a batch whose MySQL or Redis work fails is rolled back and applied again after
 // a backoff; its offsets are not committed meanwhile, so no accepted order is skipped (I2) and none
@@ -32,7 +33,7 @@ async function assertApplied (t: Test, stack: Stack, productId: number, orderIds
   const rows = await waitForOrders(stack, orderIds)
   t.ok(rows.every((r) => r.status === 'confirmed'), 'every order confirmed')
   t.equal(await sqlStock(stack, productId), initial - orderIds.length, 'SQL stock taken once')
-  const snap = await stack.stock.snapshot(productId)
+  const snap = await stack.store.snapshot(productId)
   t.equal(snap.ledger.length, 0, 'ledger empty')
   t.equal(snap.available, initial - orderIds.length, 'Redis agrees with MySQL')
 }
@@ -54,7 +55,7 @@ t.test('a batch that hits a lost MySQL connection after taking stock is rolled b
   }
   const app = await startProcessor(stack, {}, { repository: flaky })
   t.teardown(async () => { await app.close(); await stack.close() })
-  const productId = await createProduct(stack, 20)
+  const productId = (await createProduct(stack, { stock: 20 })).id
   const orders = await reserveOrders(stack, productId, 5)
   await stack.publish(orders)
   await assertApplied(t, stack, productId, orders.map((o) => o.orderId), 20)
@@ -86,7 +87,7 @@ t.test('MySQL unreachable: the processor holds the batch and applies it when MyS
     await new Promise((resolve) => proxy ? proxy.close(resolve) : resolve(undefined))
     await stack.close()
   })
-  const productId = await createProduct(stack, 20)
+  const productId = (await createProduct(stack, { stock: 20 })).id
 
   // MySQL goes away (listener closed, open connections cut).
   await new Promise((resolve) => proxy?.close(resolve))
@@ -96,7 +97,7 @@ t.test('MySQL unreachable: the processor holds the batch and applies it when MyS
   await stack.publish(orders)
   await until(async () => await metric(app, 'processor_batch_retries_total') >= 2, 30_000, 'the processor retries')
   t.equal((await orderRows(stack, orders.map((o) => o.orderId))).length, 0, 'nothing written while MySQL is down')
-  t.equal((await stack.stock.snapshot(productId)).ledger.length, 6, 'the reservations stay in the ledger')
+  t.equal((await stack.store.snapshot(productId)).ledger.length, 6, 'the reservations stay in the ledger')
   const ready = await app.inject({ url: '/health/ready' })
   t.equal(ready.statusCode, 503, 'not ready without MySQL')
 
@@ -107,30 +108,30 @@ t.test('MySQL unreachable: the processor holds the batch and applies it when MyS
 t.test('a crash between COMMIT and the Redis effects is repaired by applying the batch again', async (t) => {
   const stack = await createStack('retry-redis', 1)
   t.teardown(() => stack.close())
-  const productId = await createProduct(stack, 10)
-  await stack.pool.execute('UPDATE products SET stock = 3 WHERE id = ?', [productId])
+  const productId = (await createProduct(stack, { stock: 10 })).id
+  await stack.mysql.execute('UPDATE products SET stock = 3 WHERE id = ?', [productId])
   const orders = await reserveOrders(stack, productId, 5)
   // finishChange fails once, as if Redis went away (or the process died) right after COMMIT.
   let broken = true
   const stock = {
-    beginChange: (...args: Parameters<StockStore['beginChange']>) => stack.stock.beginChange(...args),
+    beginChange: (...args: Parameters<StockStore['beginChange']>) => stack.store.beginChange(...args),
     finishChange: async (...args: Parameters<StockStore['finishChange']>) => {
       if (broken) { broken = false; throw new Error('CLUSTERDOWN The cluster is down') }
-      return await stack.stock.finishChange(...args)
+      return await stack.store.finishChange(...args)
     }
   } as unknown as StockStore
   const tokens = new Map<number, string>()
-  await t.rejects(applyOrderBatch({ pool: stack.pool, stock }, orders, tokens), /CLUSTERDOWN/)
+  await t.rejects(applyOrderBatch({ pool: stack.mysql, stock }, orders, tokens), /CLUSTERDOWN/)
   const rows = await orderRows(stack, orders.map((o) => o.orderId))
   t.equal(rows.filter((r) => r.status === 'confirmed').length, 3, 'MySQL committed')
-  t.equal((await stack.stock.snapshot(productId)).ledger.length, 5, 'Redis not settled yet')
+  t.equal((await stack.store.snapshot(productId)).ledger.length, 5, 'Redis not settled yet')
 
-  const retry = await applyOrderBatch({ pool: stack.pool, stock }, orders, tokens)
+  const retry = await applyOrderBatch({ pool: stack.mysql, stock }, orders, tokens)
   t.match(retry, { confirmed: 0, replayed: 5, compensatedUnits: 2 })
-  const again = await applyOrderBatch({ pool: stack.pool, stock }, orders)
+  const again = await applyOrderBatch({ pool: stack.mysql, stock }, orders)
   t.match(again, { confirmed: 0, replayed: 5, compensatedUnits: 0 }, 'a third application changes nothing')
   t.equal(await sqlStock(stack, productId), 0)
-  const snap = await stack.stock.snapshot(productId)
+  const snap = await stack.store.snapshot(productId)
   t.equal(snap.ledger.length, 0)
   t.equal(snap.available, 10 - 5 + 2, 'the two failed orders\' units returned once')
 })

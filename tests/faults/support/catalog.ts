@@ -26,7 +26,8 @@ async function expectOk<T> (what: string, method: 'GET' | 'POST' | 'PATCH' | 'DE
 
 export interface CreatedProduct { id: number, stock: number }
 
-export async function createProduct (name: string, stock: number, extra: { perUserLimit?: number | null, price?: number } = {}): Promise<CreatedProduct> {
+/** POST /products on the running catalog, as an operator would. */
+export async function postProduct (name: string, stock: number, extra: { perUserLimit?: number | null, price?: number } = {}): Promise<CreatedProduct> {
   const product = await expectOk<{ id: number, stock: number }>('create product', 'POST', '/products',
     { name, stock, price: extra.price ?? 999, ...(extra.perUserLimit === undefined ? {} : { perUserLimit: extra.perUserLimit }) })
   return { id: product.id, stock: product.stock }

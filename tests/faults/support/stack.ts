@@ -3,7 +3,7 @@ import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { request } from 'undici'
-import { createMysqlPool, createRedisCluster, sleep, StockStore, type Pool, type Cluster } from '@flash/common'
+import { openStack, waitUntil, type TestStack } from '@flash/common/test-support'
 
 // The running `make local` stack as the fault scenarios see it: endpoints, clients, and the ONE way to
 // disrupt a component (deploy/local/component.sh, which acts on exactly the pid it started).
@@ -14,7 +14,6 @@ export const GATEWAY = process.env.GATEWAY_URL ?? 'http://127.0.0.1:3002'
 export const PROCESSOR = process.env.PROCESSOR_URL ?? 'http://127.0.0.1:3003'
 export const NGINX = process.env.NGINX_URL ?? 'http://127.0.0.1:8080'
 export const ADMIN_TOKEN = process.env.ADMIN_TOKEN ?? 'change-me-admin-token'
-export const REDIS_NODES = process.env.REDIS_NODES ?? '127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003,127.0.0.1:7004,127.0.0.1:7005,127.0.0.1:7006'
 
 export type Component = 'mariadb' | 'kafka' | 'redis-7001' | 'redis-7002' | 'redis-7003' | 'redis-7004' | 'redis-7005' | 'redis-7006' |
   'catalog-service' | 'order-gateway' | 'order-processor' | 'nginx'
@@ -30,22 +29,6 @@ export async function component (action: 'stop' | 'start' | 'kill', name: Compon
     cwd: ROOT, env: { ...process.env, PATH: childPath() }, timeout: 180_000
   })
   return `${stdout}${stderr}`.trim()
-}
-
-/** Polls `probe` until it returns a value other than undefined, or throws at the deadline. */
-export async function waitUntil<T> (what: string, probe: () => Promise<T | undefined>, timeoutMs: number, everyMs = 250): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  let lastError: unknown
-  while (Date.now() < deadline) {
-    try {
-      const value = await probe()
-      if (value !== undefined) return value
-    } catch (error) {
-      lastError = error
-    }
-    await sleep(everyMs)
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${(lastError as Error).message}` : ''}`)
 }
 
 export async function ready (baseUrl: string): Promise<boolean> {
@@ -67,35 +50,14 @@ export async function waitStackReady (timeoutMs = 90_000): Promise<void> {
   await Promise.all([waitReady(CATALOG, timeoutMs), waitReady(GATEWAY, timeoutMs), waitReady(PROCESSOR, timeoutMs)])
 }
 
-export interface Clients { mysql: Pool, redis: Cluster, store: StockStore, close: () => Promise<void> }
-
-export function connect (): Clients {
-  const mysql = createMysqlPool({
-    MYSQL_HOST: process.env.MYSQL_HOST ?? '127.0.0.1',
-    MYSQL_PORT: Number(process.env.MYSQL_PORT ?? 3306),
-    MYSQL_USER: process.env.MYSQL_USER ?? 'flash',
-    MYSQL_PASSWORD: process.env.MYSQL_PASSWORD ?? 'flash',
-    MYSQL_DATABASE: process.env.MYSQL_DATABASE ?? 'flash_sale',
-    MYSQL_POOL_SIZE: 4
-  })
-  const redis = createRedisCluster(REDIS_NODES)
-  const store = new StockStore(redis)
-  return {
-    mysql,
-    redis,
-    store,
-    close: async () => {
-      await Promise.allSettled([mysql.end(), redis.quit()])
-    }
-  }
-}
+export type Clients = TestStack
 
 /**
  * Every scenario starts from a ready stack and, pass or fail, leaves it ready: the components it may
  * disrupt are started again in teardown (component.sh start is idempotent: "already up" if so).
  */
 export async function prepareScenario (t: { teardown: (fn: () => unknown) => void }, restore: Component[]): Promise<Clients> {
-  const clients = connect()
+  const clients = openStack(process.env, { connectionLimit: 4 })
   t.teardown(async () => {
     for (const name of restore) {
       try {
