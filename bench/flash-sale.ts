@@ -14,6 +14,13 @@ import { httpCeiling, redisCeiling, sqlCeiling } from './ceilings.ts'
 import { writeTimes } from './repository.ts'
 import { loadStats, memoryOf, perSecond, renderTable, stockSeries, writeReport, type Report, type Target } from './report.ts'
 
+// Node 24 runs this TypeScript directly; `make bench` and `bin/node bench/flash-sale.ts` find it. An
+// older Node that strips types (22.18+) gets this far: stop with the fix, not a confusing failure later.
+if (Number(process.versions.node.split('.')[0]) < 24) {
+  console.error(`bench/flash-sale.ts needs Node 24 (this is ${process.version}): run \`make bench\` or \`bin/node bench/flash-sale.ts\``)
+  process.exit(1)
+}
+
 // `make bench`: a flash sale against the stack that is up, its invariants checked from MySQL and Redis,
 // and the ceilings of this machine measured in the same run. Every knob is an environment variable:
 //

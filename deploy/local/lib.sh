@@ -21,6 +21,14 @@ RUN_DIR="$LOCAL_DIR/run"
 CONF_DIR="$LOCAL_DIR/conf"
 TOOLS_DIR="$ROOT/.tools"
 
+# The services run their TypeScript sources directly, which needs Node 24. Run by hand rather than
+# through make, these scripts find it the way the Makefile does: the system's node if it is 24 or
+# newer, else the one `make node` installs into .tools/ (checked where a service starts).
+node_major() { node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0; }
+if (( $(node_major) < 24 )) && [[ -x "$TOOLS_DIR/node_modules/.bin/node" ]]; then
+  export PATH="$TOOLS_DIR/node_modules/.bin:$PATH"
+fi
+
 ensure_local_dirs() {
   mkdir -p "$DATA_DIR" "$LOG_DIR" "$RUN_DIR" "$CONF_DIR" "$TOOLS_DIR"
   # Self-ignoring: git never sees local state or downloaded jars, whatever .gitignore says.

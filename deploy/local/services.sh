@@ -51,6 +51,7 @@ start_service() {
     vars+=("$key=$value")
     [[ "$key" == "$(service_prefix "$name")_NODE_OPTIONS" ]] && node_options="$value"
   done <"$env_file"
+  (( $(node_major) >= 24 )) || die "$name needs Node 24 (found $(node --version 2>/dev/null || echo none)); run \`make node\` or \`make local\`"
   # env -i keeps the service's environment to what the files say, plus PATH for node itself.
   spawn "$name" env -i PATH="$PATH" HOME="${HOME:-/root}" "${vars[@]}" NODE_OPTIONS="$node_options" \
     node "$ROOT/services/$name/src/server.ts"

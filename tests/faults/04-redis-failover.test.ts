@@ -65,45 +65,33 @@ t.test('a Redis master killed mid-sale: the replica takes over, the gateway reco
   t.comment(`final states ${JSON.stringify(report.finalStates)}, failed ${JSON.stringify(report.failedReasons)}`)
 })
 
-t.test('the cost of WAIT 1 for each reservation, measured (no assertion on time)', async (t) => {
+// What a failover keeps: a reservation a replica has acknowledged survives its master's death. The
+// cost of WAIT is measured by `make bench`, not here; this proves the acknowledgement itself.
+t.test('with a replica online, WAIT 1 acknowledges every reservation, and Redis counts each once', async (t) => {
   const clients = await prepareScenario(t, [])
   const productId = 980_000_000 + Math.floor(Math.random() * 1_000_000)
-  await clients.store.sync(productId, async () => ({ stock: 1_000_000, status: 'active', perUserLimit: null }))
+  const stock = 1000
+  const reservations = 200
+  await clients.store.sync(productId, async () => ({ stock, status: 'active', perUserLimit: null }))
   const keys = productKeys(productId)
   t.teardown(async () => { await clients.redis.del(keys.stock, keys.info, keys.ledger, keys.users, keys.seq, keys.changes) })
   const master = await masterOf(clients.redis, keys.stock, 7001)
   const direct = new Redis({ host: '127.0.0.1', port: master.port })
   t.teardown(() => direct.quit())
-  // Right after the failover test the rejoined node may still be syncing: measure against an online replica.
-  await waitUntil('an online replica of the measured master', async () =>
+  // Right after the failover test the rejoined node may still be syncing: wait for an online replica.
+  await waitUntil('an online replica of the master of the product', async () =>
     /slave\d+:.*state=online/.test(await direct.info('replication')) ? true : undefined, 60_000, 500)
 
-  const measure = async (label: string, withWait: boolean): Promise<number[]> => {
-    const times: number[] = []
-    for (let i = 0; i < 400; i++) {
-      const started = process.hrtime.bigint()
-      await clients.store.reserve({ productId, orderId: newOrderId(), quantity: 1, userId: null, idempotencyTtlSeconds: 60 })
-      if (withWait) {
-        const acked = Number(await direct.call('WAIT', '1', '100'))
-        if (acked < 1) t.comment(`${label}: WAIT timed out`)
-      }
-      times.push(Number(process.hrtime.bigint() - started) / 1e6)
-    }
-    return times.sort((a, b) => a - b)
+  let reserved = 0
+  let acknowledged = 0
+  for (let i = 0; i < reservations; i++) {
+    const outcome = await clients.store.reserve({ productId, orderId: newOrderId(), quantity: 1, userId: null, idempotencyTtlSeconds: 60 })
+    if (outcome.kind === 'reserved') reserved++
+    if (Number(await direct.call('WAIT', '1', '5000')) >= 1) acknowledged++
   }
-  const pct = (xs: number[], p: number): string => (xs[Math.min(xs.length - 1, Math.floor(xs.length * p))] ?? 0).toFixed(3)
-  const plain = await measure('plain', false)
-  const waited = await measure('wait', true)
-  t.comment(`sequential reserve, ms: p50 ${pct(plain, 0.5)} p99 ${pct(plain, 0.99)}; with WAIT 1 100: p50 ${pct(waited, 0.5)} p99 ${pct(waited, 0.99)}`)
-  // Concurrent: with auto-pipelining many reservations share one WAIT (WAIT waits for all prior writes).
-  const burst = async (withWait: boolean): Promise<number> => {
-    const started = Date.now()
-    await Promise.all(Array.from({ length: 2000 }, async () => {
-      await clients.store.reserve({ productId, orderId: newOrderId(), quantity: 1, userId: null, idempotencyTtlSeconds: 60 })
-      if (withWait) await direct.call('WAIT', '1', '100')
-    }))
-    return Date.now() - started
-  }
-  t.comment(`2000 concurrent reservations: ${await burst(false)} ms plain, ${await burst(true)} ms each followed by WAIT 1 100`)
-  t.pass('measured')
+  t.equal(reserved, reservations, 'every reservation was taken')
+  t.equal(acknowledged, reservations, 'a replica acknowledged every one')
+  const snapshot = await clients.store.snapshot(productId)
+  t.equal(snapshot.available, stock - reservations, 'available went down once per reservation')
+  t.equal(snapshot.ledger.length, reservations, 'one ledger entry per reservation')
 })
