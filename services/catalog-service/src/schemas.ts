@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox'
 // A subpath, not '@flash/common': the front end type-checks this file, so no server code may come in.
-import { ProductStatus } from '@flash/common/schemas.ts'
+import { Page, ProductStatus } from '@flash/common/schemas.ts'
 
 // The catalog's HTTP contract, shared by the routes (validation, serialization) and OpenAPI.
 // Bodies are strict: unknown properties are refused, numbers are not coerced from strings.
@@ -73,12 +73,7 @@ export const ProductQuery = Type.Object({
 })
 export type ProductQuery = Static<typeof ProductQuery>
 
-export const ProductPage = Type.Object({
-  items: Type.Array(Product),
-  page: Type.Integer(),
-  pageSize: Type.Integer(),
-  total: Type.Integer()
-})
+export const ProductPage = Page(Product)
 export type ProductPage = Static<typeof ProductPage>
 
 const ProductIds = Type.Array(ProductId, { minItems: 1, maxItems: 1000, uniqueItems: true })

@@ -1,4 +1,4 @@
-import { Type, type Static } from '@sinclair/typebox'
+import { Type, type Static, type TSchema } from '@sinclair/typebox'
 
 // The shapes more than one service speaks, as TypeBox schemas (validation, serialization, OpenAPI)
 // with their static types. This file imports nothing but TypeBox: the front end imports its types
@@ -29,3 +29,11 @@ export const ErrorResponse = Type.Object({
   remaining: Type.Optional(Type.Integer({ description: 'PER_USER_LIMIT: units the user may still buy' }))
 }, { additionalProperties: true })
 export type ErrorResponse = Static<typeof ErrorResponse>
+
+/** One page of a listing (`GET /products`, `GET /orders`): the items and where they stand in the whole. */
+export const Page = <Item extends TSchema>(item: Item) => Type.Object({
+  items: Type.Array(item),
+  page: Type.Integer(),
+  pageSize: Type.Integer(),
+  total: Type.Integer()
+})

@@ -1,7 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox'
 // Subpaths, not '@flash/common': the front end type-checks this file, so no server code may come in.
 import { ORDER_ID_PATTERN } from '@flash/common/ids.ts'
-import { FinalOrderStatus, OrderStatus } from '@flash/common/schemas.ts'
+import { FinalOrderStatus, OrderStatus, Page } from '@flash/common/schemas.ts'
 
 // The gateway's HTTP contract. Routes validate against these and /docs is generated from them.
 
@@ -66,10 +66,5 @@ export const OrderQuery = Type.Object({
   }))
 }, { additionalProperties: false })
 
-export const OrderPage = Type.Object({
-  items: Type.Array(Order),
-  page: Type.Integer(),
-  pageSize: Type.Integer(),
-  total: Type.Integer()
-})
+export const OrderPage = Page(Order)
 export type OrderPage = Static<typeof OrderPage>
