@@ -55,7 +55,7 @@ typecheck: deps ## tsc --noEmit over the services, vue-tsc over the front end
 	@if [ -f frontend/tsconfig.json ]; then npm run --silent --workspace frontend typecheck; fi
 
 lint: deps ## ESLint (neostandard + eslint-plugin-vue) and knip (unused files, exports, dependencies)
-	@npx eslint --max-warnings=0 .
+	@npx eslint --max-warnings=0 --cache --cache-location node_modules/.cache/eslint/ .
 	@npx knip
 
 test: local typecheck lint ## the whole proof: local stack, type checks, lint, every tap test; ends with `N passed, N failed`
