@@ -98,6 +98,10 @@ export class OrderPlacement {
         return refuse(new AppError(409, ErrorCode.PER_USER_LIMIT,
           `user ${input.userId ?? ''} may buy ${outcome.remaining} more unit(s) of product ${input.productId}`,
           { details: { remaining: outcome.remaining } }))
+      case 'sign-in-required':
+        metrics.refused.inc({ reason: 'sign_in_required' })
+        return refuse(new AppError(401, ErrorCode.SIGN_IN_REQUIRED,
+          `product ${input.productId} has a per-user limit: sign in to buy it (guest orders are for products without one)`))
       case 'insufficient-stock':
         metrics.refused.inc({ reason: 'insufficient_stock' })
         return refuse(new AppError(409, ErrorCode.INSUFFICIENT_STOCK,
