@@ -60,7 +60,7 @@ t.test('cancellations are refused with 503 while Kafka is unreachable', async (t
   const placed = await post(up, { productId: product.id, quantity: 1 })
   t.equal(placed.statusCode, 202)
   const down = await buildTestApp(t, testConfig(topic, { KAFKA_BROKERS: '127.0.0.1:9', PUBLISH_TIMEOUT_MS: '500' }), { waitForKafka: false })
-  const res = await down.inject({ method: 'DELETE', url: `/orders/${placed.json().orderId}` })
+  const res = await down.inject({ method: 'DELETE', url: `/orders/${placed.json().orderId}`, headers: { 'x-order-receipt': placed.json().receipt } })
   t.equal(res.statusCode, 503)
   t.equal(res.headers['retry-after'], '1')
   t.equal((await snapshot(product.id)).ledger.length, 1, 'the order itself is untouched')

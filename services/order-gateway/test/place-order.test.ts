@@ -40,7 +40,12 @@ t.test('refusals carry their code and change nothing', async (t) => {
   t.match((await post(app, { productId: archived.id, quantity: 1 })).json(), { statusCode: 404, code: ErrorCode.PRODUCT_NOT_FOUND })
   t.equal((await snapshot(archived.id)).available, 5)
 
-  const short = await post(app, { productId: product.id, quantity: 4 })
+  const guest = await post(app, { productId: product.id, quantity: 1 })
+  t.equal(guest.statusCode, 401, 'a guest cannot buy a product with a per-user limit')
+  t.equal(guest.json().code, ErrorCode.SIGN_IN_REQUIRED)
+
+  const unlimited = await createProduct({ stock: 3 })
+  const short = await post(app, { productId: unlimited.id, quantity: 4 })
   t.equal(short.statusCode, 409)
   t.match(short.json(), { code: ErrorCode.INSUFFICIENT_STOCK, available: 3 })
 

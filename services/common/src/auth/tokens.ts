@@ -50,14 +50,24 @@ const derive = (secret: string, label: string): Buffer => createHmac('sha256', s
 const JWT_KEY_LABEL = 'flash-sale/v1/access-token'
 const RECEIPT_KEY_LABEL = 'flash-sale/v1/guest-order-receipt'
 
+/** The HS256 key of access tokens (exported for tests that forge tokens around it, and the bench). */
+export const accessTokenKey = (secret: string): Buffer => derive(secret, JWT_KEY_LABEL)
+
+export interface SignerOptions {
+  ttlSeconds?: number
+  /** a fixed issue time in ms (tests: an already expired token); default the clock at signing */
+  issuedAtMs?: number
+}
+
 /** Signs access tokens (the catalog at login/refresh; the bench mints its buyers' tokens the same way). */
-export function createAccessTokenSigner (secret: string, ttlSeconds = ACCESS_TOKEN_TTL_SECONDS): (buyer: Buyer) => string {
+export function createAccessTokenSigner (secret: string, options: SignerOptions = {}): (buyer: Buyer) => string {
   const sign = createSigner({
-    key: derive(secret, JWT_KEY_LABEL),
+    key: accessTokenKey(secret),
     algorithm: TOKEN_ALGORITHM,
     iss: TOKEN_ISSUER,
     aud: TOKEN_AUDIENCE,
-    expiresIn: ttlSeconds * 1000
+    expiresIn: (options.ttlSeconds ?? ACCESS_TOKEN_TTL_SECONDS) * 1000,
+    ...(options.issuedAtMs === undefined ? {} : { clockTimestamp: options.issuedAtMs })
   })
   return (buyer) => sign({ sub: buyer.id, name: buyer.username })
 }
@@ -75,7 +85,7 @@ const MAX_TOKEN_LENGTH = 2048
  */
 export function createAccessTokenVerifier (secret: string): (token: string) => AccessClaims {
   const verify = createVerifier({
-    key: derive(secret, JWT_KEY_LABEL),
+    key: accessTokenKey(secret),
     algorithms: [TOKEN_ALGORITHM],
     allowedIss: TOKEN_ISSUER,
     allowedAud: TOKEN_AUDIENCE,
