@@ -40,6 +40,17 @@ export function mintBuyers (count: number, runTag: string, options: { secret?: s
   return buyers
 }
 
+const signers = new Map<string, (buyer: { id: string, username: string }) => string>()
+/** `Authorization` header value of one signed-in buyer whose id is `userId` (test and load drivers). */
+export function buyerAuthorization (userId: string, secret: string = benchAuthSecret()): string {
+  let sign = signers.get(secret)
+  if (sign === undefined) {
+    sign = createAccessTokenSigner(secret, { ttlSeconds: 3600 })
+    signers.set(secret, sign)
+  }
+  return `Bearer ${sign({ id: userId, username: userId })}`
+}
+
 /**
  * Microseconds one gateway verification takes (HS256 signature, exp, iss, aud), averaged over distinct
  * tokens: wall time, and CPU time of this process (the steadier number on a shared, busy machine).
