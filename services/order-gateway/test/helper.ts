@@ -67,6 +67,9 @@ export function testConfig (topic: string, overrides: Record<string, string> = {
     RATE_LIMIT_MAX: '100000000',
     AUTH_JWT_SECRET,
     ADMIN_TOKEN,
+    // Test processes block their event loop now and then (imports, many injects at once): only the
+    // overload test sheds load.
+    OVERLOAD_EVENT_LOOP_DELAY_MS: '0',
     ...overrides
   })
 }

@@ -20,7 +20,8 @@ const gateway = await buildGateway(loadGatewayConfig({
   // Every injected request comes from one address: the rate limit is another test's subject.
   RATE_LIMIT_MAX: '100000000',
   AUTH_JWT_SECRET,
-  ADMIN_TOKEN: 'processor-e2e-admin-token'
+  ADMIN_TOKEN: 'processor-e2e-admin-token',
+  OVERLOAD_EVENT_LOOP_DELAY_MS: '0'
 }))
 // issue 13: buyers are signed in (tokens made the way the catalog's login makes them)
 const signAccessToken = createAccessTokenSigner(AUTH_JWT_SECRET)

@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { Static } from '@sinclair/typebox'
 import { AppError, ErrorCode, adminSecurity, buyerSecurity } from '@flash/common'
 import {
   PlaceOrderBody, IdempotencyHeaders, OrderAccepted, CancelAccepted, Order, OrderParams, OrderQuery,
@@ -10,6 +11,8 @@ import type { OrderRepository } from '../orders/repository.ts'
 import type { PendingOrders } from '../orders/pending.ts'
 import type { Callers } from '../auth/callers.ts'
 import { lookUpOrder, orderNotFound } from '../orders/lookup.ts'
+
+type RefusalBody = Static<typeof ErrorResponse>
 
 export interface OrderRoutesOptions {
   placement: OrderPlacement
@@ -58,9 +61,13 @@ export const orderRoutes: FastifyPluginAsyncTypebox<OrderRoutesOptions> = async 
       }
     }
   }, async (request, reply) => {
+    const { productId, quantity } = request.body
+    const refused = placement.refusalFromMemory(productId, quantity)
+    // Sent as the JSON text it is (a string with a JSON content type is not serialized again). Sold out
+    // is the same answer for everyone, so it comes before the token is even verified.
+    if (refused !== undefined) return reply.code(409).type('application/json; charset=utf-8').send(refused as unknown as RefusalBody)
     const caller = callers.of(request, { admin: false })
     const userId = caller.kind === 'buyer' ? caller.buyerId : null
-    const { productId, quantity } = request.body
     const { orderId, replayed } = await placement.place(
       { productId, quantity, userId, idempotencyKey: request.headers['idempotency-key'] },
       request.id, request.log)
