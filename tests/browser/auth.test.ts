@@ -45,7 +45,7 @@ async function newBuyerPage(): Promise<Page> {
   contexts.push(context)
   const page = await context.newPage()
   page.on('pageerror', (err) => pageErrors.push(err.message))
-  page.setDefaultTimeout(15_000)
+  page.setDefaultTimeout(30_000)
   return page
 }
 
@@ -158,7 +158,8 @@ t.test('the admin\'s order list shows the buyer', async (t) => {
   await page.goto(`${BASE_URL}/admin`)
   await page.getByTestId('admin-token').fill(ADMIN_TOKEN)
   await page.getByTestId('admin-sign-in').click()
-  await page.getByTestId('create-product').waitFor()
+  // The admin view loads its products and the reconciliation report first: slow on a busy machine.
+  await page.getByTestId('create-product').waitFor({ timeout: 60_000 })
   await page.getByTestId('nav-orders').click()
   await page.getByTestId('all-buyers').check()
   await t.resolves(page.getByTestId('order-buyer').getByText(`alice_${RUN}`).first().waitFor(), 'alice\'s order shows her name')
