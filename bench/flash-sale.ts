@@ -11,6 +11,7 @@ import { httpCeiling, redisCeiling, sqlCeiling } from './ceilings.ts'
 import { loadStats, perSecond, renderTable, stockSeries, writeReport, type Report, type ScenarioSummary, type Target } from './report.ts'
 import { runScenario, SCENARIO_NAMES, type ScenarioName, type ScenarioResult, type ScenarioSpec } from './scenarios.ts'
 import { COMPONENTS } from './cpu.ts'
+import { mintBuyers, measureVerifyCost } from './buyers.ts'
 
 // Node 24 runs this TypeScript directly; `make bench` and `bin/node bench/flash-sale.ts` find it. An
 // older Node that strips types (22.18+) gets this far: stop with the fix, not a confusing failure later.
@@ -209,7 +210,10 @@ export async function runBench (knobs: Knobs = readKnobs()): Promise<BenchOutcom
     if (knobs.CEILINGS !== 'off') {
       const short = knobs.CEILINGS === 'short' ? 10 : 1
       log('ceiling: bare Fastify route')
-      const bare = await httpCeiling({ requests: primary.spec.requests, connections: primary.spec.connections, runTag, timeoutSeconds: knobs.TIMEOUT_SECONDS })
+      const bare = await httpCeiling({
+        requests: primary.spec.requests, connections: primary.spec.connections, runTag, timeoutSeconds: knobs.TIMEOUT_SECONDS,
+        authorizations: mintBuyers(primary.spec.requests, `${runTag}bare`).map((b) => b.authorization)
+      })
       http = { ...loadStats(bare), path: 'bare Fastify, direct' }
       log('ceiling: reservation script alone')
       redisRate = await redisCeiling(redis, { operations: Math.ceil(knobs.REDIS_CEILING_OPS / short), concurrency: knobs.REDIS_CEILING_CONCURRENCY })
@@ -218,6 +222,7 @@ export async function runBench (knobs: Knobs = readKnobs()): Promise<BenchOutcom
     }
 
     // 3. report
+    const tokenCost = measureVerifyCost(5000)
     const summaries = results.map((r) => summarize(r, http?.requestsPerSecond ?? null, sqlRate?.perSecond ?? null))
     const ratios = {
       gatewayToHttp: ratio(sale.requestsPerSecond, http?.requestsPerSecond),
@@ -260,6 +265,7 @@ export async function runBench (knobs: Knobs = readKnobs()): Promise<BenchOutcom
       memory: primary.memory,
       ceilings: { http, redis: redisRate, sql: sqlRate },
       ratios,
+      tokenVerifyMicros: { wall: tokenCost.perVerifyMicros, cpu: tokenCost.perVerifyCpuMicros },
       scenarios: summaries,
       targets,
       verification: {
