@@ -6,10 +6,12 @@ import swaggerUi from '@fastify/swagger-ui'
 import type { Registry } from 'prom-client'
 import { loggerOptions } from '../logger.ts'
 import { DEFAULT_TRUSTED_PROXIES } from '../config.ts'
-import { validatorCompiler, schemaErrorFormatter } from './validation.ts'
+import { validatorCompiler, schemaErrorFormatter, rejectUnknownQueryParameters } from './validation.ts'
 import { registerErrorHandling } from './errors.ts'
 import { registerHealth, type ReadinessCheck } from './health.ts'
 import { registerMetrics } from './metrics.ts'
+import { trackAllowedMethods } from './methods.ts'
+import { documentFor, markOptionals, type OpenApiDocument } from './openapi.ts'
 
 export type App = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, TypeBoxTypeProvider>
 
@@ -29,7 +31,10 @@ export interface PlatformOptions {
   logLevel: string
   /** largest accepted request body in bytes */
   bodyLimit?: number
-  /** the service runs behind this path prefix in nginx (for the OpenAPI `servers` entry) */
+  /**
+   * The path prefix nginx serves this service's API under (`/api`); undefined when nginx routes none
+   * of it. The OpenAPI document names it only when fetched through nginx (platform/openapi.ts).
+   */
   docsServerUrl?: string
   /**
    * Proxies whose X-Forwarded-For is believed (TRUSTED_PROXIES): by default nginx on loopback
@@ -39,6 +44,7 @@ export interface PlatformOptions {
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/
+const MAX_PARAM_LENGTH = 200
 
 /**
  * A Fastify instance with what every service shares: request ids (taken from `x-request-id` when sane,
@@ -58,13 +64,14 @@ export async function createPlatformApp (options: PlatformOptions): Promise<App>
     trustProxy: (options.trustedProxies ?? DEFAULT_TRUSTED_PROXIES).split(','),
     return503OnClosing: true,
     schemaErrorFormatter,
-    routerOptions: { maxParamLength: 200 }
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH }
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   app.setValidatorCompiler(validatorCompiler)
   // The APIs speak JSON only: a text/plain body is answered 415, not parsed into a string.
   app.removeContentTypeParser('text/plain')
-  registerErrorHandling(app)
+  registerErrorHandling(app, trackAllowedMethods(app, { maxParamLength: MAX_PARAM_LENGTH }))
+  rejectUnknownQueryParameters(app)
 
   app.addHook('onRequest', async (request, reply) => {
     void reply.header('x-request-id', request.id)
@@ -78,11 +85,14 @@ export async function createPlatformApp (options: PlatformOptions): Promise<App>
     openapi: {
       openapi: '3.1.0',
       info: { title: options.service, description: options.description, version: options.version ?? '1.0.0' },
-      servers: options.docsServerUrl ? [{ url: options.docsServerUrl }] : [],
       components: { securitySchemes: { adminToken: { type: 'http', scheme: 'bearer' } } }
-    }
+    },
+    transformObject: (document) => markOptionals(('openapiObject' in document ? document.openapiObject : document.swaggerObject) as OpenApiDocument)
   })
-  await app.register(swaggerUi, { routePrefix: '/docs' })
+  await app.register(swaggerUi, {
+    routePrefix: '/docs',
+    transformSpecification: (document, request) => documentFor(document as OpenApiDocument, request, options.docsServerUrl)
+  })
 
   const readiness = new Map<string, ReadinessCheck>()
   app.decorate('readiness', readiness)

@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance } from 'fastify'
 import { AppError, ErrorCode, errorBody } from '../errors.ts'
+import type { AllowedMethods } from './methods.ts'
 
 // Fastify's own error codes mapped to this project's stable codes, so a client never has to know
 // which framework answered.
@@ -27,7 +28,7 @@ export function isDependencyUnavailable (error: unknown): boolean {
     unavailableMessage.test(error.message)
 }
 
-export function registerErrorHandling (app: FastifyInstance): void {
+export function registerErrorHandling (app: FastifyInstance, allowed: AllowedMethods): void {
   app.setErrorHandler((error: FastifyError | AppError, request, reply) => {
     if (error instanceof AppError) {
       if (error.headers) void reply.headers(error.headers)
@@ -55,6 +56,12 @@ export function registerErrorHandling (app: FastifyInstance): void {
   })
 
   app.setNotFoundHandler((request, reply) => {
+    // A known path asked with another method: 405 and the methods it does serve (RFC 9110 §15.5.6).
+    const methods = allowed.for(request)
+    if (methods.length > 0) {
+      return reply.code(405).header('allow', methods.join(', '))
+        .send(errorBody(405, ErrorCode.METHOD_NOT_ALLOWED, `${request.method} is not allowed on this path; allowed: ${methods.join(', ')}`))
+    }
     return reply.code(404).send(errorBody(404, ErrorCode.NOT_FOUND, `Route ${request.method}:${request.url} not found`))
   })
 }
