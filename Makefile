@@ -18,7 +18,7 @@ export npm_config_update_notifier := false
 export npm_config_fund := false
 export npm_config_audit := false
 
-.PHONY: help node deps local local-down local-status up down logs ps test test-unit test-faults typecheck bench build-frontend sync-stock
+.PHONY: help node deps local local-down local-status up down logs ps test test-unit test-faults test-api typecheck bench build-frontend sync-stock
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -56,6 +56,9 @@ typecheck: deps ## tsc --noEmit over the services, vue-tsc over the front end
 
 test: local typecheck ## the whole proof: local stack, type checks, every tap test; ends with `N passed, N failed`
 	@bash scripts/run-tests.sh
+
+test-api: local ## Schemathesis (pinned, into .tools/) over every OpenAPI document, direct and through nginx
+	@bash scripts/test-api.sh
 
 include deploy/docker/make.mk
 

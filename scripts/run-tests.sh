@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Runs every tap test against the stack `make local` started, in two phases: the ordinary suites in
-# parallel, then the suites that disrupt shared servers or drive a browser, one file at a time.
+# Runs every tap test against the stack `make local` started, in three phases: the ordinary suites in
+# parallel; then the API contract run (scripts/test-api.sh, Schemathesis over the OpenAPI documents,
+# counted per API operation); then the suites that disrupt shared servers or drive a browser, one file
+# at a time.
 # Ends with one plain line `N passed, N failed` (what CI reads).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -41,7 +43,29 @@ run_phase () {
   if [ -z "$total" ]; then echo "-- $name produced no summary"; status=1; fi
 }
 
+# scripts/test-api.sh ends with `api: N passed, N failed`; its log is test-results/api.log.
+run_api_phase () {
+  local log="test-results/api.log"
+  echo "== api: Schemathesis over each service's OpenAPI document, direct and through nginx"
+  bash scripts/test-api.sh >"$log" 2>&1
+  local rc=$?
+  grep -E '^api: (ok|FAIL) ' "$log" | sed 's/^/   /'
+  local line pass fail
+  line=$(grep -E '^api: [0-9]+ passed, [0-9]+ failed$' "$log" | tail -1)
+  pass=$(sed -nE 's/^api: ([0-9]+) passed.*/\1/p' <<<"$line")
+  fail=$(sed -nE 's/.* ([0-9]+) failed$/\1/p' <<<"$line")
+  passed=$((passed + ${pass:-0}))
+  failed=$((failed + ${fail:-0}))
+  if [ $rc -ne 0 ]; then
+    status=1
+    echo "-- failures in api (full output: $log and test-results/api/):"
+    grep -vE '^api: (ok|own products)' "$log" | head -40
+    if [ "${fail:-0}" -eq 0 ]; then failed=$((failed + 1)); fi
+  fi
+}
+
 run_phase suites 2 "${parallel_files[@]}"
+run_api_phase
 run_phase disruptive 1 "${serial_files[@]}"
 
 echo

@@ -38,8 +38,8 @@ export function documentFor (document: OpenApiDocument, request: FastifyRequest,
 /**
  * What the servers accept but @fastify/swagger marks required:
  *   - a query parameter with a `default` (the server fills it in: `page`, `pageSize`);
- *   - a body whose schema also allows `null`, this project's "optional body" (Fastify validates an
- *     absent body as null): it is documented not required, in its object form only.
+ *   - a body whose schema also allows `null`, this project's "optional body": Fastify validates an
+ *     absent body as null, so no body, `null` and the object form are all accepted.
  */
 export function markOptionals (document: OpenApiDocument): OpenApiDocument {
   for (const operations of Object.values(document.paths ?? {})) {
@@ -48,13 +48,8 @@ export function markOptionals (document: OpenApiDocument): OpenApiDocument {
         if (parameter.in === 'query' && parameter.schema?.default !== undefined) parameter.required = false
       }
       const body = operation.requestBody as { required?: boolean, content?: Record<string, { schema?: Json }> } | undefined
-      for (const media of Object.values(body?.content ?? {})) {
-        const variants = media.schema?.anyOf as Json[] | undefined
-        if (body === undefined || variants === undefined || !variants.some((v) => v.type === 'null')) continue
-        const rest = variants.filter((v) => v.type !== 'null')
-        media.schema = rest.length === 1 ? rest[0] : { ...media.schema, anyOf: rest }
-        body.required = false
-      }
+      const allowsNull = (schema: Json | undefined): boolean => (schema?.anyOf as Json[] | undefined)?.some((v) => v.type === 'null') === true
+      if (body !== undefined && Object.values(body.content ?? {}).some((media) => allowsNull(media.schema))) body.required = false
     }
   }
   return document

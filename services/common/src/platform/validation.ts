@@ -41,7 +41,7 @@ export function rejectUnknownQueryParameters (app: FastifyInstance): void {
     const schema = route.schema as ({ hide?: boolean, querystring?: Record<string, unknown> } | undefined)
     if (schema === undefined || schema.hide === true) return
     const query = schema.querystring
-    if (query === undefined) schema.querystring = { type: 'object', additionalProperties: false }
+    if (query === undefined) schema.querystring = { type: 'object', properties: {}, additionalProperties: false }
     else if (query.type === 'object' && query.additionalProperties === undefined) schema.querystring = { ...query, additionalProperties: false }
   })
 }
