@@ -73,7 +73,7 @@ export const OrderPage = Type.Object({
   total: Type.Integer()
 })
 
-/** the shared error shape (DESIGN.md §5), with the extra fields some codes carry */
+/** the shared error shape (docs/ARCHITECTURE.md §5), with the extra fields some codes carry */
 export const ErrorResponse = Type.Object({
   statusCode: Type.Integer(),
   code: Type.String(),

@@ -48,7 +48,7 @@ const MAX_PARAM_LENGTH = 200
 
 /**
  * A Fastify instance with what every service shares: request ids (taken from `x-request-id` when sane,
- * echoed back), strict validation, the error shape of DESIGN.md §5, health, metrics, OpenAPI at /docs.
+ * echoed back), strict validation, the error shape of docs/ARCHITECTURE.md §5, health, metrics, OpenAPI at /docs.
  * Routes are registered by the service's own buildApp.
  */
 export async function createPlatformApp (options: PlatformOptions): Promise<App> {

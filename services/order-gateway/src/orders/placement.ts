@@ -35,7 +35,7 @@ const fingerprintOf = (input: PlaceOrderInput): string =>
 const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 
 /**
- * The hot path (DESIGN.md §4): reserve atomically in Redis, publish order.placed, answer only after
+ * The hot path (docs/ARCHITECTURE.md §4): reserve atomically in Redis, publish order.placed, answer only after
  * Kafka's ack. A publish that fails or times out undoes the reservation (leaving a tombstone, so a
  * message that reaches Kafka late fails in the processor instead of selling the units twice).
  */
