@@ -127,11 +127,12 @@ PY
   passed=$((passed + ok))
   failed=$((failed + bad))
   local summary
-  summary="$(grep -E '^(Test cases:|Test Phases|  ?[0-9]+ (generated|passed|failed))' "$dir/output.txt" | tr '\n' ' ')"
+  # Schemathesis's own count, the line under "Test cases:" (e.g. "446 generated, 446 passed").
+  summary="$(grep -A1 -E '^Test cases:' "$dir/output.txt" | tail -1 | sed -E 's/^ +//')"
   if [[ $rc -eq 0 ]]; then
-    say "ok   $name: $ok operations, $((SECONDS - started))s  ${summary}"
+    say "ok   $name: $ok operations, $((SECONDS - started))s, cases: ${summary}"
   else
-    say "FAIL $name: $ok operations passed, $bad failed (exit $rc, $((SECONDS - started))s) — $(realpath --relative-to="$ROOT" "$dir/output.txt")"
+    say "FAIL $name: $ok operations passed, $bad failed (exit $rc, $((SECONDS - started))s, cases: ${summary}) — $(realpath --relative-to="$ROOT" "$dir/output.txt")"
     grep -nE '^(_+ |[0-9]+\. |\[[0-9]+\] )' "$dir/output.txt" | head -30 | sed 's/^/     /'
   fi
 }
