@@ -63,7 +63,7 @@ export class OrderPlacement {
    * Most requests of a sale that sold out end here: the 409 body (JSON) when memory already knows the
    * answer — no Redis call, and the answer rendered once per product, not per request. A retry of an
    * accepted request is refused too if it comes while the product is sold out; its order stands and is
-   * listed with the buyer's orders (docs/ARCHITECTURE.md §5).
+   * listed with the buyer's orders (docs/ARCHITECTURE.md §4).
    */
   refusalFromMemory (productId: number, quantity: number): string | undefined {
     const remembered = this.#o.memory.refusal(productId, quantity)
