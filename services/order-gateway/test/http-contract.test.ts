@@ -54,3 +54,10 @@ t.test('the document: no /api server when fetched directly, the /api server and 
   t.same(proxied.servers, [{ url: '/api', description: 'through nginx' }])
   t.same(Object.keys(proxied.paths).sort(), ['/orders', '/orders/{id}'])
 })
+
+t.test('every order route documents the 503 it may answer (a dependency down, or load shed)', async (t) => {
+  const doc = (await app.inject('/docs/json')).json()
+  for (const [path, method] of [['/orders', 'post'], ['/orders', 'get'], ['/orders/{id}', 'get'], ['/orders/{id}', 'delete']] as const) {
+    t.ok(doc.paths[path][method].responses['503'], `${method.toUpperCase()} ${path} documents 503`)
+  }
+})

@@ -60,7 +60,8 @@ export const orderRoutes: FastifyPluginAsyncTypebox<OrderRoutesOptions> = async 
   })
 
   app.get('/orders/:id', {
-    schema: { tags, summary: 'One order and its state', params: OrderParams, response: { 200: Order, 400: ErrorResponse, 404: ErrorResponse } }
+    // 503: MySQL or Redis unavailable, or the gateway shedding load (every order route sheds).
+    schema: { tags, summary: 'One order and its state', params: OrderParams, response: { 200: Order, 400: ErrorResponse, 404: ErrorResponse, 503: ErrorResponse } }
   }, async (request) => {
     const order = await lookUpOrder(orders, pending, request.params.id)
     if (order === null) throw new AppError(404, ErrorCode.ORDER_NOT_FOUND, `order ${request.params.id} does not exist`)
@@ -68,7 +69,7 @@ export const orderRoutes: FastifyPluginAsyncTypebox<OrderRoutesOptions> = async 
   })
 
   app.get('/orders', {
-    schema: { tags, summary: 'Orders, newest first', querystring: OrderQuery, response: { 200: OrderPage, 400: ErrorResponse } }
+    schema: { tags, summary: 'Orders, newest first', querystring: OrderQuery, response: { 200: OrderPage, 400: ErrorResponse, 503: ErrorResponse } }
   }, async (request) => {
     const { page, pageSize, userId, productId, status } = request.query
     const { items, total } = await orders.page({ userId, productId, status }, page, pageSize)
