@@ -44,6 +44,7 @@ export type ReserveOutcome =
   | { kind: 'not-on-sale' }
   | { kind: 'per-user-limit', remaining: number }
   | { kind: 'insufficient-stock', unitsLeft: number }
+  | { kind: 'sign-in-required' }
 
 export interface ReserveRequest {
   productId: number
@@ -131,6 +132,7 @@ export class StockStore {
       case 'NOT_ON_SALE': return { kind: 'not-on-sale' }
       case 'PER_USER_LIMIT': return { kind: 'per-user-limit', remaining: Number(value) }
       case 'INSUFFICIENT_STOCK': return { kind: 'insufficient-stock', unitsLeft: Number(value) }
+      case 'SIGN_IN_REQUIRED': return { kind: 'sign-in-required' }
       default: throw new Error(`unexpected reserve reply ${JSON.stringify(reply)}`)
     }
   }
