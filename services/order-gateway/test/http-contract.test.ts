@@ -1,6 +1,6 @@
 import t from 'tap'
 import { newOrderId } from '@flash/common'
-import { useTestStack, createTestTopic, testConfig, buildTestApp, createProduct, insertOrder, snapshot } from './helper.ts'
+import { useTestStack, createTestTopic, testConfig, buildTestApp, createProduct, insertOrder, snapshot, asAdmin } from './helper.ts'
 
 // The gateway's HTTP contract where it once differed from its OpenAPI document (docs/ARCHITECTURE.md §5):
 // 405 + Allow, one rule for unknown query parameters (shared with the catalog), optional page parameters.
@@ -28,17 +28,18 @@ t.test('unknown query parameters: 400 naming the parameter, as in the catalog; p
   const id = newOrderId()
   await insertOrder({ id, productId: product.id, userId: 'contract', quantity: 1, status: 'confirmed' })
 
-  const bad = await app.inject(`/orders?productId=${product.id}&sort=asc`)
+  const bad = await app.inject({ url: `/orders?productId=${product.id}&sort=asc`, headers: asAdmin })
   t.equal(bad.statusCode, 400)
   t.match(bad.json(), { code: 'VALIDATION_FAILED', message: "querystring must NOT have additional property 'sort'" })
-  const one = await app.inject(`/orders/${id}?expand=product`)
+  const one = await app.inject({ url: `/orders/${id}?expand=product`, headers: asAdmin })
   t.equal(one.statusCode, 400)
   t.match(one.json().message, /'expand'/)
   const place = await app.inject({ method: 'POST', url: '/orders?dryRun=1', payload: { productId: product.id, quantity: 1 } })
   t.equal(place.statusCode, 400, 'an order with an unknown parameter is refused, not placed')
   t.match(await snapshot(product.id), { available: 5, pending: 0 })
 
-  const page = await app.inject(`/orders?productId=${product.id}`)
+  // Listing everyone's orders of a product takes the admin token (a buyer lists its own).
+  const page = await app.inject({ url: `/orders?productId=${product.id}`, headers: asAdmin })
   t.equal(page.statusCode, 200)
   t.match(page.json(), { page: 1, pageSize: 20, total: 1, items: [{ orderId: id }] })
 })
