@@ -356,6 +356,8 @@ const steps: Step[] = [
         const withPartitions = members.filter((l) => Number(l.trim().split(/\s+/).at(-1)) > 0)
         return withPartitions.length === 2 ? true : undefined
       })
+      // nginx keeps a DNS answer 5 s: the one it may hold from before the scale names one gateway.
+      await new Promise((resolve) => setTimeout(resolve, 6000))
       const before = Number((await sql(`SELECT COUNT(*) FROM orders WHERE product_id = ${state.productId}`))[0]?.[0])
       state.scaledOrders = await Promise.all(Array.from({ length: SCALED_ORDERS }, () => placeOrder(1)))
       expect(new Set(state.scaledOrders).size === SCALED_ORDERS, `${SCALED_ORDERS} distinct order ids`, state.scaledOrders)
