@@ -41,8 +41,11 @@ RUN rm -f /etc/nginx/conf.d/default.conf \
 USER nginx
 # Healthy = it serves the shop and reaches every service through its proxy paths (a page alone
 # would stay "healthy" while every /api request answers 502): the product list, and the gateway's
-# and the processor's API documents (cheap: no database behind them).
-HEALTHCHECK --interval=5s --timeout=4s --start-period=10s --retries=3 \
+# and the processor's API documents (cheap: no database behind them). Unhealthy only after 100 s
+# of failures: a `make up` that recreates the services behind a running nginx (DEBUG=1 and back)
+# must not see it unhealthy meanwhile (compose --wait gives up on an unhealthy container); up.sh
+# checks these paths itself once --wait is done.
+HEALTHCHECK --interval=5s --timeout=4s --start-period=10s --retries=20 \
   CMD for path in / '/api/products?pageSize=1' /docs/gateway/json /docs/processor/json; do \
         wget -q -O /dev/null "http://127.0.0.1:${NGINX_PORT}$path" || exit 1; \
       done
