@@ -155,6 +155,7 @@ t.test('make local: fixed upstream groups; the targets never need the resolver',
     ['/api/products?x=1&y=%20z', 'catalog', '/products?x=1&y=%20z'],
     ['/api/products/7', 'catalog', '/products/7'],
     ['/api/admin/sync-stock', 'catalog', '/admin/sync-stock'],
+    ['/api/auth/me', 'catalog', '/auth/me'],
     ['/api/orders/01ARZ3NDEKTSV4RRFFQ69G5FAV?x=1', 'gateway', '/orders/01ARZ3NDEKTSV4RRFFQ69G5FAV?x=1'],
     ['/docs/catalog/anything?q=1', 'catalog', '/docs/anything?q=1']
   ]

@@ -14,7 +14,7 @@ t.test('remembers "N left" and refuses only orders for more than N', async (t) =
   const memory = new StockMemory({ ttlMs: 1000, now: c.now })
   memory.listening = true
   memory.rememberUnitsLeft(7, 2, memory.epoch)
-  t.equal(memory.refusal(7, 3), 2, 'three units of two left: refused from memory')
+  t.equal(memory.refusal(7, 3)?.unitsLeft, 2, 'three units of two left: refused from memory')
   t.equal(memory.refusal(7, 2), undefined, 'two units may still be there: Redis decides')
   t.equal(memory.refusal(8, 1), undefined, 'another product is unknown')
 })
@@ -26,7 +26,7 @@ t.test('an announcement for the product drops its entry; others stay', async (t)
   memory.rememberUnitsLeft(2, 0, memory.epoch)
   memory.forget(1)
   t.equal(memory.refusal(1, 1), undefined, 'units came back: ask Redis')
-  t.equal(memory.refusal(2, 1), 0, 'the other product is still sold out')
+  t.equal(memory.refusal(2, 1)?.unitsLeft, 0, 'the other product is still sold out')
 })
 
 t.test('an answer is not remembered when an announcement came while its call was in flight', async (t) => {
@@ -45,7 +45,7 @@ t.test('an entry expires after the TTL (a lost announcement costs at most that)'
   memory.listening = true
   memory.rememberUnitsLeft(3, 0, memory.epoch)
   c.advance(499)
-  t.equal(memory.refusal(3, 1), 0, 'still trusted just before the TTL')
+  t.equal(memory.refusal(3, 1)?.unitsLeft, 0, 'still trusted just before the TTL')
   c.advance(1)
   t.equal(memory.refusal(3, 1), undefined, 'expired: ask Redis')
   t.equal(memory.size, 0, 'and dropped')
@@ -57,7 +57,7 @@ t.test('nothing is remembered while not listening, and losing the subscription c
   t.equal(memory.refusal(4, 1), undefined, 'not subscribed yet: never answer from memory')
   memory.listening = true
   memory.rememberUnitsLeft(4, 0, memory.epoch)
-  t.equal(memory.refusal(4, 1), 0)
+  t.equal(memory.refusal(4, 1)?.unitsLeft, 0)
   memory.listening = false
   t.equal(memory.refusal(4, 1), undefined, 'a reconnect may have missed announcements')
 })

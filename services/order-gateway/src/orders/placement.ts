@@ -1,7 +1,6 @@
-import { createHash } from 'node:crypto'
 import type { FastifyBaseLogger } from 'fastify'
 import {
-  AppError, ErrorCode, MessageType, SCHEMA_VERSION, newOrderId, serviceUnavailable,
+  AppError, ErrorCode, MessageType, SCHEMA_VERSION, errorBody, newOrderId, serviceUnavailable,
   type StockStore, type OrderPlaced
 } from '@flash/common'
 import type { OrderPublisher } from '../publishing/publisher.ts'
@@ -29,17 +28,17 @@ export interface PlacementOptions {
 const DUPLICATE_POLL_MS = 10
 
 /**
- * What makes two requests with one Idempotency-Key "the same request". The record lives with the
- * product, so a key is scoped to one product: the same key for another product is another request.
+ * What makes two requests with one Idempotency-Key "the same request": its quantity and buyer (short
+ * enough to keep as they are, no hash). The record lives with the product, so a key is scoped to one
+ * product: the same key for another product is another request.
  */
-const fingerprintOf = (input: PlaceOrderInput): string =>
-  createHash('sha256').update(`${input.quantity}|${input.userId ?? ''}`).digest('base64url')
+const fingerprintOf = (input: PlaceOrderInput): string => `${input.quantity}|${input.userId ?? ''}`
 
 const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 
+const insufficientStockMessage = (productId: number, unitsLeft: number): string => `only ${unitsLeft} unit(s) of product ${productId} left`
 const insufficientStock = (productId: number, unitsLeft: number): AppError =>
-  new AppError(409, ErrorCode.INSUFFICIENT_STOCK, `only ${unitsLeft} unit(s) of product ${productId} left`,
-    { details: { available: unitsLeft } })
+  new AppError(409, ErrorCode.INSUFFICIENT_STOCK, insufficientStockMessage(productId, unitsLeft), { details: { available: unitsLeft } })
 
 /**
  * The hot path (docs/ARCHITECTURE.md §3): refuse from memory what is known to be sold out; otherwise
@@ -60,19 +59,25 @@ export class OrderPlacement {
     this.#refusedInsufficient = options.metrics.refused.labels('insufficient_stock')
   }
 
+  /**
+   * Most requests of a sale that sold out end here: the 409 body (JSON) when memory already knows the
+   * answer — no Redis call, and the answer rendered once per product, not per request. A retry of an
+   * accepted request is refused too if it comes while the product is sold out; its order stands and is
+   * listed with the buyer's orders (docs/ARCHITECTURE.md §5).
+   */
+  refusalFromMemory (productId: number, quantity: number): string | undefined {
+    const remembered = this.#o.memory.refusal(productId, quantity)
+    if (remembered === undefined) return undefined
+    this.#refusedFromMemory.inc()
+    this.#refusedInsufficient.inc()
+    return (remembered.answer ??= JSON.stringify(errorBody(409, ErrorCode.INSUFFICIENT_STOCK,
+      insufficientStockMessage(productId, remembered.unitsLeft), { available: remembered.unitsLeft })))
+  }
+
+  /** Reserve, publish, answer (callers ask refusalFromMemory first). */
   async place (input: PlaceOrderInput, requestId: string, log: FastifyBaseLogger): Promise<{ orderId: string, replayed: boolean }> {
     const { stock, memory, metrics } = this.#o
     const { productId, quantity } = input
-
-    // Most requests of a sale that sold out end here: no Redis call, nothing allocated but the answer.
-    // (A retry of an accepted request is refused too if it comes while the product is sold out; its
-    // order stands and is listed with the buyer's orders — docs/ARCHITECTURE.md §5.)
-    const remembered = memory.refusal(productId, quantity)
-    if (remembered !== undefined) {
-      this.#refusedFromMemory.inc()
-      this.#refusedInsufficient.inc()
-      throw insufficientStock(productId, remembered)
-    }
 
     const key = input.idempotencyKey
     const fingerprint = key === undefined ? undefined : fingerprintOf(input)
@@ -115,6 +120,11 @@ export class OrderPlacement {
         throw new AppError(409, ErrorCode.PER_USER_LIMIT,
           `user ${input.userId ?? ''} may buy ${outcome.remaining} more unit(s) of product ${productId}`,
           { details: { remaining: outcome.remaining } })
+      case 'sign-in-required':
+        // issue 13: a guest asked for a product with a per-user limit; nothing was reserved
+        metrics.refused.inc({ reason: 'sign_in_required' })
+        throw new AppError(401, ErrorCode.SIGN_IN_REQUIRED,
+          `product ${productId} has a per-user limit: sign in to buy it (guest orders are for products without one)`)
       case 'insufficient-stock':
         this.#refusedInsufficient.inc()
         memory.rememberUnitsLeft(productId, outcome.unitsLeft, epoch)

@@ -18,16 +18,18 @@ export interface StockMemoryOptions {
   now?: () => number
 }
 
-interface Entry {
+export interface Remembered {
   /** orders for more units than this are refused */
-  unitsLeft: number
-  expiresAt: number
+  readonly unitsLeft: number
+  readonly expiresAt: number
+  /** the caller's rendered answer for this refusal, kept with the entry (made once, sent many times) */
+  answer?: string
 }
 
 export class StockMemory {
   readonly #ttlMs: number
   readonly #now: () => number
-  readonly #entries = new Map<number, Entry>()
+  readonly #entries = new Map<number, Remembered>()
   #epoch = 0
   #listening = false
 
@@ -53,15 +55,15 @@ export class StockMemory {
     this.#entries.set(productId, { unitsLeft, expiresAt: this.#now() + this.#ttlMs })
   }
 
-  /** The units to refuse an order of `quantity` with, or undefined when only Redis can tell. */
-  refusal (productId: number, quantity: number): number | undefined {
+  /** What to refuse an order of `quantity` with, or undefined when only Redis can tell. */
+  refusal (productId: number, quantity: number): Remembered | undefined {
     const entry = this.#entries.get(productId)
     if (entry === undefined) return undefined
     if (entry.expiresAt <= this.#now()) {
       this.#entries.delete(productId)
       return undefined
     }
-    return quantity > entry.unitsLeft ? entry.unitsLeft : undefined
+    return quantity > entry.unitsLeft ? entry : undefined
   }
 
   /** An announcement: the product's units came back or its sale settings changed. */

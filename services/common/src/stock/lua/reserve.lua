@@ -7,6 +7,7 @@
 -- ARGV[5] idempotency TTL (s) ARGV[6] request fingerprint ('' = no Idempotency-Key)
 -- → {'RESERVED', unitsLeft} | {'DUPLICATE', firstOrderId} | {'KEY_REUSED', firstOrderId}
 --   {'NOT_ON_SALE', ''} | {'PER_USER_LIMIT', unitsTheUserMayStillBuy} | {'INSUFFICIENT_STOCK', unitsLeft}
+--   {'SIGN_IN_REQUIRED', ''} (a guest, user '', asks for a product with a per-user limit)
 local qty = tonumber(ARGV[2])
 local user = ARGV[3]
 local fingerprint = ARGV[6]
@@ -15,6 +16,8 @@ if fingerprint ~= '' then
   local first = redis.call('GET', KEYS[5])
   if first then
     local record = cjson.decode(first)
+    -- A record written before the fields were spelled out: {o = orderId, f = fingerprint, s = state}.
+    if record.orderId == nil then record = { orderId = record.o, fingerprint = record.f } end
     if record.fingerprint ~= fingerprint then return {'KEY_REUSED', record.orderId} end
     return {'DUPLICATE', record.orderId}
   end
@@ -25,6 +28,8 @@ local stock = tonumber(redis.call('GET', KEYS[1]))
 if stock == nil then return {'NOT_ON_SALE', ''} end
 
 local limit = tonumber(redis.call('HGET', KEYS[2], 'limit'))
+-- A limit counts units per buyer: a guest has no identity to count against (issue 13).
+if limit ~= nil and user == '' then return {'SIGN_IN_REQUIRED', ''} end
 if limit ~= nil and user ~= '' then
   local held = tonumber(redis.call('HGET', KEYS[3], user)) or 0
   if held + qty > limit then return {'PER_USER_LIMIT', tostring(math.max(limit - held, 0))} end
