@@ -215,9 +215,16 @@ const receiptHeader = (orderId: string): Record<string, string> => {
 
 /** A guest order (the product has no per-user limit), as a buyer without a session places it. */
 const placeOrder = async (quantity: number): Promise<string> => {
-  const res = await http('POST', '/api/orders', {
-    body: { productId: state.productId, quantity },
-    headers: { 'idempotency-key': randomUUID() }
+  // A shed order (503 overloaded, 429) is retried with the same Idempotency-Key after Retry-After,
+  // as the front end does: on a saturated machine the gateway sheds load by design.
+  const key = randomUUID()
+  const res = await waitFor('POST /api/orders to be accepted', 60_000, async () => {
+    const answer = await http('POST', '/api/orders', { body: { productId: state.productId, quantity }, headers: { 'idempotency-key': key } })
+    if (answer.status === 503 || answer.status === 429) {
+      await new Promise((resolve) => setTimeout(resolve, 1000 * Number(answer.headers.get('retry-after') ?? 1)))
+      return undefined
+    }
+    return answer
   })
   expect(res.status === 202, 'POST /api/orders answers 202', res)
   const orderId = res.body.orderId as string
