@@ -18,7 +18,7 @@ export npm_config_update_notifier := false
 export npm_config_fund := false
 export npm_config_audit := false
 
-.PHONY: help node deps local local-down local-status up down logs ps test test-unit test-faults typecheck lint bench build-frontend sync-stock
+.PHONY: help node deps local local-down local-status up down logs ps test test-unit test-faults test-api typecheck lint bench build-frontend sync-stock
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -69,6 +69,9 @@ test-faults: local ## the fault scenarios of tests/faults alone, one at a time (
 
 build-frontend: deps ## the production build of the front end into frontend/dist (what nginx serves)
 	@npm run --silent --workspace frontend build
+
+test-api: local ## Schemathesis (pinned, into .tools/) over every OpenAPI document, direct and through nginx
+	@bash scripts/test-api.sh
 
 include deploy/docker/make.mk
 

@@ -6,7 +6,7 @@ import type { LoadRecord } from './load.ts'
 import type { Sample } from './sampler.ts'
 import { countOrders, ordersOfProduct, productStock } from './repository.ts'
 
-// The invariants of DESIGN.md §2, checked after the sale from MySQL and Redis directly — never from
+// The invariants of docs/ARCHITECTURE.md §2, checked after the sale from MySQL and Redis directly — never from
 // what the services say about themselves.
 
 export interface DrainResult {

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Runs the tap tests in phases, each file exactly once:
+# Runs the tests in phases, each file exactly once:
 #   unit        *.unit.test.ts and tests/unit/: no server needed (`make test-unit`)
-#   suites      the other suites, in parallel, against the stack `make local` started
+#   suites      the other tap suites, in parallel, against the stack `make local` started
+#   api         the API contract run (scripts/test-api.sh, Schemathesis over the OpenAPI documents,
+#               counted per API operation)
 #   disruptive  the suites that disrupt shared servers or drive a browser, one file at a time
-# `scripts/run-tests.sh` runs all three (`make test`); `scripts/run-tests.sh unit` or `… faults` (the
+# `scripts/run-tests.sh` runs them all (`make test`); `scripts/run-tests.sh unit` or `… faults` (the
 # fault scenarios only, serially) run one part. Ends with one plain line `N passed, N failed` (what CI
 # reads).
 set -uo pipefail
@@ -52,10 +54,32 @@ run_phase () {
   if [ -z "$total" ]; then echo "-- $name produced no summary"; status=1; fi
 }
 
+# scripts/test-api.sh ends with `api: N passed, N failed`; its log is test-results/api.log.
+run_api_phase () {
+  local log="test-results/api.log"
+  echo "== api: Schemathesis over each service's OpenAPI document, direct and through nginx"
+  bash scripts/test-api.sh >"$log" 2>&1
+  local rc=$?
+  grep -E '^api: (ok|FAIL) ' "$log" | sed 's/^/   /'
+  local line pass fail
+  line=$(grep -E '^api: [0-9]+ passed, [0-9]+ failed$' "$log" | tail -1)
+  pass=$(sed -nE 's/^api: ([0-9]+) passed.*/\1/p' <<<"$line")
+  fail=$(sed -nE 's/.* ([0-9]+) failed$/\1/p' <<<"$line")
+  passed=$((passed + ${pass:-0}))
+  failed=$((failed + ${fail:-0}))
+  if [ $rc -ne 0 ]; then
+    status=1
+    echo "-- failures in api (full output: $log and test-results/api/):"
+    grep -vE '^api: (ok|own products)' "$log" | head -40
+    if [ "${fail:-0}" -eq 0 ]; then failed=$((failed + 1)); fi
+  fi
+}
+
 case $mode in
   all)
     run_phase unit 2 "${unit_files[@]}"
     run_phase suites 2 "${parallel_files[@]}"
+    run_api_phase
     run_phase disruptive 1 "${serial_files[@]}"
     ;;
   unit) run_phase unit 2 "${unit_files[@]}" ;;

@@ -20,10 +20,13 @@ RUN npm run --workspace frontend build
 FROM ${NGINX_IMAGE}
 # The image's entrypoint renders /etc/nginx/templates/*.template with envsubst into
 # NGINX_ENVSUBST_OUTPUT_DIR; only variables set in the environment are replaced, so nginx's own
-# ($host, $uri, …) pass through. The upstreams and the port come from docker-compose.yml.
-# The filter names the same variables as deploy/nginx/render.sh (`make local`).
+# ($host, $uri, …) pass through. The upstreams, the targets and the port come from
+# docker-compose.yml. The filter names the same variables as deploy/nginx/render.sh (`make local`).
+# NGINX_RESOLVER: Docker's embedded DNS, on every user-defined network (compose always makes one);
+# nginx asks it for the targets at request time, so recreated and scaled containers are followed.
 ENV NGINX_ENVSUBST_OUTPUT_DIR=/etc/nginx \
-    NGINX_ENVSUBST_FILTER='^(NGINX_PORT|CATALOG_UPSTREAM|GATEWAY_UPSTREAM|PROCESSOR_UPSTREAM|NGINX_ROOT|NGINX_PID|NGINX_TEMP_DIR)$' \
+    NGINX_ENVSUBST_FILTER='^(NGINX_PORT|CATALOG_UPSTREAM|GATEWAY_UPSTREAM|PROCESSOR_UPSTREAM|CATALOG_TARGET|GATEWAY_TARGET|PROCESSOR_TARGET|NGINX_RESOLVER|NGINX_ROOT|NGINX_PID|NGINX_TEMP_DIR)$' \
+    NGINX_RESOLVER=127.0.0.11 \
     NGINX_ROOT=/usr/share/nginx/html \
     NGINX_PID=/tmp/nginx.pid \
     NGINX_TEMP_DIR=/var/cache/nginx \
@@ -36,7 +39,15 @@ RUN rm -f /etc/nginx/conf.d/default.conf \
  && chown -R nginx:nginx /etc/nginx /var/cache/nginx \
  && chmod -R g+w /etc/nginx /var/cache/nginx
 USER nginx
-HEALTHCHECK --interval=5s --timeout=3s --start-period=10s --retries=3 \
-  CMD wget -q -O /dev/null "http://127.0.0.1:${NGINX_PORT}/" || exit 1
+# Healthy = it serves the shop and reaches every service through its proxy paths (a page alone
+# would stay "healthy" while every /api request answers 502): the product list, and the gateway's
+# and the processor's API documents (cheap: no database behind them). Unhealthy only after 100 s
+# of failures: a `make up` that recreates the services behind a running nginx (DEBUG=1 and back)
+# must not see it unhealthy meanwhile (compose --wait gives up on an unhealthy container); up.sh
+# checks these paths itself once --wait is done.
+HEALTHCHECK --interval=5s --timeout=4s --start-period=10s --retries=20 \
+  CMD for path in / '/api/products?pageSize=1' /docs/gateway/json /docs/processor/json; do \
+        wget -q -O /dev/null "http://127.0.0.1:${NGINX_PORT}$path" || exit 1; \
+      done
 # nginx's graceful stop: workers finish the requests they are serving.
 STOPSIGNAL SIGQUIT

@@ -36,7 +36,10 @@ WORKDIR /app/services/${SERVICE}
 # The node image's unprivileged user (uid 1000).
 USER node
 # Readiness, not liveness: compose starts dependants only when MySQL, Redis and Kafka answer too.
-HEALTHCHECK --interval=5s --timeout=4s --start-period=30s --retries=3 CMD ["node", "/app/deploy/docker/healthcheck.mjs"]
+# A start period of 2 minutes costs nothing where a service is ready in seconds (the first success
+# ends it), and keeps a busy machine's slow start (measured ~60 s on 2 shared, saturated cores)
+# from being called unhealthy, which makes compose --wait give up.
+HEALTHCHECK --interval=5s --timeout=4s --start-period=120s --retries=3 CMD ["node", "/app/deploy/docker/healthcheck.mjs"]
 # Node itself is PID 1 (no npm or shell wrapper), so SIGTERM reaches the service's close-with-grace
 # handler: stop accepting, finish in-flight work, flush the producer, commit, disconnect.
 STOPSIGNAL SIGTERM

@@ -35,7 +35,25 @@ if ! "${COMPOSE[@]}" up -d --build --remove-orphans --wait --wait-timeout "$TIME
   exit 1
 fi
 
+# --wait can accept nginx's health from before this run: when `up` recreated the services (new
+# IPs) but not nginx, nginx follows them once its DNS answers expire (5 s). Wait until it proxies.
 port="$(setting NGINX_PORT)"
+through_nginx() {
+  local path
+  for path in '/api/products?pageSize=1' /docs/gateway/json /docs/processor/json; do
+    "${COMPOSE[@]}" exec -T nginx wget -q -O /dev/null "http://127.0.0.1:${port:-8080}$path" >/dev/null 2>&1 || return 1
+  done
+}
+deadline=$((SECONDS + 30))
+until through_nginx; do
+  if ((SECONDS >= deadline)); then
+    echo "make up: healthy, but nginx does not reach the services after 30 s; its log:" >&2
+    "${COMPOSE[@]}" logs --tail=30 nginx >&2 || true
+    exit 1
+  fi
+  sleep 1
+done
+
 echo "make up: healthy in $((SECONDS - t0)) s"
 echo "  shop        http://localhost:${port:-8080}/"
 echo "  API         http://localhost:${port:-8080}/api/products   /api/orders"

@@ -2,7 +2,7 @@
 # The components of the local stack: how to start each one, how to tell it is healthy, and the
 # one-time setup around it. Sourced by up.sh, status.sh and component.sh (after lib.sh).
 #
-# Ports are fixed: they are the same as in the Docker Compose topology (DESIGN.md §6).
+# Ports are fixed: they are the same as in the Docker Compose topology (docs/ARCHITECTURE.md §6).
 # Environment variables read (with defaults):
 #   MYSQL_DATABASE=flash_sale  MYSQL_USER=flash  MYSQL_PASSWORD=flash
 #   KAFKA_ORDERS_PARTITIONS=12  KAFKA_DLQ_PARTITIONS=3

@@ -150,6 +150,9 @@ const en = {
   'error.NETWORK_ERROR': 'Cannot reach the server. Check your connection.',
   'error.BAD_GATEWAY': 'The service is not reachable right now (HTTP {status}).',
   'error.HTTP_ERROR': 'Request failed: {message}',
+  // issue 15: an archived product refuses changes as well as restocks; a wrong method on a known path
+  'error.PRODUCT_ARCHIVED': 'This product is archived: it cannot be changed or restocked.',
+  'error.METHOD_NOT_ALLOWED': 'This action is not supported here.',
   // --- issue 13: buyers, sessions, guest orders ---
   'auth.signIn': 'Sign in',
   'auth.register': 'Register',
@@ -320,6 +323,9 @@ const zh: Record<MessageKey, string> = {
   'error.NETWORK_ERROR': '无法连接服务器，请检查网络。',
   'error.BAD_GATEWAY': '服务暂时不可用（HTTP {status}）。',
   'error.HTTP_ERROR': '请求失败：{message}',
+  // issue 15: 已下架商品不能修改或补货；已知路径上不支持的请求方法
+  'error.PRODUCT_ARCHIVED': '该商品已下架，不能修改或补货。',
+  'error.METHOD_NOT_ALLOWED': '此处不支持该操作。',
   // --- issue 13: buyers, sessions, guest orders ---
   'auth.signIn': '登录',
   'auth.register': '注册',

@@ -134,8 +134,8 @@ t.test('at least 100 malformed requests get their documented 4xx and change noth
     ...['page=0', 'page=-1', 'page=abc', 'pageSize=0', 'pageSize=101', 'pageSize=1.5', 'userId=%3Cb%3E', `userId=${'u'.repeat(65)}`, 'status=pending', 'status=%27%20OR%201%3D1', 'productId=-1', 'productId=abc', 'foo=bar'].map((q): Case => ({
       name: `GET /orders?${q.slice(0, 30)}`, base: 'gateway', method: 'GET', path: `/orders?${q}`, status: 400, code: 'VALIDATION_FAILED'
     })),
-    { name: 'PUT /orders (wrong method)', base: 'gateway', method: 'PUT', path: '/orders', body: order, status: 404, code: 'NOT_FOUND' },
-    { name: 'PATCH /orders/<id> (wrong method)', base: 'gateway', method: 'PATCH', path: `/orders/${UNKNOWN_ORDER}`, body: { status: 'confirmed' }, status: 404, code: 'NOT_FOUND' },
+    { name: 'PUT /orders (wrong method)', base: 'gateway', method: 'PUT', path: '/orders', body: order, status: 405, code: 'METHOD_NOT_ALLOWED' },
+    { name: 'PATCH /orders/<id> (wrong method)', base: 'gateway', method: 'PATCH', path: `/orders/${UNKNOWN_ORDER}`, body: { status: 'confirmed' }, status: 405, code: 'METHOD_NOT_ALLOWED' },
     { name: 'GET /orders/../../etc/passwd', base: 'gateway', method: 'GET', path: '/orders/%2E%2E/%2E%2E/etc/passwd', status: 404, code: 'NOT_FOUND' },
     // ---- catalog: admin token ---------------------------------------------------------------
     ...([
@@ -214,7 +214,7 @@ t.test('at least 100 malformed requests get their documented 4xx and change noth
     { name: 'POST /products/<archived>/restock', base: 'catalog', method: 'POST', path: `/products/${A}/restock`, body: { quantity: 1 }, headers: ADMIN, status: 409, code: 'PRODUCT_ARCHIVED' },
     { name: 'DELETE /products/<unknown id>', base: 'catalog', method: 'DELETE', path: `/products/${UNKNOWN}`, headers: ADMIN, status: 404, code: 'PRODUCT_NOT_FOUND' },
     { name: 'DELETE /products/abc', base: 'catalog', method: 'DELETE', path: '/products/abc', headers: ADMIN, status: 400, code: 'VALIDATION_FAILED' },
-    { name: 'PUT /products/<id> (wrong method)', base: 'catalog', method: 'PUT', path: `/products/${P}`, body: { name: 'x', stock: 1 }, headers: ADMIN, status: 404, code: 'NOT_FOUND' },
+    { name: 'PUT /products/<id> (wrong method)', base: 'catalog', method: 'PUT', path: `/products/${P}`, body: { name: 'x', stock: 1 }, headers: ADMIN, status: 405, code: 'METHOD_NOT_ALLOWED' },
     // ---- stock admin ------------------------------------------------------------------------
     ...([
       ['empty list', { productIds: [] }],

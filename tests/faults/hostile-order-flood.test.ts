@@ -6,7 +6,7 @@ import { postProduct } from './support/catalog.ts'
 
 // One client floods POST /api/orders through nginx: the edge's limit_req answers 429 in the services'
 // error shape with Retry-After once the client's burst is spent, reads are never limited, another
-// client is unaffected, and nothing beyond what was accepted is reserved (docs/ARCHITECTURE.md §6).
+// client is unaffected, and nothing beyond what was accepted is reserved (docs/ARCHITECTURE.md §5).
 
 const address = (): string => `203.0.113.${1 + Math.floor(Math.random() * 250)}`
 

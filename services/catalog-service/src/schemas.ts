@@ -70,7 +70,7 @@ export const ProductQuery = Type.Object({
   page: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1 }),
   pageSize: Type.Integer({ minimum: 1, maximum: LIMITS.maxPageSize, default: 20 }),
   name: Type.Optional(Type.String({ maxLength: LIMITS.nameLength, description: 'substring of the name' }))
-})
+}, { additionalProperties: false })
 export type ProductQuery = Static<typeof ProductQuery>
 
 export const ProductPage = Page(Product)
@@ -99,7 +99,7 @@ export type SyncReport = Static<typeof SyncReport>
 
 export const ReconcileQuery = Type.Object({
   staleAfterSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 30 * 86_400 }))
-})
+}, { additionalProperties: false })
 
 export const ReconcileRow = Type.Object({
   productId: Type.Integer(),

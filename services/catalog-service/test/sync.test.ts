@@ -18,7 +18,7 @@ async function syncVia (app: Awaited<ReturnType<typeof buildTestApp>>, productId
 }
 
 /**
- * The order-processor's batch, as DESIGN.md §4 step 5 has it: claim the reservations, apply them to
+ * The order-processor's batch, as docs/ARCHITECTURE.md §4 step 5 has it: claim the reservations, apply them to
  * MySQL with one guarded UPDATE, commit, then confirm them in Redis. The pauses widen the windows in
  * which a sync could read a MySQL figure that disagrees with the ledger.
  */

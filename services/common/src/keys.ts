@@ -1,5 +1,5 @@
 // The Redis key scheme, defined once. Every key of one product carries the hash tag `{product:<id>}`,
-// so they live on one cluster shard and one Lua script can change them atomically (DESIGN.md §3).
+// so they live on one cluster shard and one Lua script can change them atomically (docs/ARCHITECTURE.md §3).
 
 export const productTag = (productId: number): string => `{product:${productId}}`
 

@@ -100,7 +100,7 @@ export async function buildApp (config: GatewayConfig): Promise<App> {
   const stock = new StockStore(redis)
   await app.register(async (orderScope) => {
     // Overload: an order that would wait behind a saturated event loop is answered 503 + Retry-After
-    // at once instead of queueing for seconds (docs/ARCHITECTURE.md §6). Only the order routes shed:
+    // at once instead of queueing for seconds (docs/ARCHITECTURE.md §5). Only the order routes shed:
     // health, metrics and docs keep answering.
     await orderScope.register(underPressure, {
       maxEventLoopDelay: config.OVERLOAD_EVENT_LOOP_DELAY_MS,

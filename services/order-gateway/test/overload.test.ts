@@ -3,7 +3,7 @@ import { ErrorCode, sleep } from '@flash/common'
 import { createProduct, testStack } from '@flash/common/test-support'
 import { createTestTopic, testConfig, buildTestApp, post } from './helper.ts'
 
-// Overload (docs/ARCHITECTURE.md §6): when the event loop falls behind, new orders are answered 503 +
+// Overload (docs/ARCHITECTURE.md §5): when the event loop falls behind, new orders are answered 503 +
 // Retry-After at once instead of queueing for seconds; health and metrics keep answering, nothing is
 // reserved for a shed request, and orders are taken again as soon as the loop catches up.
 

@@ -4,7 +4,7 @@ import { ErrorCode, newChangeToken, productKeys, sleep, type App } from '@flash/
 import { createProduct, testStack } from '@flash/common/test-support'
 import { createTestTopic, testConfig, buildTestApp, post } from './helper.ts'
 
-// Sold out from memory (docs/ARCHITECTURE.md §5): once a gateway has been told a product is sold out
+// Sold out from memory (docs/ARCHITECTURE.md §4): once a gateway has been told a product is sold out
 // it refuses without a Redis call, and every gateway forgets it the moment the stock scripts announce
 // units coming back. Two gateway instances, the real Redis Cluster and its pub/sub.
 

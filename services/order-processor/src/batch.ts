@@ -5,7 +5,7 @@ import {
 } from '@flash/common'
 import { ordersRepository, type OrdersRepository, type NewOrder } from './orders/repository.ts'
 
-// One batch of `orders` messages applied with the protocol of DESIGN.md §4 step 5:
+// One batch of `orders` messages applied with the protocol of docs/ARCHITECTURE.md §4 step 5:
 //   1. per product, register a stock change in Redis and claim the batch's reservations
 //   2. one MySQL transaction: insert the new orders (confirmed, or failed with a reason), one guarded
 //      stock UPDATE per product, then the cancellations

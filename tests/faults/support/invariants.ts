@@ -5,7 +5,7 @@ import type { Clients } from './stack.ts'
 import { sleep } from '@flash/common'
 import type { Purchase, SaleResult } from './load.ts'
 
-// THE invariant check every fault scenario ends with (DESIGN.md §2, I1–I5), against MySQL and Redis,
+// THE invariant check every fault scenario ends with (docs/ARCHITECTURE.md §2, I1–I5), against MySQL and Redis,
 // for the scenario's own products and buyers only (other suites may share the servers).
 //   drain  every 202 reaches a final state in MySQL within a deadline (I2), polled, never slept on;
 //   I4     Redis converges: no reservation left pending, Redis available == MySQL stock;

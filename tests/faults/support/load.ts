@@ -7,7 +7,7 @@ import { buyerAuthorization } from '../../../bench/buyers.ts'
 // The flash-sale load driver: a bounded number of buyers, each with its own userId and Idempotency-Key,
 // at a bounded rate and concurrency, against one or more gateways over real HTTP. A buyer answered 503
 // or 429 (or whose connection failed) retries with the SAME key, with backoff, until a deadline — the
-// behaviour DESIGN.md §4 promises a client. Every attempt is recorded.
+// behaviour docs/ARCHITECTURE.md §4 promises a client. Every attempt is recorded.
 
 export interface Attempt { status: number | 'network', code?: string | undefined, orderId?: string | undefined, target: string, ms: number, error?: string | undefined }
 

@@ -63,12 +63,14 @@ export class Catalog {
     }
   }
 
+  /** An archived product is not changed (409 PRODUCT_ARCHIVED), as with restock: it is out of the shop for good. */
   async update (id: number, changes: ProductChanges): Promise<Product> {
-    const found = await this.#repository.updateDetails(id, {
+    const result = await this.#repository.updateDetails(id, {
       ...changes,
       ...(changes.name !== undefined ? { name: changes.name.trim() } : {})
     })
-    if (!found) throw productNotFound(id)
+    if (result === 'not-found') throw productNotFound(id)
+    if (result === 'archived') throw productArchived(id)
     if (changes.perUserLimit !== undefined) await this.#publishInfo(id, { perUserLimit: changes.perUserLimit })
     await this.#cache.invalidate(id)
     return this.#fresh(id)
@@ -95,7 +97,11 @@ export class Catalog {
     return this.#fresh(id)
   }
 
-  /** Archive: the product leaves the shop, the reservation script refuses new orders, history stays. */
+  /**
+   * Archive: the product leaves the shop, the reservation script refuses new orders, history stays.
+   * Idempotent: a second DELETE answers 200 with the product unchanged, and publishes the status to
+   * Redis again (which repairs a first attempt whose Redis write failed).
+   */
   async archive (id: number): Promise<Product> {
     if (!await this.#repository.archive(id)) throw productNotFound(id)
     await this.#publishInfo(id, { status: 'archived' })

@@ -35,6 +35,7 @@ export interface ProductDetailChanges {
 export interface PageRequest { page: number, pageSize: number, name?: string | undefined }
 
 export type RestockResult = 'added' | 'not-found' | 'archived' | 'too-much'
+export type UpdateResult = 'updated' | 'not-found' | 'archived'
 
 /** Total MySQL stock a restock may reach: far below INT UNSIGNED, and exact in a Lua number. */
 export const MAX_TOTAL_STOCK = 2_000_000_000
@@ -106,8 +107,11 @@ export class ProductRepository {
     return { items: rows.map(toRecord), total: Number(counts[0]?.total ?? 0) }
   }
 
-  /** Changes product details (never stock or status); false when the product does not exist. */
-  async updateDetails (id: number, changes: ProductDetailChanges): Promise<boolean> {
+  /**
+   * Changes the details of an active product (never stock or status), in one guarded statement like
+   * addStock: an archived product is not changed (the catalog answers 409 PRODUCT_ARCHIVED).
+   */
+  async updateDetails (id: number, changes: ProductDetailChanges): Promise<UpdateResult> {
     const assignments: string[] = []
     const values: Array<string | number | null> = []
     for (const [field, column] of Object.entries(DETAIL_COLUMNS) as Array<[keyof ProductDetailChanges, string]>) {
@@ -116,11 +120,15 @@ export class ProductRepository {
       assignments.push(`${column} = ?`)
       values.push(value)
     }
-    if (assignments.length === 0) return (await this.findById(id)) !== null
-    // updated_at is set explicitly: ON UPDATE does not fire when the new values equal the old ones.
-    const [result] = await this.#pool.query<ResultSetHeader>(
-      `UPDATE products SET ${assignments.join(', ')}, updated_at = CURRENT_TIMESTAMP(3) WHERE id = ?`, [...values, id])
-    return result.affectedRows > 0
+    if (assignments.length > 0) {
+      // updated_at is set explicitly: ON UPDATE does not fire when the new values equal the old ones.
+      const [result] = await this.#pool.query<ResultSetHeader>(
+        `UPDATE products SET ${assignments.join(', ')}, updated_at = CURRENT_TIMESTAMP(3) WHERE id = ? AND status = 'active'`, [...values, id])
+      if (result.affectedRows > 0) return 'updated'
+    }
+    const current = await this.findById(id)
+    if (current === null) return 'not-found'
+    return current.status === 'archived' ? 'archived' : 'updated'
   }
 
   /**
@@ -137,11 +145,14 @@ export class ProductRepository {
     return current.status === 'archived' ? 'archived' : 'too-much'
   }
 
-  /** false when the product does not exist; archiving an archived product is fine. */
+  /**
+   * false when the product does not exist. Archiving is idempotent: an archived product is left as it
+   * is (its updatedAt says when it was archived, not when someone last asked).
+   */
   async archive (id: number): Promise<boolean> {
     const [result] = await this.#pool.query<ResultSetHeader>(
-      'UPDATE products SET status = \'archived\', updated_at = CURRENT_TIMESTAMP(3) WHERE id = ?', [id])
-    return result.affectedRows > 0
+      'UPDATE products SET status = \'archived\', updated_at = CURRENT_TIMESTAMP(3) WHERE id = ? AND status = \'active\'', [id])
+    return result.affectedRows > 0 || (await this.findById(id)) !== null
   }
 
   /** What stock sync puts on sale (read after sync has read the product's change counter). */

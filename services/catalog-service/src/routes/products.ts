@@ -52,7 +52,7 @@ export const productRoutes: FastifyPluginAsyncTypebox<ProductRouteOptions> = asy
     onRequest: admin,
     schema: {
       tags: ['products'],
-      summary: 'Change name, price, image or per-user limit',
+      summary: 'Change name, price, image or per-user limit (409 for an archived product)',
       security: adminSecurity,
       params: ProductParams,
       body: ProductChanges,
@@ -76,7 +76,7 @@ export const productRoutes: FastifyPluginAsyncTypebox<ProductRouteOptions> = asy
     onRequest: admin,
     schema: {
       tags: ['products'],
-      summary: 'Archive: the product leaves the shop and takes no new orders; its order history stays',
+      summary: 'Archive: the product leaves the shop and takes no new orders; its order history stays. Idempotent: archiving again changes nothing',
       security: adminSecurity,
       params: ProductParams,
       response: { 200: Product, ...errors }

@@ -6,10 +6,12 @@ import swaggerUi from '@fastify/swagger-ui'
 import type { Registry } from 'prom-client'
 import { loggerOptions } from '../logger.ts'
 import { DEFAULT_TRUSTED_PROXIES } from '../config.ts'
-import { validatorCompiler, schemaErrorFormatter } from './validation.ts'
+import { validatorCompiler, schemaErrorFormatter, rejectUnknownQueryParameters } from './validation.ts'
 import { registerErrorHandling } from './errors.ts'
 import { registerHealth, type ReadinessCheck } from './health.ts'
 import { registerMetrics } from './metrics.ts'
+import { trackAllowedMethods } from './methods.ts'
+import { documentFor, markOptionals, type OpenApiDocument } from './openapi.ts'
 
 export type App = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, TypeBoxTypeProvider>
 
@@ -29,7 +31,10 @@ export interface PlatformOptions {
   logLevel: string
   /** largest accepted request body in bytes */
   bodyLimit?: number
-  /** the service runs behind this path prefix in nginx (for the OpenAPI `servers` entry) */
+  /**
+   * The path prefix nginx serves this service's API under (`/api`); undefined when nginx routes none
+   * of it. The OpenAPI document names it only when fetched through nginx (platform/openapi.ts).
+   */
   docsServerUrl?: string
   /**
    * Proxies whose X-Forwarded-For is believed (TRUSTED_PROXIES): by default nginx on loopback
@@ -39,6 +44,7 @@ export interface PlatformOptions {
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/
+const MAX_PARAM_LENGTH = 200
 
 // A request id made here: a random prefix per process and a counter, unique across replicas and
 // restarts, and far cheaper than a UUID per request on the hot path.
@@ -48,7 +54,7 @@ const newRequestId = (): string => `${processPrefix}-${(++requestCounter).toStri
 
 /**
  * A Fastify instance with what every service shares: request ids (taken from `x-request-id` when sane,
- * echoed back), strict validation, the error shape of DESIGN.md §5, health, metrics, OpenAPI at /docs.
+ * echoed back), strict validation, the error shape of docs/ARCHITECTURE.md §5, health, metrics, OpenAPI at /docs.
  * Routes are registered by the service's own buildApp.
  */
 export async function createPlatformApp (options: PlatformOptions): Promise<App> {
@@ -64,13 +70,14 @@ export async function createPlatformApp (options: PlatformOptions): Promise<App>
     trustProxy: (options.trustedProxies ?? DEFAULT_TRUSTED_PROXIES).split(','),
     return503OnClosing: true,
     schemaErrorFormatter,
-    routerOptions: { maxParamLength: 200 }
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH }
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   app.setValidatorCompiler(validatorCompiler)
   // The APIs speak JSON only: a text/plain body is answered 415, not parsed into a string.
   app.removeContentTypeParser('text/plain')
-  registerErrorHandling(app)
+  registerErrorHandling(app, trackAllowedMethods(app, { maxParamLength: MAX_PARAM_LENGTH }))
+  rejectUnknownQueryParameters(app)
 
   // Callback hooks, not async ones: no promise per request on the hot path.
   app.addHook('onRequest', (request, reply, done) => {
@@ -90,7 +97,6 @@ export async function createPlatformApp (options: PlatformOptions): Promise<App>
     openapi: {
       openapi: '3.1.0',
       info: { title: options.service, description: options.description, version: options.version ?? '1.0.0' },
-      servers: options.docsServerUrl ? [{ url: options.docsServerUrl }] : [],
       components: {
         securitySchemes: {
           adminToken: { type: 'http', scheme: 'bearer', description: 'ADMIN_TOKEN' },
@@ -101,9 +107,13 @@ export async function createPlatformApp (options: PlatformOptions): Promise<App>
           orderReceipt: { type: 'apiKey', in: 'header', name: 'X-Order-Receipt', description: 'the receipt a guest order\'s 202 carried' }
         }
       }
-    }
+    },
+    transformObject: (document) => markOptionals(('openapiObject' in document ? document.openapiObject : document.swaggerObject) as OpenApiDocument)
   })
-  await app.register(swaggerUi, { routePrefix: '/docs' })
+  await app.register(swaggerUi, {
+    routePrefix: '/docs',
+    transformSpecification: (document, request) => documentFor(document as OpenApiDocument, request, options.docsServerUrl)
+  })
 
   const readiness = new Map<string, ReadinessCheck>()
   app.decorate('readiness', readiness)

@@ -1,6 +1,7 @@
-import type { FastifyError, FastifyInstance } from 'fastify'
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { AppError, ErrorCode, errorBody } from '../errors.ts'
 import { isTransientError } from '../transient.ts'
+import type { AllowedMethods } from './methods.ts'
 
 // Fastify's own error codes mapped to this project's stable codes, so a client never has to know
 // which framework answered.
@@ -13,8 +14,20 @@ const frameworkCodes: Record<string, { statusCode: number, code: ErrorCode }> = 
   FST_ERR_CTP_INVALID_TYPE: { statusCode: 415, code: ErrorCode.UNSUPPORTED_MEDIA_TYPE }
 }
 
-export function registerErrorHandling (app: FastifyInstance): void {
+export function registerErrorHandling (app: FastifyInstance, allowed: AllowedMethods): void {
+  // No route matched: 404, or 405 and the methods it does serve when the path is known with other
+  // methods (RFC 9110 §15.5.6).
+  const noRoute = (request: FastifyRequest, reply: FastifyReply): FastifyReply => {
+    const methods = allowed.for(request)
+    if (methods.length === 0) return reply.code(404).send(errorBody(404, ErrorCode.NOT_FOUND, `Route ${request.method}:${request.url} not found`))
+    return reply.code(405).header('allow', methods.join(', '))
+      .send(errorBody(405, ErrorCode.METHOD_NOT_ALLOWED, `${request.method} is not allowed on this path; allowed: ${methods.join(', ')}`))
+  }
+
   app.setErrorHandler((error: FastifyError | AppError, request, reply) => {
+    // Fastify checks a body-bearing method's Content-Type (QUERY, …) before the not-found handler
+    // runs: a request no route matches is answered 404/405 whatever else is wrong with it.
+    if (request.is404) return noRoute(request, reply)
     if (error instanceof AppError) {
       if (error.headers) void reply.headers(error.headers)
       return reply.code(error.statusCode).send(errorBody(error.statusCode, error.code, error.message, error.details))
@@ -41,7 +54,5 @@ export function registerErrorHandling (app: FastifyInstance): void {
     return reply.code(status).send(errorBody(status, code, status === 503 ? 'service unavailable' : 'internal error'))
   })
 
-  app.setNotFoundHandler((request, reply) => {
-    return reply.code(404).send(errorBody(404, ErrorCode.NOT_FOUND, `Route ${request.method}:${request.url} not found`))
-  })
+  app.setNotFoundHandler(noRoute)
 }

@@ -1,6 +1,6 @@
 import { Ajv, type ErrorObject } from 'ajv'
 import addFormatsModule from 'ajv-formats'
-import type { FastifySchemaCompiler, FastifySchemaValidationError } from 'fastify'
+import type { FastifyInstance, FastifySchemaCompiler, FastifySchemaValidationError } from 'fastify'
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv
 
@@ -29,4 +29,19 @@ export function schemaErrorFormatter (errors: FastifySchemaValidationError[], da
     message = `${where} ${first.message ?? 'is invalid'}`
   }
   return new Error(message)
+}
+
+/**
+ * One rule for query strings in every service: an unknown query parameter is bad input, answered 400
+ * naming it (`querystring must NOT have additional property 'foo'`), the same as an unknown body
+ * property. Applies to every documented route: one without a querystring schema accepts none.
+ */
+export function rejectUnknownQueryParameters (app: FastifyInstance): void {
+  app.addHook('onRoute', (route) => {
+    const schema = route.schema as ({ hide?: boolean, querystring?: Record<string, unknown> } | undefined)
+    if (schema === undefined || schema.hide === true) return
+    const query = schema.querystring
+    if (query === undefined) schema.querystring = { type: 'object', properties: {}, additionalProperties: false }
+    else if (query.type === 'object' && query.additionalProperties === undefined) schema.querystring = { ...query, additionalProperties: false }
+  })
 }

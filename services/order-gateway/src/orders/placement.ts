@@ -41,7 +41,7 @@ const insufficientStock = (productId: number, unitsLeft: number): AppError =>
   new AppError(409, ErrorCode.INSUFFICIENT_STOCK, insufficientStockMessage(productId, unitsLeft), { details: { available: unitsLeft } })
 
 /**
- * The hot path (docs/ARCHITECTURE.md §3): refuse from memory what is known to be sold out; otherwise
+ * The hot path (docs/ARCHITECTURE.md §4): refuse from memory what is known to be sold out; otherwise
  * one Lua call reserves the units and records the idempotency key; publish order.placed; answer only
  * after Kafka's ack, then one more Redis call writes the pending record. A publish that fails or times
  * out undoes the reservation (leaving a tombstone, so a message that reaches Kafka late fails in the
@@ -63,7 +63,7 @@ export class OrderPlacement {
    * Most requests of a sale that sold out end here: the 409 body (JSON) when memory already knows the
    * answer — no Redis call, and the answer rendered once per product, not per request. A retry of an
    * accepted request is refused too if it comes while the product is sold out; its order stands and is
-   * listed with the buyer's orders (docs/ARCHITECTURE.md §5).
+   * listed with the buyer's orders (docs/ARCHITECTURE.md §4).
    */
   refusalFromMemory (productId: number, quantity: number): string | undefined {
     const remembered = this.#o.memory.refusal(productId, quantity)

@@ -2,7 +2,7 @@ import type { Pool } from 'mysql2/promise'
 import type { RowDataPacket } from 'mysql2'
 import type { FinalOrderStatus } from '@flash/common'
 
-// SQL of the gateway, and only reads: the processor is the only writer of orders (DESIGN.md §1).
+// SQL of the gateway, and only reads: the processor is the only writer of orders (docs/ARCHITECTURE.md §1).
 
 export interface StoredOrder {
   orderId: string

@@ -86,7 +86,7 @@ export const orderRoutes: FastifyPluginAsyncTypebox<OrderRoutesOptions> = async 
       security: readerSecurity,
       params: OrderParams,
       headers: ReceiptHeaders,
-      response: { 200: Order, 400: ErrorResponse, 401: ErrorResponse, 404: ErrorResponse }
+      response: { 200: Order, 400: ErrorResponse, 401: ErrorResponse, 404: ErrorResponse, 503: ErrorResponse }
     }
   }, async (request) => {
     const caller = callers.of(request, { admin: true })
@@ -102,7 +102,7 @@ export const orderRoutes: FastifyPluginAsyncTypebox<OrderRoutesOptions> = async 
       summary: 'The caller\'s orders, newest first; with the admin token, everyone\'s (with the buyer)',
       security: [...buyerSecurity, ...adminSecurity],
       querystring: OrderQuery,
-      response: { 200: OrderPage, 400: ErrorResponse, 401: ErrorResponse }
+      response: { 200: OrderPage, 400: ErrorResponse, 401: ErrorResponse, 503: ErrorResponse }
     }
   }, async (request) => {
     const caller = callers.of(request, { admin: true })

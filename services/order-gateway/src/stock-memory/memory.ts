@@ -1,6 +1,6 @@
 // What a gateway remembers of a product's sale so that most refusals cost no Redis call: once the
 // reservation script has said "only N units left", an order for more than N is refused from memory
-// (docs/ARCHITECTURE.md §5). Stock only goes down between announcements, so the refusal stays true
+// (docs/ARCHITECTURE.md §4). Stock only goes down between announcements, so the refusal stays true
 // until units come back; the stock scripts announce that (./events.ts) and the entry is dropped.
 //
 // Three things keep I5 (no false sold-out) within a bounded window:

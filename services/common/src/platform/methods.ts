@@ -1,0 +1,33 @@
+import FindMyWay, { type HTTPMethod } from 'find-my-way'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+
+// HTTP says a known path asked with a method it does not serve is `405 Method Not Allowed` with an
+// `Allow` header listing the methods it does serve; Fastify answers every unmatched request 404.
+// Fastify does not expose its router for a lookup by concrete URL, so every route is also added to a
+// second find-my-way router (the one Fastify itself uses) with the same matching options; the 404
+// handler asks it which methods match the URL.
+
+export interface AllowedMethods {
+  /** the methods served on this request's path, sorted; empty when the path is unknown */
+  for (request: FastifyRequest): string[]
+}
+
+export function trackAllowedMethods (app: FastifyInstance, options: { maxParamLength: number }): AllowedMethods {
+  const router = FindMyWay({ maxParamLength: options.maxParamLength })
+  const methods = new Set<HTTPMethod>()
+  const noop = (): void => {}
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat() as HTTPMethod[]) {
+      // Two plugins may register the same path and method under different constraints; one entry is enough.
+      if (router.hasRoute(method, route.url)) continue
+      router.on(method, route.url, noop)
+      methods.add(method)
+    }
+  })
+  return {
+    for (request) {
+      const path = request.url.split('?')[0] ?? '/'
+      return [...methods].filter((method) => router.find(method, path) !== null).sort()
+    }
+  }
+}
