@@ -57,3 +57,9 @@ export const productCacheKey = (productId: number): string => `cache:product:${p
 
 /** an accepted order not yet written by the processor: lets GET /orders/:id answer `pending` */
 export const pendingOrderKey = (orderId: string): string => `order:pending:${orderId}`
+
+/**
+ * failed sign-ins of one username (lower-cased, as MySQL's collation compares them) in the current
+ * lockout window: past the limit, logins for it are refused without hashing until the window ends
+ */
+export const loginFailuresKey = (username: string): string => `auth:login-failures:${username.toLowerCase()}`
