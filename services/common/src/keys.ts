@@ -58,9 +58,6 @@ export const productCacheKey = (productId: number): string => `cache:product:${p
 /** an accepted order not yet written by the processor: lets GET /orders/:id answer `pending` */
 export const pendingOrderKey = (orderId: string): string => `order:pending:${orderId}`
 
-/** prefix of the per-client rate-limit counters of POST /orders */
-export const rateLimitPrefix = 'ratelimit:orders:'
-
 /**
  * failed sign-ins of one username (lower-cased, as MySQL's collation compares them) in the current
  * lockout window: past the limit, logins for it are refused without hashing until the window ends

@@ -1,4 +1,4 @@
--- Reserve units of one product, atomically on its shard (docs/ARCHITECTURE.md §3 step 2).
+-- Reserve units of one product, atomically on its shard (docs/ARCHITECTURE.md §4 step 2).
 -- Checks before it changes anything, so a refused buyer leaves no trace, and a buyer is refused as
 -- sold out only when fewer units remain than asked for (I5; no DECRBY-then-check).
 --

@@ -1,5 +1,5 @@
 -- Shared by every stock script: clients/lua.ts puts this file in front of each of them, after one line
--- that defines STOCK_EVENTS_CHANNEL (keys.ts). The record formats are those of docs/ARCHITECTURE.md §4.
+-- that defines STOCK_EVENTS_CHANNEL (keys.ts). The record formats are those of docs/ARCHITECTURE.md §3.
 --
 -- Ledger entry: hash <tag>:ledger, field = order id, value = JSON
 --   quantity           units reserved

@@ -1,4 +1,4 @@
--- Put MySQL stock on sale, safely during a sale (DESIGN.md §4): available = MySQL stock − units
+-- Put MySQL stock on sale, safely during a sale (docs/ARCHITECTURE.md §4, "Stock on sale"): available = MySQL stock − units
 -- reserved but not yet applied in MySQL. Refuses (RETRY) when any stock change started or finished
 -- since the caller read `seq` before reading MySQL, and (BUSY) while a change is in flight, because
 -- then the MySQL figure and the ledger may disagree about an order and the result could oversell.
