@@ -37,6 +37,9 @@ export type ReserveOutcome =
   | { kind: 'not-on-sale' }
   | { kind: 'per-user-limit', remaining: number }
   | { kind: 'insufficient-stock', unitsLeft: number }
+  /** before the sale window: `startsAt` and Redis's clock (`redisNow`), both ms epoch */
+  | { kind: 'sale-not-started', startsAt: number, redisNow: number }
+  | { kind: 'sale-ended', endsAt: number }
 
 export interface ReserveRequest {
   productId: number
@@ -75,7 +78,25 @@ export interface StockSnapshot {
   pending: number
 }
 
-export interface MysqlStock { stock: number, status: 'active' | 'archived', perUserLimit: number | null }
+/** The sale window as the reservation script sees it: ms epoch, null for "no bound". */
+export interface SaleWindow { startsAt: number | null, endsAt: number | null }
+
+export interface MysqlStock {
+  stock: number
+  status: 'active' | 'archived'
+  perUserLimit: number | null
+  /** absent: the caller does not know the window, and sync leaves Redis's as it is */
+  window?: SaleWindow
+}
+
+/** What setInfo publishes to the reservation script; absent fields stay as they are. */
+export interface ProductInfoChange {
+  status?: 'active' | 'archived'
+  perUserLimit?: number | null
+  window?: SaleWindow
+}
+
+const windowBound = (ms: number | null): string => ms === null ? '' : String(ms)
 
 export type SyncOutcome =
   | { outcome: 'set', before: number | null, after: number, pending: number, mysqlStock: number }
@@ -112,6 +133,8 @@ export class StockStore {
       case 'NOT_ON_SALE': return { kind: 'not-on-sale' }
       case 'PER_USER_LIMIT': return { kind: 'per-user-limit', remaining: Number(value) }
       case 'INSUFFICIENT_STOCK': return { kind: 'insufficient-stock', unitsLeft: Number(value) }
+      case 'SALE_NOT_STARTED': return { kind: 'sale-not-started', startsAt: Number(value), redisNow: Number(state) }
+      case 'SALE_ENDED': return { kind: 'sale-ended', endsAt: Number(value) }
       default: throw new Error(`unexpected reserve reply ${JSON.stringify(reply)}`)
     }
   }
@@ -188,7 +211,9 @@ export class StockStore {
       const mysql = await readMysql()
       if (mysql === null) return { outcome: 'missing' }
       const reply = await this.#call.fsSync(keys.stock, keys.info, keys.ledger, keys.changes, keys.seq,
-        seq, mysql.stock, mysql.status, mysql.perUserLimit ?? '', Date.now(), options.abandonedAfterMs ?? ABANDONED_CHANGE_MS) as string[]
+        seq, mysql.stock, mysql.status, mysql.perUserLimit ?? '', Date.now(), options.abandonedAfterMs ?? ABANDONED_CHANGE_MS,
+        mysql.window === undefined ? '-' : windowBound(mysql.window.startsAt),
+        mysql.window === undefined ? '-' : windowBound(mysql.window.endsAt)) as string[]
       if (reply[0] === 'SET') {
         const before = reply[1] === '' || reply[1] === undefined ? null : Number(reply[1])
         return { outcome: 'set', before, after: Number(reply[2]), pending: Number(reply[3]), mysqlStock: mysql.stock }
@@ -225,13 +250,14 @@ export class StockStore {
   }
 
   /**
-   * Status and per-user limit as the reservation script sees them (archive, PATCH). Bumps `seq` in
+   * Status, per-user limit and sale window as the reservation script sees them (archive, PATCH). Bumps `seq` in
    * the same transaction, so a sync that read MySQL before this change cannot write the old status back.
    */
-  async setInfo (productId: number, info: { status?: 'active' | 'archived', perUserLimit?: number | null }): Promise<void> {
+  async setInfo (productId: number, info: ProductInfoChange): Promise<void> {
     const fields: string[] = []
     if (info.status !== undefined) fields.push('status', info.status)
     if (info.perUserLimit !== undefined) fields.push('limit', info.perUserLimit === null ? '' : String(info.perUserLimit))
+    if (info.window !== undefined) fields.push('starts', windowBound(info.window.startsAt), 'ends', windowBound(info.window.endsAt))
     if (fields.length === 0) return
     const keys = productKeys(productId)
     const results = await this.#redis.multi().incr(keys.seq).hset(keys.info, ...fields).exec()

@@ -103,6 +103,12 @@ export class OrderPlacement {
         return refuse(new AppError(409, ErrorCode.INSUFFICIENT_STOCK,
           `only ${outcome.unitsLeft} unit(s) of product ${input.productId} left`,
           { details: { available: outcome.unitsLeft } }))
+      case 'sale-not-started':
+        metrics.refused.inc({ reason: 'sale_not_started' })
+        return refuse(saleNotStarted(input.productId, outcome.startsAt))
+      case 'sale-ended':
+        metrics.refused.inc({ reason: 'sale_ended' })
+        return refuse(saleEnded(input.productId, outcome.endsAt))
     }
     log.debug({ orderId, productId: input.productId, quantity: input.quantity, unitsLeft: outcome.unitsLeft }, 'stock reserved')
 
@@ -210,3 +216,15 @@ export class OrderPlacement {
 
 const keyReused = (): AppError => new AppError(422, ErrorCode.IDEMPOTENCY_KEY_REUSED,
   'this Idempotency-Key was already used with a different request body')
+
+export const saleNotStarted = (productId: number, startsAt: number): AppError => {
+  const saleStartsAt = new Date(startsAt).toISOString()
+  return new AppError(409, ErrorCode.SALE_NOT_STARTED, `the sale of product ${productId} starts at ${saleStartsAt}`,
+    { details: { saleStartsAt } })
+}
+
+const saleEnded = (productId: number, endsAt: number): AppError => {
+  const saleEndsAt = new Date(endsAt).toISOString()
+  return new AppError(409, ErrorCode.SALE_ENDED, `the sale of product ${productId} ended at ${saleEndsAt}`,
+    { details: { saleEndsAt } })
+}

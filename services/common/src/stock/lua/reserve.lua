@@ -7,6 +7,7 @@
 -- ARGV[5] idempotency TTL (s) ARGV[6] request fingerprint ('' = no Idempotency-Key)
 -- → {'RESERVED', unitsLeft} | {'DUPLICATE', firstOrderId, state} | {'KEY_REUSED', firstOrderId}
 --   {'NOT_ON_SALE', ''} | {'PER_USER_LIMIT', unitsTheUserMayStillBuy} | {'INSUFFICIENT_STOCK', unitsLeft}
+--   {'SALE_NOT_STARTED', starts (ms), redisNow (ms)} | {'SALE_ENDED', ends (ms)}
 local qty = tonumber(ARGV[2])
 local user = ARGV[3]
 local fingerprint = ARGV[6]
@@ -21,6 +22,18 @@ if fingerprint ~= '' then
 end
 
 if redis.call('HGET', KEYS[2], 'status') ~= 'active' then return {'NOT_ON_SALE', ''} end
+
+-- Sale window (issue 14): judged by Redis's clock, so every gateway agrees to the millisecond
+-- whatever its own clock says. A reservation under a window records that clock in its ledger entry.
+local window = redis.call('HMGET', KEYS[2], 'starts', 'ends')
+local reservedAt = ARGV[4]
+if (window[1] or '') ~= '' or (window[2] or '') ~= '' then
+  local t = redis.call('TIME')
+  local now = t[1] * 1000 + math.floor(t[2] / 1000)
+  if (window[1] or '') ~= '' and now < tonumber(window[1]) then return {'SALE_NOT_STARTED', window[1], tostring(now)} end
+  if (window[2] or '') ~= '' and now >= tonumber(window[2]) then return {'SALE_ENDED', window[2]} end
+  reservedAt = tostring(now)
+end
 local stock = tonumber(redis.call('GET', KEYS[1]))
 if stock == nil then return {'NOT_ON_SALE', ''} end
 
@@ -36,7 +49,7 @@ local left = redis.call('DECRBY', KEYS[1], qty)
 if user ~= '' then redis.call('HINCRBY', KEYS[3], user, qty) end
 -- The ledger entry is what stock sync subtracts from MySQL stock, and what the processor claims.
 -- s: 'r' reserved (not yet seen by the processor), 'c' claimed by a processor batch.
-redis.call('HSET', KEYS[4], ARGV[1], cjson.encode({ q = qty, u = user, t = ARGV[4], s = 'r', k = (fingerprint ~= '' and KEYS[5] or '') }))
+redis.call('HSET', KEYS[4], ARGV[1], cjson.encode({ q = qty, u = user, t = reservedAt, s = 'r', k = (fingerprint ~= '' and KEYS[5] or '') }))
 if fingerprint ~= '' then
   -- s: 'p' publishing, 'a' acknowledged by Kafka. A duplicate waits for 'a' before it answers 202.
   redis.call('SET', KEYS[5], cjson.encode({ o = ARGV[1], f = fingerprint, s = 'p' }), 'EX', ARGV[5])

@@ -6,6 +6,7 @@
 -- KEYS[1] stock  KEYS[2] info  KEYS[3] ledger  KEYS[4] changes  KEYS[5] seq
 -- ARGV[1] seq read before MySQL  ARGV[2] MySQL stock  ARGV[3] status  ARGV[4] per-user limit ('' none)
 -- ARGV[5] now (ms)  ARGV[6] age (ms) after which an unfinished change counts as abandoned
+-- ARGV[7] sale starts (ms, '' none, '-' unknown)  ARGV[8] sale ends (ms, '' none, '-' unknown)
 -- → {'RETRY'} | {'BUSY'} | {'SET', before ('' if not on sale), after, pending}
 if (redis.call('GET', KEYS[5]) or '0') ~= ARGV[1] then return {'RETRY'} end
 local changes = redis.call('HGETALL', KEYS[4])
@@ -25,4 +26,6 @@ local available = math.max(tonumber(ARGV[2]) - pending, 0)
 local before = redis.call('GET', KEYS[1]) or ''
 redis.call('SET', KEYS[1], available)
 redis.call('HSET', KEYS[2], 'status', ARGV[3], 'limit', ARGV[4])
+-- '-': the caller does not know the window (an older caller); leave Redis's as it is.
+if ARGV[7] ~= '-' then redis.call('HSET', KEYS[2], 'starts', ARGV[7], 'ends', ARGV[8]) end
 return {'SET', before, tostring(available), tostring(pending)}
