@@ -1,0 +1,101 @@
+import t from 'tap'
+import { ErrorCode } from '@flash/common'
+import { useTestStack, createTestTopic, testConfig, buildTestApp, createProduct, snapshot, TopicReader, post, mysql, redis, stock } from './helper.ts'
+import { dumpProductState, redisNow, setWindow } from './support/sale-window.ts'
+
+// Issue 14: a product's sale window, judged by reserve.lua against Redis's clock. A refused order —
+// before the start, after the end — writes nothing anywhere (Redis, MySQL, Kafka).
+
+useTestStack(t)
+const topic = await createTestTopic(t)
+const app = await buildTestApp(t, testConfig(topic))
+const reader = await new TopicReader(topic).start(t)
+
+/** Orders of every shape: with and without a buyer, an Idempotency-Key, several units. */
+const attempts = (productId: number, label: string): Array<{ body: object, headers: Record<string, string> }> => [
+  { body: { productId, quantity: 1, userId: `${label}-a` }, headers: {} },
+  { body: { productId, quantity: 3, userId: `${label}-b` }, headers: { 'idempotency-key': `${label}-key-1` } },
+  { body: { productId, quantity: 1 }, headers: { 'idempotency-key': `${label}-key-2` } },
+  { body: { productId, quantity: 2 }, headers: {} }
+]
+
+t.test('before the start: 409 SALE_NOT_STARTED with the start time, and nothing written', async (t) => {
+  const product = await createProduct({ stock: 20, perUserLimit: 5 })
+  const startsAt = await redisNow(redis, product.id) + 3_600_000
+  await setWindow({ mysql, stock }, product.id, { startsAt, endsAt: startsAt + 60_000 })
+  const label = `early-${product.id}`
+  const keys = [`${label}-key-1`, `${label}-key-2`]
+  const before = await dumpProductState({ redis, mysql }, product.id, keys)
+
+  for (const attempt of [...attempts(product.id, label), ...attempts(product.id, label)]) {
+    const res = await post(app, attempt.body, attempt.headers)
+    t.equal(res.statusCode, 409)
+    t.equal(res.json().code, ErrorCode.SALE_NOT_STARTED)
+    t.equal(res.json().saleStartsAt, new Date(startsAt).toISOString(), 'the answer carries the start')
+  }
+
+  t.equal(await dumpProductState({ redis, mysql }, product.id, keys), before, 'Redis keys and MySQL rows byte-for-byte unchanged')
+  await new Promise((resolve) => setTimeout(resolve, 300))
+  t.equal(reader.received.filter((r) => r.message.productId === product.id).length, 0, 'nothing published')
+})
+
+t.test('after the end: 409 SALE_ENDED with the end time, and nothing written', async (t) => {
+  const product = await createProduct({ stock: 20 })
+  const now = await redisNow(redis, product.id)
+  await setWindow({ mysql, stock }, product.id, { startsAt: now - 60_000, endsAt: now - 1 })
+  const label = `late-${product.id}`
+  const keys = [`${label}-key-1`, `${label}-key-2`]
+  const before = await dumpProductState({ redis, mysql }, product.id, keys)
+
+  for (const attempt of attempts(product.id, label)) {
+    const res = await post(app, attempt.body, attempt.headers)
+    t.equal(res.statusCode, 409)
+    t.equal(res.json().code, ErrorCode.SALE_ENDED)
+    t.equal(res.json().saleEndsAt, new Date(now - 1).toISOString())
+  }
+  t.equal(await dumpProductState({ redis, mysql }, product.id, keys), before, 'Redis keys and MySQL rows byte-for-byte unchanged')
+  await new Promise((resolve) => setTimeout(resolve, 300))
+  t.equal(reader.received.filter((r) => r.message.productId === product.id).length, 0, 'nothing published')
+})
+
+t.test('inside the window: sold as usual, the ledger entry stamped with Redis\'s clock', async (t) => {
+  const product = await createProduct({ stock: 5 })
+  const now = await redisNow(redis, product.id)
+  await setWindow({ mysql, stock }, product.id, { startsAt: now - 1000, endsAt: now + 60_000 })
+  const res = await post(app, { productId: product.id, quantity: 2, userId: 'inside' })
+  t.equal(res.statusCode, 202)
+  const snap = await snapshot(product.id)
+  t.equal(snap.available, 3)
+  const entry = snap.ledger[0]
+  t.ok(entry !== undefined && entry.reservedAt >= now && entry.reservedAt <= await redisNow(redis, product.id), 'reservedAt is Redis TIME')
+})
+
+t.test('moving the start during the wait is honoured, both ways', async (t) => {
+  const product = await createProduct({ stock: 4 })
+  const now = await redisNow(redis, product.id)
+  await setWindow({ mysql, stock }, product.id, { startsAt: now + 3_600_000, endsAt: null })
+  const early = await post(app, { productId: product.id, quantity: 1, userId: 'mover-1' })
+  t.equal(early.json().code, ErrorCode.SALE_NOT_STARTED)
+
+  // Brought forward to now: the very next order is taken (no memory keeps the old start).
+  const opened = await redisNow(redis, product.id)
+  await setWindow({ mysql, stock }, product.id, { startsAt: opened, endsAt: null })
+  const taken = await post(app, { productId: product.id, quantity: 1, userId: 'mover-2' })
+  t.equal(taken.statusCode, 202, 'on sale at the moved start')
+
+  // Pushed back again: refused again, with the new start.
+  const later = await redisNow(redis, product.id) + 7_200_000
+  await setWindow({ mysql, stock }, product.id, { startsAt: later, endsAt: null })
+  const refused = await post(app, { productId: product.id, quantity: 1, userId: 'mover-3' })
+  t.equal(refused.json().code, ErrorCode.SALE_NOT_STARTED)
+  t.equal(refused.json().saleStartsAt, new Date(later).toISOString())
+
+  // An end brought forward closes the sale at once.
+  await setWindow({ mysql, stock }, product.id, { startsAt: null, endsAt: await redisNow(redis, product.id) })
+  const closed = await post(app, { productId: product.id, quantity: 1, userId: 'mover-4' })
+  t.equal(closed.json().code, ErrorCode.SALE_ENDED)
+
+  const snap = await snapshot(product.id)
+  t.equal(snap.available, 3, 'exactly one unit sold')
+  t.same(snap.ledger.map((e) => e.userId), ['mover-2'])
+})
