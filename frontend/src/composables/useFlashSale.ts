@@ -1,5 +1,6 @@
 import { computed, reactive } from 'vue'
 import { ApiError, getOrder, getProduct, newIdempotencyKey, placeOrderWithRetry } from '../api.ts'
+import { MIN_POLL_MS } from './usePolling.ts'
 
 export type Phase = 'idle' | 'firing' | 'settling' | 'done' | 'stopped'
 
@@ -56,7 +57,7 @@ export function useFlashSale() {
       } catch {
         // the counters and the verdict matter more than one missed stock sample
       }
-    }, 250)
+    }, MIN_POLL_MS)
   }
 
   async function fire(settings: SaleSettings, runId: string): Promise<{ orderId: string; quantity: number }[]> {
@@ -110,7 +111,7 @@ export function useFlashSale() {
       }
       open = stillOpen
       state.pending = open.length
-      if (open.length > 0) await sleep(400)
+      if (open.length > 0) await sleep(MIN_POLL_MS)
     }
     return { confirmedUnits, failedOrders }
   }
@@ -136,8 +137,8 @@ export function useFlashSale() {
       // Failed orders give their units back to Redis just after MySQL records the failure, so
       // allow the stock a few seconds to converge (I4) before comparing.
       let endStock = (await getProduct(settings.productId)).stock
-      for (let waited = 0; startStock - endStock !== confirmedUnits && waited < 5000; waited += 500) {
-        await sleep(500)
+      for (let waited = 0; startStock - endStock !== confirmedUnits && waited < 6000; waited += MIN_POLL_MS) {
+        await sleep(MIN_POLL_MS)
         endStock = (await getProduct(settings.productId)).stock
       }
       state.stock = endStock

@@ -11,6 +11,7 @@ import { PendingOrders } from './orders/pending.ts'
 import { OrderPlacement } from './orders/placement.ts'
 import { OrderCancellation } from './orders/cancellation.ts'
 import { orderRoutes } from './routes/orders.ts'
+import { salesRoutes } from './routes/sales.ts'
 import { redisRateLimitStore } from './rate-limit/store.ts'
 
 export const SERVICE = 'order-gateway'
@@ -82,5 +83,6 @@ export async function buildApp (config: GatewayConfig): Promise<App> {
     maxQuantityPerOrder: config.MAX_QUANTITY_PER_ORDER,
     rateLimit: { max: config.RATE_LIMIT_MAX, timeWindow: config.RATE_LIMIT_WINDOW_SECONDS * 1000 }
   })
+  await app.register(salesRoutes, { orders })
   return app
 }
