@@ -332,6 +332,14 @@ export async function placeOrderWithRetry(
   }
 }
 
+/** Units of confirmed orders per product (the admin table's "sold" column). */
+export async function unitsSold(productIds: number[]): Promise<Map<number, number>> {
+  if (productIds.length === 0) return new Map()
+  const search = new URLSearchParams(productIds.map((id) => ['productId', String(id)]))
+  const result = await request<{ items: { productId: number; unitsSold: number }[] }>(`/orders/sales?${search.toString()}`)
+  return new Map(result.items.map((row) => [row.productId, row.unitsSold]))
+}
+
 export function getOrder(orderId: string, signal?: AbortSignal) {
   return request<Order>(`/orders/${encodeURIComponent(orderId)}`, { signal })
 }

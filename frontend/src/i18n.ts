@@ -205,6 +205,7 @@ const en = {
   'admin.from': 'from {when}',
   'admin.until': 'until {when}',
   'admin.reconcileCount': '{n} product(s)',
+  'admin.orderId': 'Order',
   'form.saleStartsAt': 'Sale starts (your local time)',
   'form.saleEndsAt': 'Sale ends (your local time)',
   'form.windowOrder': 'The end must be after the start.',
@@ -417,6 +418,7 @@ const zh: Record<MessageKey, string> = {
   'admin.from': '{when} 起',
   'admin.until': '至 {when}',
   'admin.reconcileCount': '共 {n} 个商品',
+  'admin.orderId': '订单号',
   'form.saleStartsAt': '开抢时间（本地时间）',
   'form.saleEndsAt': '结束时间（本地时间）',
   'form.windowOrder': '结束时间须晚于开始时间。',
@@ -485,6 +487,13 @@ export function errorMessage(err: unknown): string {
     return t('error.UNKNOWN', { code: err.code })
   }
   return t('error.SERVER')
+}
+
+/** The sentence for a bare error code (the simulator counts refusals by code). */
+export function codeText(code: string): string {
+  if (code === 'VALIDATION_FAILED') return t('error.VALIDATION_FIELD', { field: '—' })
+  const key = `error.${code}`
+  return isMessageKey(key) ? t(key, { status: 502, message: '' }) : t('error.UNKNOWN', { code })
 }
 
 /** A processor's failure reason ("insufficient stock", "cancelled by customer", …) in the UI's language. */

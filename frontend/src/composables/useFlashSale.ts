@@ -80,7 +80,7 @@ export function useFlashSale() {
             state.soldOut++
           } else {
             state.failed++
-            const code = err instanceof ApiError ? err.code : 'ERROR'
+            const code = err instanceof ApiError ? err.code : 'INTERNAL_ERROR'
             state.reasons[code] = (state.reasons[code] ?? 0) + 1
           }
         }
