@@ -1,23 +1,25 @@
 import { spawnSync } from 'node:child_process'
+import { existsSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { join } from 'node:path'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { createMysqlPool } from '@flash/common/clients/mysql.ts'
 import { createRedisCluster } from '@flash/common/clients/redis.ts'
 import { loadConfig, MysqlEnv, RedisEnv, AdminEnv } from '@flash/common/config.ts'
 import { StockStore } from '@flash/common/stock/store.ts'
-import { runLoad } from './load.ts'
-import { Sampler } from './sampler.ts'
-import { drain, verifySale } from './verify.ts'
 import { httpCeiling, redisCeiling, sqlCeiling } from './ceilings.ts'
-import { writeTimes } from './repository.ts'
-import { loadStats, memoryOf, perSecond, renderTable, stockSeries, writeReport, type Report, type Target } from './report.ts'
+import { loadStats, perSecond, renderTable, stockSeries, writeReport, type Report, type ScenarioSummary, type Target } from './report.ts'
+import { runScenario, SCENARIO_NAMES, type ScenarioName, type ScenarioResult, type ScenarioSpec } from './scenarios.ts'
+import { COMPONENTS } from './cpu.ts'
 
 // `make bench`: a flash sale against the stack that is up, its invariants checked from MySQL and Redis,
 // and the ceilings of this machine measured in the same run. Every knob is an environment variable:
 //
-//   STOCK=20000 REQUESTS=100000 CONNECTIONS=100   units on sale, buyers (one unit each), connections
+//   SCENARIOS=sale,sold-out,accept,backlog,overload   which scenarios, in this order (bench/scenarios.ts)
+//   STOCK=20000 REQUESTS=100000 CONNECTIONS=100   sale: units on sale, buyers (one unit each), connections
+//   SOLD_OUT_REQUESTS=50000 UNITS_BACK=50          sold-out: buyers for 1 unit; units restocked mid-run
+//   ACCEPT_ORDERS=50000 BACKLOG_ORDERS=40000       accept / backlog: buyers, every one accepted
+//   OVERLOAD_CONNECTIONS=1000 OVERLOAD_STOCK=5000 OVERLOAD_REQUESTS=60000
 //   BENCH_PATH=gateway|nginx                       straight at the gateway, or through nginx (/api)
 //   TARGET=<base url of /orders>                   overrides what BENCH_PATH picks
 //   GATEWAY_URL, CATALOG_URL, NGINX_URL            where the stack answers (defaults: :3002 :3001 :8080)
@@ -33,6 +35,14 @@ import { loadStats, memoryOf, perSecond, renderTable, stockSeries, writeReport, 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 
 export interface Knobs {
+  SCENARIOS: ScenarioName[]
+  SOLD_OUT_REQUESTS: number
+  UNITS_BACK: number
+  ACCEPT_ORDERS: number
+  BACKLOG_ORDERS: number
+  OVERLOAD_CONNECTIONS: number
+  OVERLOAD_STOCK: number
+  OVERLOAD_REQUESTS: number
   STOCK: number
   REQUESTS: number
   CONNECTIONS: number
@@ -78,7 +88,19 @@ export function readKnobs (env: NodeJS.ProcessEnv = process.env): Knobs {
   const requests = int('REQUESTS', 100_000)
   const connections = int('CONNECTIONS', 100)
   if (connections > requests) throw new Error(`CONNECTIONS=${connections} is more than REQUESTS=${requests}`)
+  const scenarios = (env.SCENARIOS || SCENARIO_NAMES.join(',')).split(',').map((name) => name.trim()).filter((name) => name !== '')
+  for (const name of scenarios) {
+    if (!(SCENARIO_NAMES as readonly string[]).includes(name)) throw new Error(`SCENARIOS: ${JSON.stringify(name)} is not one of ${SCENARIO_NAMES.join(', ')}`)
+  }
   return {
+    SCENARIOS: scenarios as ScenarioName[],
+    SOLD_OUT_REQUESTS: int('SOLD_OUT_REQUESTS', 50_000),
+    UNITS_BACK: int('UNITS_BACK', 50),
+    ACCEPT_ORDERS: int('ACCEPT_ORDERS', 50_000),
+    BACKLOG_ORDERS: int('BACKLOG_ORDERS', 40_000),
+    OVERLOAD_CONNECTIONS: int('OVERLOAD_CONNECTIONS', 1000),
+    OVERLOAD_STOCK: int('OVERLOAD_STOCK', 5000),
+    OVERLOAD_REQUESTS: int('OVERLOAD_REQUESTS', 60_000),
     STOCK: stock,
     REQUESTS: requests,
     CONNECTIONS: connections,
@@ -129,17 +151,6 @@ async function ensureStack (knobs: Knobs): Promise<void> {
   if (missing.length > 0) throw new Error(`still nothing at ${missing.join(', ')} after make local`)
 }
 
-async function createProduct (knobs: Knobs, runId: string): Promise<number> {
-  const response = await fetch(`${knobs.CATALOG_URL}/products`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${knobs.ADMIN_TOKEN}` },
-    body: JSON.stringify({ name: `Bench flash sale ${runId}`, stock: knobs.STOCK, price: 100 })
-  })
-  const body = await response.json() as { id?: number }
-  if (response.status !== 201 || typeof body.id !== 'number') throw new Error(`POST /products answered ${response.status}: ${JSON.stringify(body)}`)
-  return body.id
-}
-
 const ratio = (a: number | undefined | null, b: number | undefined | null): number | null =>
   a === undefined || a === null || b === undefined || b === null || b === 0 ? null : a / b
 
@@ -156,67 +167,42 @@ export async function runBench (knobs: Knobs = readKnobs()): Promise<BenchOutcom
   const redis = createRedisCluster(config.REDIS_NODES)
   const store = new StockStore(redis)
   try {
-    // 1. the flash sale
-    const productId = await createProduct(knobs, runId)
-    for (let i = 0; (await store.snapshot(productId)).available !== knobs.STOCK; i++) {
-      if (i > 100) throw new Error(`product ${productId} is not on sale in Redis with ${knobs.STOCK} units`)
-      await sleep(100)
-    }
+    // 1. the scenarios, one product each
     const target = new URL(knobs.TARGET)
-    log(`product ${productId}: ${knobs.STOCK} units; ${knobs.REQUESTS} buyers over ${knobs.CONNECTIONS} connections → ${knobs.TARGET}/orders`)
-    const sampler = new Sampler({ redis, productId, runDir: knobs.LOCAL_RUN_DIR })
-    sampler.start(knobs.SAMPLE_MS)
-    const load = await runLoad({
+    const context = {
+      pool, redis, store,
       baseUrl: target.origin,
       ordersPath: `${target.pathname.replace(/\/+$/, '')}/orders`,
-      productId,
-      requests: knobs.REQUESTS,
-      connections: knobs.CONNECTIONS,
+      catalogUrl: knobs.CATALOG_URL,
+      adminToken: knobs.ADMIN_TOKEN,
       runTag,
-      timeoutSeconds: knobs.TIMEOUT_SECONDS
-    })
-    const loadEndedAt = Date.now()
-    const sale = loadStats(load)
-    log(`sale: ${Math.round(sale.requestsPerSecond)} req/s, p99 ${sale.latencyMs.p99.toFixed(1)} ms, ${load.accepted.size} accepted; draining`)
-
-    // 2. drain
-    const drained = await drain(pool, store, productId, load.accepted.size, knobs.DRAIN_TIMEOUT_SECONDS * 1000, knobs.SAMPLE_MS)
-    await sampler.stop()
-
-    // 3. verify
-    const verification = await verifySale({ pool, store, productId, stock: knobs.STOCK, load, samples: sampler.samples, drain: drained })
-    log(`invariants ${verification.passed ? 'hold' : 'VIOLATED'}`)
-
-    // When MySQL wrote the orders (statement time of each batch): the processor's own pace.
-    const writes = await writeTimes(pool, productId)
-    let total = 0
-    const confirmedSeries = writes.map((w) => ({ ms: w.at - load.epochAt0, total: (total += w.n) }))
-    const firstWrite = writes[0]
-    const lastWrite = writes.at(-1)
-    let peak = 0
-    for (let i = 0, j = 0, sum = 0; j < writes.length; j++) {
-      sum += writes[j]!.n
-      while (writes[j]!.at - writes[i]!.at >= 1000) sum -= writes[i++]!.n
-      peak = Math.max(peak, sum)
+      runDir: knobs.LOCAL_RUN_DIR,
+      sampleMs: knobs.SAMPLE_MS,
+      timeoutSeconds: knobs.TIMEOUT_SECONDS,
+      drainTimeoutMs: knobs.DRAIN_TIMEOUT_SECONDS * 1000,
+      log
     }
-    const processorSpan = firstWrite && lastWrite ? (lastWrite.at - firstWrite.at) / 1000 : 0
-    const processorPerSecond = processorSpan > 0 ? (total - (firstWrite?.n ?? 0)) / processorSpan : total
-    const acceptedTimes = [...load.accepted.keys()]
-    const last202Received = acceptedTimes.length ? Math.max(...acceptedTimes.map((i) => load.receivedAt[i] ?? 0)) : null
-    const last202Sent = acceptedTimes.length ? Math.max(...acceptedTimes.map((i) => load.sentAt[i] ?? 0)) : null
-    let firstRefusal: number | null = null
-    for (const [i, code] of load.codes) if (code === 'INSUFFICIENT_STOCK') firstRefusal = Math.min(firstRefusal ?? Infinity, load.receivedAt[i] ?? Infinity)
-    const keptUp = lastWrite !== undefined && last202Received !== null && lastWrite.at - (load.epochAt0 + last202Received) < 500
-    const drainMs = lastWrite ? Math.max(0, lastWrite.at - loadEndedAt) : drained.drainMs
+    const results: ScenarioResult[] = []
+    for (const name of knobs.SCENARIOS) {
+      if (name === 'backlog' && !existsSync(join(knobs.LOCAL_RUN_DIR, 'order-processor.pid'))) {
+        log('backlog: skipped (it stops and starts the processor of `make local`, whose pid file is missing)')
+        continue
+      }
+      results.push(await runScenario(context, specOf(knobs, name)))
+    }
+    const primary = results[0]
+    if (primary === undefined) throw new Error('no scenario ran')
+    const sale = primary.stats
+    const load = primary.load
 
-    // 4. ceilings, after the sale so their leftovers (a big ledger, deleted rows) never slow it down
+    // 2. ceilings, after the scenarios so their leftovers (a big ledger, deleted rows) never slow them
     let http: Report['ceilings']['http'] = null
     let redisRate: Report['ceilings']['redis'] = null
     let sqlRate: Report['ceilings']['sql'] = null
     if (knobs.CEILINGS !== 'off') {
       const short = knobs.CEILINGS === 'short' ? 10 : 1
       log('ceiling: bare Fastify route')
-      const bare = await httpCeiling({ requests: knobs.REQUESTS, connections: knobs.CONNECTIONS, runTag, timeoutSeconds: knobs.TIMEOUT_SECONDS })
+      const bare = await httpCeiling({ requests: primary.spec.requests, connections: primary.spec.connections, runTag, timeoutSeconds: knobs.TIMEOUT_SECONDS })
       http = { ...loadStats(bare), path: 'bare Fastify, direct' }
       log('ceiling: reservation script alone')
       redisRate = await redisCeiling(redis, { operations: Math.ceil(knobs.REDIS_CEILING_OPS / short), concurrency: knobs.REDIS_CEILING_CONCURRENCY })
@@ -224,67 +210,171 @@ export async function runBench (knobs: Knobs = readKnobs()): Promise<BenchOutcom
       sqlRate = await sqlCeiling(pool, { rows: Math.ceil(knobs.SQL_CEILING_ROWS / short), batch: knobs.SQL_CEILING_BATCH, concurrency: knobs.SQL_CEILING_CONCURRENCY, runTag })
     }
 
-    // 5. report
-    const memory = memoryOf(sampler.memoryPeaks())
+    // 3. report
+    const summaries = results.map((r) => summarize(r, http?.requestsPerSecond ?? null, sqlRate?.perSecond ?? null))
     const ratios = {
       gatewayToHttp: ratio(sale.requestsPerSecond, http?.requestsPerSecond),
-      processorToSql: ratio(processorPerSecond, sqlRate?.perSecond),
+      processorToSql: ratio(primary.processor.perSecond, sqlRate?.perSecond),
       gatewayToRedis: ratio(sale.requestsPerSecond, redisRate?.perSecond)
     }
-    const i2 = verification.checks.filter((c) => c.id === 'I2').every((c) => c.ok)
-    const rss = (service: 'order-gateway' | 'order-processor', limitMb: number): Target => {
-      const m = memory[service]
-      return { name: `peak RSS ${service}`, goal: `≤ ${limitMb} MB`, value: m ? `${m.peakRssMb} MB` : 'pid not found', met: m ? m.peakRssMb <= limitMb : null }
-    }
-    const targets: Target[] = [
-      { name: 'gateway requests/s vs bare Fastify', goal: '≥ 50%, every 202 durably in Kafka', value: ratios.gatewayToHttp === null ? 'no ceiling' : `${(ratios.gatewayToHttp * 100).toFixed(0)}% (${Math.round(sale.requestsPerSecond)} / ${Math.round(http?.requestsPerSecond ?? 0)})${i2 ? '' : ', NOT every 202 in MySQL'}`, met: ratios.gatewayToHttp === null ? null : ratios.gatewayToHttp >= 0.5 && i2 },
-      { name: `p99 latency at ${knobs.CONNECTIONS} connections`, goal: '≤ 50 ms', value: `${sale.latencyMs.p99.toFixed(1)} ms`, met: sale.latencyMs.p99 <= 50 },
-      // A processor that kept up with the gateway wrote at the arrival rate: that is a lower bound of
-      // what it can do, so below the goal the target is undecided rather than missed.
-      { name: 'processor confirmed orders/s vs batched inserts', goal: '≥ 50%', value: ratios.processorToSql === null ? 'no ceiling' : `${(ratios.processorToSql * 100).toFixed(0)}% (${Math.round(processorPerSecond)} / ${Math.round(sqlRate?.perSecond ?? 0)})${keptUp ? ', kept up with arrivals: a lower bound' : ''}`, met: ratios.processorToSql === null ? null : ratios.processorToSql >= 0.5 ? true : keptUp ? null : false },
-      { name: 'invariant violations', goal: '0', value: String(verification.checks.filter((c) => !c.ok).length), met: verification.passed },
-      rss('order-gateway', 200),
-      rss('order-processor', 300)
-    ]
+    const targets = targetsOf(knobs, results, summaries)
+    const acceptedTimes = [...load.accepted.keys()]
+    const last202Received = acceptedTimes.length ? Math.max(...acceptedTimes.map((i) => load.receivedAt[i] ?? 0)) : null
+    const last202Sent = acceptedTimes.length ? Math.max(...acceptedTimes.map((i) => load.sentAt[i] ?? 0)) : null
+    let firstRefusal: number | null = null
+    for (const [i, code] of load.codes) if (code === 'INSUFFICIENT_STOCK') firstRefusal = Math.min(firstRefusal ?? Infinity, load.receivedAt[i] ?? Infinity)
+    let total = 0
+    const lastWrite = primary.writes.at(-1)
+    const allChecks = results.flatMap((r) => r.verification.checks.map((c) => ({ ...c, name: `[${r.name}] ${c.name}` })))
     const report: Report = {
       runId,
       startedAt: started.toISOString(),
       machine: { cpus: availableParallelism(), node: process.version },
-      knobs: { STOCK: knobs.STOCK, REQUESTS: knobs.REQUESTS, CONNECTIONS: knobs.CONNECTIONS, BENCH_PATH: knobs.BENCH_PATH, TARGET: knobs.TARGET, CEILINGS: knobs.CEILINGS },
-      productId,
+      knobs: { SCENARIOS: knobs.SCENARIOS.join(','), STOCK: primary.spec.stock, REQUESTS: primary.spec.requests, CONNECTIONS: primary.spec.connections, BENCH_PATH: knobs.BENCH_PATH, TARGET: knobs.TARGET, CEILINGS: knobs.CEILINGS },
+      productId: primary.productId,
       sale: {
         ...sale,
+        scenario: primary.name,
         path: knobs.BENCH_PATH,
         url: `${knobs.TARGET}/orders`,
-        accepted: load.accepted.size,
-        sellOutMs: load.accepted.size >= knobs.STOCK ? last202Received : null,
+        accepted: primary.accepted,
+        sellOutMs: primary.accepted >= primary.spec.stock ? last202Received : null,
         firstRefusalMs: firstRefusal,
         last202SentMs: last202Sent,
         last202ReceivedMs: last202Received
       },
-      drain: { ...drained, drainMs },
+      drain: primary.drain,
       throughput: {
-        confirmedPerSecondEndToEnd: lastWrite ? verification.confirmedUnits / ((lastWrite.at - load.epochAt0) / 1000) : 0,
-        processorPerSecond,
-        processorPeakPerSecond: peak,
-        processorKeptUp: keptUp
+        confirmedPerSecondEndToEnd: lastWrite ? primary.verification.confirmedUnits / ((lastWrite.at - load.epochAt0) / 1000) : 0,
+        processorPerSecond: primary.processor.perSecond,
+        processorPeakPerSecond: primary.processor.peakPerSecond,
+        processorKeptUp: primary.processor.keptUp
       },
-      memory,
+      memory: primary.memory,
       ceilings: { http, redis: redisRate, sql: sqlRate },
       ratios,
+      scenarios: summaries,
       targets,
-      verification,
-      series: { seconds: perSecond(load), stock: stockSeries(sampler.samples, load.epochAt0), confirmed: confirmedSeries }
+      verification: {
+        ...primary.verification,
+        passed: results.every((r) => r.verification.passed),
+        checks: allChecks,
+        warnings: results.flatMap((r) => r.verification.warnings.map((w) => `[${r.name}] ${w}`))
+      },
+      series: {
+        seconds: perSecond(load),
+        stock: stockSeries(primary.samples, load.epochAt0),
+        confirmed: primary.writes.map((w) => ({ ms: w.at - load.epochAt0, total: (total += w.n) }))
+      }
     }
     const files = writeReport(report, knobs.RESULTS_DIR)
     process.stdout.write(renderTable(report) + `\n\nreport: ${files.json}\nchart:  ${files.svg}\n`)
-    const passed = verification.passed && (!knobs.STRICT_TARGETS || targets.every((t) => t.met !== false))
+    const passed = report.verification.passed && (!knobs.STRICT_TARGETS || targets.every((t) => t.met !== false))
     return { report, files, passed }
   } finally {
     await Promise.allSettled([pool.end(), redis.quit()])
   }
 }
 
+
+function specOf (knobs: Knobs, name: ScenarioName): ScenarioSpec {
+  switch (name) {
+    case 'sale': return { name, stock: knobs.STOCK, requests: knobs.REQUESTS, connections: knobs.CONNECTIONS }
+    case 'sold-out': return {
+      name, stock: 1, requests: knobs.SOLD_OUT_REQUESTS, connections: knobs.CONNECTIONS,
+      unitsBack: { units: Math.min(knobs.UNITS_BACK, Math.floor(knobs.SOLD_OUT_REQUESTS / 4)), afterAnswered: Math.floor(knobs.SOLD_OUT_REQUESTS / 2) }
+    }
+    case 'accept': return { name, stock: knobs.ACCEPT_ORDERS, requests: knobs.ACCEPT_ORDERS, connections: knobs.CONNECTIONS }
+    case 'backlog': return { name, stock: knobs.BACKLOG_ORDERS, requests: knobs.BACKLOG_ORDERS, connections: knobs.CONNECTIONS, processorStopped: true }
+    case 'overload': return { name, stock: knobs.OVERLOAD_STOCK, requests: knobs.OVERLOAD_REQUESTS, connections: knobs.OVERLOAD_CONNECTIONS }
+  }
+}
+
+function summarize (r: ScenarioResult, httpCeiling: number | null, sqlCeiling: number | null): ScenarioSummary {
+  const cpuTotal = COMPONENTS.filter((c) => c !== 'bench (load generator)').reduce((sum, c) => sum + (r.cpuSeconds[c] ?? 0), 0)
+  const perAccepted: ScenarioSummary['cpuMicrosPerAccepted'] = {}
+  for (const c of COMPONENTS) if (r.cpuSeconds[c] !== undefined && r.accepted > 0) perAccepted[c] = (r.cpuSeconds[c] ?? 0) * 1e6 / r.accepted
+  return {
+    name: r.name,
+    productId: r.productId,
+    stock: r.spec.stock + (r.spec.unitsBack?.units ?? 0),
+    requests: r.spec.requests,
+    connections: r.spec.connections,
+    requestsPerSecond: r.stats.requestsPerSecond,
+    toHttpCeiling: ratio(r.stats.requestsPerSecond, httpCeiling),
+    acceptedPerSecond: r.stats.durationSeconds > 0 ? r.accepted / r.stats.durationSeconds : 0,
+    latencyMs: r.stats.latencyMs,
+    statusCounts: r.stats.statusCounts,
+    accepted: r.accepted,
+    slowOver2s: r.slowOver2s,
+    drainMs: r.drain.drainMs,
+    processorPerSecond: r.processor.perSecond,
+    processorKeptUp: r.processor.keptUp,
+    processorToSqlCeiling: ratio(r.processor.perSecond, sqlCeiling),
+    cpuSeconds: r.cpuSeconds,
+    cpuMicrosPerAccepted: perAccepted,
+    cpuMicrosPerAcceptedTotal: r.accepted > 0 ? cpuTotal * 1e6 / r.accepted : null,
+    cpuMicrosPerRequestTotal: cpuTotal * 1e6 / r.spec.requests,
+    memory: r.memory,
+    unitsBack: r.unitsBack,
+    invariantsHold: r.verification.passed
+  }
+}
+
+function targetsOf (knobs: Knobs, results: ScenarioResult[], summaries: ScenarioSummary[]): Target[] {
+  const by = (name: ScenarioName) => summaries.find((s) => s.name === name)
+  const share = (s: ScenarioSummary | undefined, goal: number, what: string): Target => ({
+    name: `${s?.name ?? what} requests/s vs bare Fastify`,
+    goal: `≥ ${goal * 100}%`,
+    value: s === undefined ? 'not run' : s.toHttpCeiling === null ? 'no ceiling' : `${(s.toHttpCeiling * 100).toFixed(0)}% (${Math.round(s.requestsPerSecond)} req/s)`,
+    met: s?.toHttpCeiling == null ? null : s.toHttpCeiling >= goal
+  })
+  const sale = by('sale')
+  const accept = by('accept')
+  const backlog = by('backlog')
+  const overload = by('overload')
+  const soldOut = by('sold-out')
+  const targets: Target[] = [
+    share(sale, 0.5, 'sale'),
+    share(soldOut, 0.7, 'sold-out'),
+    { ...share(accept, 0.2, 'accept'), name: 'accept requests/s vs bare Fastify, processor keeping up', met: accept?.toHttpCeiling == null ? null : accept.toHttpCeiling >= 0.2 && accept.processorKeptUp },
+    {
+      name: 'processor backlog drain vs batched-insert ceiling',
+      goal: '≥ 50%',
+      value: backlog === undefined ? 'not run' : backlog.processorToSqlCeiling === null ? 'no ceiling' : `${(backlog.processorToSqlCeiling * 100).toFixed(0)}% (${Math.round(backlog.processorPerSecond)} orders/s)`,
+      met: backlog?.processorToSqlCeiling == null ? null : backlog.processorToSqlCeiling >= 0.5
+    },
+    { name: `p99 latency, sale at ${knobs.CONNECTIONS} connections`, goal: '≤ 50 ms', value: sale ? `${sale.latencyMs.p99.toFixed(1)} ms` : 'not run', met: sale ? sale.latencyMs.p99 <= 50 : null },
+    {
+      name: 'CPU per accepted order, whole machine (accept)',
+      goal: '≤ 350 µs',
+      value: accept?.cpuMicrosPerAcceptedTotal == null ? 'not measured' : `${Math.round(accept.cpuMicrosPerAcceptedTotal)} µs`,
+      met: accept?.cpuMicrosPerAcceptedTotal == null ? null : accept.cpuMicrosPerAcceptedTotal <= 350
+    },
+    {
+      name: `requests past 2 s at ${knobs.OVERLOAD_CONNECTIONS} connections`,
+      goal: '0',
+      value: overload ? String(overload.slowOver2s) : 'not run',
+      met: overload ? overload.slowOver2s === 0 : null
+    },
+    {
+      name: 'I5 window: refusals after units came back (sold-out)',
+      goal: '≤ 50 ms',
+      value: soldOut?.unitsBack ? `${soldOut.unitsBack.windowMs.toFixed(1)} ms (${soldOut.unitsBack.falseRefusals} refusals; first 202 after ${soldOut.unitsBack.firstAcceptedAfterMs?.toFixed(1) ?? '—'} ms)` : 'not run',
+      met: soldOut?.unitsBack ? soldOut.unitsBack.windowMs <= 50 : null
+    },
+    { name: 'invariant violations', goal: '0', value: String(results.reduce((n, r) => n + r.verification.checks.filter((c) => !c.ok).length, 0)), met: results.every((r) => r.verification.passed) }
+  ]
+  const peak = (service: 'order-gateway' | 'order-processor'): number | null => {
+    const values = summaries.map((s) => s.memory[service]?.peakRssMb).filter((v) => v !== undefined)
+    return values.length ? Math.max(...values) : null
+  }
+  for (const [service, limit] of [['order-gateway', 200], ['order-processor', 300]] as const) {
+    const value = peak(service)
+    targets.push({ name: `peak RSS ${service}, every scenario`, goal: `≤ ${limit} MB`, value: value === null ? 'pid not found' : `${value} MB`, met: value === null ? null : value <= limit })
+  }
+  return targets
+}
 
 if (import.meta.main) {
   try {

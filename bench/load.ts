@@ -18,6 +18,8 @@ export interface LoadOptions {
   /** makes userIds and Idempotency-Keys unique to this run */
   runTag: string
   timeoutSeconds: number
+  /** called with the number of answers so far, after each answer (a scenario acts mid-run) */
+  onAnswered?: (answered: number) => void
 }
 
 /** Per-request records, indexed by request number (0..requests-1), times in ms since `t0`. */
@@ -72,6 +74,7 @@ export async function runLoad (options: LoadOptions): Promise<LoadRecord> {
   }
   let next = 0
   let lastAnswered = -1
+  let answered = 0
   const bodyPrefix = `{"productId":${options.productId},"quantity":1,"userId":"b${options.runTag}-`
 
   const setupRequest = (request: RequestSpec, context: RequestContext): RequestSpec => {
@@ -99,6 +102,7 @@ export async function runLoad (options: LoadOptions): Promise<LoadRecord> {
     const i = (context as BenchContext).i
     if (i === undefined) return
     lastAnswered = i
+    answered++
     record.receivedAt[i] = performance.now() - record.t0
     record.status[i] = status
     if (status === 202) {
@@ -116,6 +120,7 @@ export async function runLoad (options: LoadOptions): Promise<LoadRecord> {
         }
       } catch { record.codes.set(i, 'UNPARSEABLE') }
     }
+    options.onAnswered?.(answered)
   }
 
   const requests: RequestSpec[] = [{ method: 'POST', path: options.ordersPath, setupRequest, onResponse }]

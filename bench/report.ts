@@ -4,6 +4,8 @@ import type { LoadRecord } from './load.ts'
 import type { Verification, DrainResult } from './verify.ts'
 import type { MemoryPeak, Sample, Service } from './sampler.ts'
 import type { RateResult } from './ceilings.ts'
+import type { UnitsBack } from './scenarios.ts'
+import { COMPONENTS, type Component } from './cpu.ts'
 
 // One report per run: a table on the terminal, the same numbers as JSON, and a chart (SVG) of
 // requests/s, p99 and stock left second by second — bench/results/ is git-ignored.
@@ -26,6 +28,34 @@ export interface SecondPoint { second: number, responses: number, accepted: numb
 
 export interface Target { name: string, goal: string, value: string, met: boolean | null }
 
+/** One scenario of the run, as the report keeps it. */
+export interface ScenarioSummary {
+  name: string
+  productId: number
+  /** units on sale over the scenario (restocked ones included) */
+  stock: number
+  requests: number
+  connections: number
+  requestsPerSecond: number
+  toHttpCeiling: number | null
+  acceptedPerSecond: number
+  latencyMs: LatencyStats
+  statusCounts: Record<string, number>
+  accepted: number
+  slowOver2s: number
+  drainMs: number
+  processorPerSecond: number
+  processorKeptUp: boolean
+  processorToSqlCeiling: number | null
+  cpuSeconds: Partial<Record<Component, number>>
+  cpuMicrosPerAccepted: Partial<Record<Component, number>>
+  cpuMicrosPerAcceptedTotal: number | null
+  cpuMicrosPerRequestTotal: number
+  memory: Partial<Record<Service, { pid: number, peakRssMb: number, vmHwmMb: number | null }>>
+  unitsBack: UnitsBack | null
+  invariantsHold: boolean
+}
+
 export interface Report {
   runId: string
   startedAt: string
@@ -33,6 +63,8 @@ export interface Report {
   knobs: Record<string, string | number>
   productId: number
   sale: LoadStats & {
+    /** the scenario these details are of (the first one run) */
+    scenario: string
     path: string
     url: string
     accepted: number
@@ -59,6 +91,7 @@ export interface Report {
     sql: RateResult | null
   }
   ratios: { gatewayToHttp: number | null, processorToSql: number | null, gatewayToRedis: number | null }
+  scenarios: ScenarioSummary[]
   targets: Target[]
   verification: Verification
   series: { seconds: SecondPoint[], stock: Array<{ ms: number, stock: number | null }>, confirmed: Array<{ ms: number, total: number }> }
@@ -171,12 +204,41 @@ export function renderTable (report: Report): string {
   ]
   const widths = [0, 1, 2].map((c) => Math.max(...rows.map((r) => r[c]!.length)))
   const line = (r: [string, string, string]): string => `  ${r[0].padEnd(widths[0]!)}  ${r[1].padEnd(widths[1]!)}  ${r[2]}`
-  const out = [`flash sale ${report.runId}: STOCK ${report.knobs.STOCK}, ${s.requests} requests, ${report.knobs.CONNECTIONS} connections, ${report.machine.cpus} cores`, ...rows.map(line), '', 'targets:']
+  const out = [`flash sale ${report.runId}: ${s.scenario}: STOCK ${report.knobs.STOCK}, ${s.requests} requests, ${report.knobs.CONNECTIONS} connections, ${report.machine.cpus} cores`, ...rows.map(line), '', ...scenarioLines(report), '', 'targets:']
   for (const t of report.targets) out.push(`  ${t.met === null ? '  n/a ' : t.met ? '  met' : 'MISSED'}  ${t.name}: ${t.value} (goal ${t.goal})`)
   out.push('', `invariants: ${report.verification.passed ? 'all hold' : 'VIOLATED'}`)
   for (const c of report.verification.checks) out.push(`  ${c.ok ? 'ok  ' : 'FAIL'}  ${c.id} ${c.name}: ${c.detail}`)
   for (const w of report.verification.warnings) out.push(`  warn  ${w}`)
   return out.join('\n')
+}
+
+/** Every scenario on one line, then the CPU each component spent per accepted order. */
+function scenarioLines (report: Report): string[] {
+  const head: string[] = ['scenario', 'req/s', 'vs bare', 'p99 ms', 'accepted', '>2 s', 'processor/s', 'vs SQL', 'CPU µs/accepted', 'RSS gw MB']
+  const rows = report.scenarios.map((x) => [
+    x.name, fmt(x.requestsPerSecond), pct(x.toHttpCeiling), fmt(x.latencyMs.p99, 1), fmt(x.accepted), fmt(x.slowOver2s),
+    x.processorKeptUp ? `${fmt(x.processorPerSecond)} (kept up)` : fmt(x.processorPerSecond), pct(x.processorToSqlCeiling),
+    fmt(x.cpuMicrosPerAcceptedTotal), fmt(x.memory['order-gateway']?.peakRssMb, 0)
+  ])
+  const table = [head, ...rows]
+  const widths = head.map((_h, c) => Math.max(...table.map((r) => r[c]!.length)))
+  const out = ['scenarios:', ...table.map((r) => '  ' + r.map((cell, c) => cell.padEnd(widths[c]!)).join('  '))]
+  const components = COMPONENTS.filter((c) => report.scenarios.some((x) => x.cpuMicrosPerAccepted[c] !== undefined))
+  if (components.length > 0) {
+    out.push('', 'CPU µs per accepted order, by component (first request → drain done):')
+    const cw = Math.max(...components.map((c) => c.length))
+    out.push(`  ${''.padEnd(cw)}  ${report.scenarios.map((x) => x.name.padStart(9)).join('  ')}`)
+    for (const c of components) out.push(`  ${c.padEnd(cw)}  ${report.scenarios.map((x) => fmt(x.cpuMicrosPerAccepted[c]).padStart(9)).join('  ')}`)
+  }
+  for (const x of report.scenarios) {
+    if (x.unitsBack) {
+      const u = x.unitsBack
+      out.push('', `${x.name}: ${u.units} units restocked (sent +${fmt(u.sentAtMs)} ms, answered +${fmt(u.backAtMs)} ms); ` +
+        `sold again by ${u.soldAgainAtMs === null ? '— (not all)' : `+${fmt(u.soldAgainAtMs)} ms`}; after the restock answered: first 202 ${u.firstAcceptedAfterMs === null ? '— (none left)' : `after ${fmt(u.firstAcceptedAfterMs, 1)} ms`}, ` +
+        `${u.falseRefusals} refusals while units lasted, the last ${fmt(u.windowMs, 1)} ms after (I5 window)`)
+    }
+  }
+  return out
 }
 
 /** The same table as Markdown, for the README. */
@@ -200,6 +262,7 @@ export function renderMarkdown (report: Report): string {
     '|---|---|---|---|',
     ...report.targets.map((t) => `| ${t.name} | ${t.goal} | ${t.value} | ${t.met === null ? 'undecided' : t.met ? 'met' : '**missed**'} |`)
   ]
+  lines.push('', '```', ...scenarioLines(report), '```')
   return lines.join('\n')
 }
 

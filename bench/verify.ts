@@ -55,6 +55,8 @@ export async function verifySale (options: {
   load: LoadRecord
   samples: Sample[]
   drain: DrainResult
+  /** ms epochs when a restock mid-run was sent and answered (its units came back in between), if one was */
+  unitsBack?: { sentAt: number, answeredAt: number } | null
 }): Promise<Verification> {
   const { pool, store, productId, stock, load } = options
   const checks: Check[] = []
@@ -133,8 +135,9 @@ export async function verifySale (options: {
   } else if (refused > 0 && acceptedUnits < stock) {
     warnings.push(`I5 count check skipped: ${fiveXx} 5xx and ${unanswered} unanswered requests may have returned units after the sell-out`)
   }
-  // Stock only falls during a sale without 5xx (no undo): a 409 received at r while a later sample
-  // still saw units means units were left for the whole time that request was in flight.
+  // Stock only falls during a sale without 5xx (no undo) — apart from a restock mid-run, after which
+  // only later samples count: a 409 received at r while a later sample (of the same stretch) still
+  // saw units means units were left for the whole time that request was in flight.
   if (fiveXx === 0) {
     let falseSoldOut = 0
     let firstRefusal = Number.POSITIVE_INFINITY
@@ -144,7 +147,13 @@ export async function verifySale (options: {
     for (let i = 0; i < requests; i++) {
       if (load.codes.get(i) !== 'INSUFFICIENT_STOCK') continue
       const receivedAt = load.epochAt0 + (load.receivedAt[i] ?? 0)
-      if (options.samples.some((s) => s.at >= receivedAt && s.stock !== null && s.stock > 0)) falseSoldOut++
+      const sentAt = options.unitsBack?.sentAt ?? Number.POSITIVE_INFINITY
+      const answeredAt = options.unitsBack?.answeredAt ?? Number.POSITIVE_INFINITY
+      // While the restock was in flight nobody can tell from samples (the bench measures that stretch
+      // as the I5 window); before it, only samples from before it count.
+      if (receivedAt >= sentAt && receivedAt <= answeredAt) continue
+      const sameStretch = (at: number): boolean => receivedAt > answeredAt || at < sentAt
+      if (options.samples.some((s) => s.at >= receivedAt && sameStretch(s.at) && s.stock !== null && s.stock > 0)) falseSoldOut++
     }
     check('I5', 'no refusal while a later Redis sample still showed units', falseSoldOut === 0,
       `${falseSoldOut} refusals answered before a sample that still saw units` +

@@ -13,13 +13,13 @@ export interface ProductKeys {
   info: string
   /** hash: userId → units the user holds (reserved or confirmed) */
   users: string
-  /** hash: orderId → reservation not yet applied in MySQL ({q, u, t, s, k}) */
+  /** hash: orderId → reservation not yet applied in MySQL (JSON {quantity, user, reservedAt, state, idempotencyRecord}) */
   ledger: string
   /** hash: change token → start time (ms) of a MySQL stock change in flight; stock sync waits for them */
   changes: string
   /** counter bumped by every stock change, so a sync can tell that MySQL moved while it read */
   seq: string
-  /** prefix of the idempotency record of a request key */
+  /** prefix of the idempotency record of a request key (JSON {orderId, fingerprint}) */
   idemPrefix: string
   /** prefix of the tombstone of a released reservation: its order must fail if it ever arrives */
   voidPrefix: string
@@ -42,14 +42,24 @@ export function productKeys(productId: number): ProductKeys {
   }
 }
 
+/**
+ * Pub/sub channel on which the stock scripts announce that a product's units came back or its sale
+ * settings changed (message: the product's hash tag). Gateways drop what they remembered of it.
+ */
+export const STOCK_EVENTS_CHANNEL = 'stock:events'
+
+const TAG = /^\{product:(\d+)\}$/
+/** The product id of a hash tag as announced on STOCK_EVENTS_CHANNEL, or null. */
+export const productIdOfTag = (tag: string): number | null => {
+  const match = TAG.exec(tag)
+  return match === null ? null : Number(match[1])
+}
+
 /** cached product details (cache-aside, TTL, invalidated on every write) */
 export const productCacheKey = (productId: number): string => `cache:product:${productId}`
 
 /** an accepted order not yet written by the processor: lets GET /orders/:id answer `pending` */
 export const pendingOrderKey = (orderId: string): string => `order:pending:${orderId}`
-
-/** which product an Idempotency-Key was first used for (a key is global, a reservation per product) */
-export const idempotencyOwnerKey = (key: string): string => `idem-owner:${key}`
 
 /** prefix of the per-client rate-limit counters of POST /orders */
 export const rateLimitPrefix = 'ratelimit:orders:'

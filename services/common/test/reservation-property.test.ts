@@ -53,7 +53,7 @@ interface Model {
   held: Map<string, number>
   tombstones: Set<string>
   returned: Set<string>
-  idem: Map<string, { orderId: string, fingerprint: string, acknowledged: boolean }>
+  idem: Map<string, { orderId: string, fingerprint: string }>
   /** change tokens registered in Redis and never finished (open batches, abandoned ones) */
   registered: Set<string>
   // the model of MySQL
@@ -157,7 +157,7 @@ class Reserve implements fc.AsyncCommand<Model, Real> {
     const held = this.user === null ? 0 : m.held.get(this.user) ?? 0
     if (record !== undefined) {
       expected = record.fingerprint === fingerprint
-        ? { kind: 'duplicate', orderId: record.orderId, acknowledged: record.acknowledged }
+        ? { kind: 'duplicate', orderId: record.orderId }
         : { kind: 'key-reused', orderId: record.orderId }
     } else if (m.limit !== null && this.user !== null && held + this.q > m.limit) {
       expected = { kind: 'per-user-limit', remaining: Math.max(m.limit - held, 0) }
@@ -168,7 +168,7 @@ class Reserve implements fc.AsyncCommand<Model, Real> {
       m.available -= this.q
       heldChange(m, this.user, this.q)
       m.ledger.set(id, { q: this.q, user: this.user, claimed: false, key: this.key })
-      if (this.key !== null) m.idem.set(this.key, { orderId: id, fingerprint, acknowledged: false })
+      if (this.key !== null) m.idem.set(this.key, { orderId: id, fingerprint })
       m.orders.push({ id, q: this.q, user: this.user, key: this.key, fingerprint, old: this.old, published: false, lost: false })
       expected = { kind: 'reserved', unitsLeft: m.available }
     }
@@ -189,12 +189,6 @@ class Publish implements fc.AsyncCommand<Model, Real> {
     if (order === undefined) return
     order.published = true
     m.queue.push({ kind: 'placed', id: order.id })
-    // The gateway marks the key acknowledged only while its own reservation still stands.
-    const record = order.key === null ? undefined : m.idem.get(order.key)
-    if (order.key !== null && record?.orderId === order.id && m.ledger.has(order.id)) {
-      await store.markAcknowledged(r.productId, order.key, order.id, order.fingerprint)
-      record.acknowledged = true
-    }
     await verify(m, r)
   }
 

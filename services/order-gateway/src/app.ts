@@ -1,7 +1,8 @@
 import rateLimit from '@fastify/rate-limit'
+import underPressure from '@fastify/under-pressure'
 import {
   createPlatformApp, createMysqlPool, pingMysql, createRedisCluster, pingRedis, createKafka, StockStore,
-  AppError, ErrorCode, rateLimitPrefix, type App, type Logger
+  AppError, ErrorCode, type App, type Logger
 } from '@flash/common'
 import type { GatewayConfig } from './config.ts'
 import { gatewayMetrics } from './metrics.ts'
@@ -12,9 +13,14 @@ import { OrderPlacement } from './orders/placement.ts'
 import { OrderCancellation } from './orders/cancellation.ts'
 import { orderRoutes } from './routes/orders.ts'
 import { salesRoutes } from './routes/sales.ts'
-import { redisRateLimitStore } from './rate-limit/store.ts'
+import { StockMemory } from './stock-memory/memory.ts'
+import { listenToStockEvents } from './stock-memory/events.ts'
 
 export const SERVICE = 'order-gateway'
+
+class Overloaded extends AppError {
+  constructor () { super(503, ErrorCode.SERVICE_UNAVAILABLE, 'the order service is overloaded; retry in a second') }
+}
 const BODY_LIMIT_BYTES = 4 * 1024
 
 /** The whole wiring of the gateway on one screen; onClose hooks close what it opened. */
@@ -45,25 +51,29 @@ export async function buildApp (config: GatewayConfig): Promise<App> {
   })
   publisher.start()
 
+  const memory = new StockMemory({ ttlMs: config.STOCK_MEMORY_TTL_MS })
+  const stockEvents = listenToStockEvents(redis, memory, app.log)
+  metrics.watchMemory(memory)
+
   // Shutdown order: Fastify has stopped accepting and finished in-flight requests; then flush what
   // the batcher still holds, then close the clients those requests used.
   app.addHook('onClose', async () => {
     await publisher.close()
-    await Promise.allSettled([redis.quit(), pool.end()])
+    await Promise.allSettled([stockEvents.close(), redis.quit(), pool.end()])
   })
 
   app.readiness.set('mysql', () => pingMysql(pool))
   app.readiness.set('redis', () => pingRedis(redis))
   app.readiness.set('kafka', async () => { if (!publisher.connected) throw new Error('producer not connected') })
 
+  // Per client, in this process's memory: no Redis round trip on the hot path. With N replicas behind
+  // nginx a client may place up to N × RATE_LIMIT_MAX orders per window; nginx's limit_req is the
+  // edge's per-address limit across all of them.
   await app.register(rateLimit, {
     global: false,
-    store: redisRateLimitStore(redis, rateLimitPrefix, config.RATE_LIMIT_WINDOW_SECONDS * 1000),
     // request.ip is the buyer: the platform trusts X-Forwarded-For only from nginx's networks, so a
     // direct client cannot pick its own address.
     keyGenerator: (request) => request.ip,
-    // A Redis hiccup must not turn every order into a 500; the reservation itself needs Redis anyway.
-    skipOnError: true,
     errorResponseBuilder: (_request, context) =>
       new AppError(429, ErrorCode.RATE_LIMITED, `too many orders from this client; retry in ${context.after}`)
   })
@@ -71,17 +81,31 @@ export async function buildApp (config: GatewayConfig): Promise<App> {
   const orders = new OrderRepository(pool)
   const pending = new PendingOrders(redis)
   const stock = new StockStore(redis)
-  await app.register(orderRoutes, {
-    placement: new OrderPlacement({
-      redis, stock, publisher, pending, metrics,
-      idempotencyTtlSeconds: config.IDEMPOTENCY_TTL_SECONDS,
-      publishTimeoutMs: config.PUBLISH_TIMEOUT_MS
-    }),
-    cancellation: new OrderCancellation({ orders, pending, publisher, metrics, publishTimeoutMs: config.PUBLISH_TIMEOUT_MS }),
-    orders,
-    pending,
-    maxQuantityPerOrder: config.MAX_QUANTITY_PER_ORDER,
-    rateLimit: { max: config.RATE_LIMIT_MAX, timeWindow: config.RATE_LIMIT_WINDOW_SECONDS * 1000 }
+  await app.register(async (orderScope) => {
+    // Overload: an order that would wait behind a saturated event loop is answered 503 + Retry-After
+    // at once instead of queueing for seconds (docs/ARCHITECTURE.md §6). Only the order routes shed:
+    // health, metrics and docs keep answering.
+    await orderScope.register(underPressure, {
+      maxEventLoopDelay: config.OVERLOAD_EVENT_LOOP_DELAY_MS,
+      // A loop blocked for a whole interval reads as infinite delay: long enough not to trip on a
+      // garbage collection, short enough to shed within a fraction of a second.
+      sampleInterval: 100,
+      retryAfter: 1,
+      exposeStatusRoute: false,
+      customError: Overloaded
+    })
+    await orderScope.register(orderRoutes, {
+      placement: new OrderPlacement({
+        stock, memory, publisher, pending, metrics,
+        idempotencyTtlSeconds: config.IDEMPOTENCY_TTL_SECONDS,
+        publishTimeoutMs: config.PUBLISH_TIMEOUT_MS
+      }),
+      cancellation: new OrderCancellation({ orders, pending, publisher, metrics, publishTimeoutMs: config.PUBLISH_TIMEOUT_MS }),
+      orders,
+      pending,
+      maxQuantityPerOrder: config.MAX_QUANTITY_PER_ORDER,
+      rateLimit: { max: config.RATE_LIMIT_MAX, timeWindow: config.RATE_LIMIT_WINDOW_SECONDS * 1000 }
+    })
   })
   await app.register(salesRoutes, { orders })
   return app

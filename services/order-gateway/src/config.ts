@@ -15,6 +15,10 @@ export const GatewayEnv = {
   PUBLISH_TIMEOUT_MS: Type.Integer({ minimum: 50, maximum: 60_000, default: 5000 }),
   PUBLISH_LINGER_MS: Type.Integer({ minimum: 0, maximum: 1000, default: 2 }),
   PUBLISH_MAX_BATCH: Type.Integer({ minimum: 1, maximum: 10_000, default: 500 }),
+  /** longest time a refusal from memory is trusted without hearing from Redis (a lost announcement) */
+  STOCK_MEMORY_TTL_MS: Type.Integer({ minimum: 0, maximum: 60_000, default: 1000 }),
+  /** event-loop delay past which new orders are answered 503 + Retry-After instead of queueing (0: never) */
+  OVERLOAD_EVENT_LOOP_DELAY_MS: Type.Integer({ minimum: 0, maximum: 10_000, default: 200 }),
   RATE_LIMIT_MAX: Type.Integer({ minimum: 1, default: 1000 }),
   RATE_LIMIT_WINDOW_SECONDS: Type.Integer({ minimum: 1, maximum: 3600, default: 1 })
 }

@@ -58,6 +58,9 @@ export function testConfig (topic: string, overrides: Record<string, string> = {
     KAFKA_DLQ_TOPIC: `${topic}.dlq`,
     // Every file's requests come from 127.0.0.1 and share one counter: only the rate-limit test limits.
     RATE_LIMIT_MAX: '100000000',
+    // Test processes block their event loop now and then (imports, many injects at once): only the
+    // overload test sheds load.
+    OVERLOAD_EVENT_LOOP_DELAY_MS: '0',
     ...overrides
   })
 }

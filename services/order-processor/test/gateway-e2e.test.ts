@@ -16,7 +16,8 @@ const gateway = await buildGateway(loadGatewayConfig({
   KAFKA_ORDERS_TOPIC: stack.config.KAFKA_ORDERS_TOPIC,
   KAFKA_DLQ_TOPIC: stack.config.KAFKA_DLQ_TOPIC,
   // Every injected request comes from one address: the rate limit is another test's subject.
-  RATE_LIMIT_MAX: '100000000'
+  RATE_LIMIT_MAX: '100000000',
+  OVERLOAD_EVENT_LOOP_DELAY_MS: '0'
 }))
 t.teardown(async () => {
   await gateway.close()

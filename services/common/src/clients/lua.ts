@@ -9,8 +9,9 @@ import type { Cluster } from 'ioredis'
 
 export interface LuaScript { numberOfKeys: number, lua: string, sha: string }
 
-export function loadLuaScript (file: URL, numberOfKeys: number): LuaScript {
-  const lua = readFileSync(file, 'utf8')
+/** `prelude`: Lua put in front of the file's own (definitions several scripts share). */
+export function loadLuaScript (file: URL, numberOfKeys: number, prelude = ''): LuaScript {
+  const lua = prelude + readFileSync(file, 'utf8')
   return { numberOfKeys, lua, sha: createHash('sha1').update(lua).digest('hex') }
 }
 

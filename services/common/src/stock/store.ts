@@ -1,13 +1,19 @@
 import type { Cluster } from 'ioredis'
-import { productKeys } from '../keys.ts'
+import { readFileSync } from 'node:fs'
+import { productKeys, productTag as productTagOf, STOCK_EVENTS_CHANNEL } from '../keys.ts'
 import { loadLuaScript, runLuaScript, type LuaScript } from '../clients/lua.ts'
 
 // The stock that Redis holds for sale, and every way it changes. Each change is one Lua script on the
 // product's shard (all its keys share the hash tag), so no interleaving of requests can break I1/I3.
 // The scripts live in ./lua as .lua files; this module is their only caller.
 
+// What every script shares (record formats, returning units, announcing a change): lua/shared.lua,
+// after the channel name, which is defined once in keys.ts.
+const PRELUDE = `local STOCK_EVENTS_CHANNEL = '${STOCK_EVENTS_CHANNEL}'\n` +
+  readFileSync(new URL('./lua/shared.lua', import.meta.url), 'utf8')
+
 const script = (name: string, numberOfKeys: number): LuaScript =>
-  loadLuaScript(new URL(`./lua/${name}.lua`, import.meta.url), numberOfKeys)
+  loadLuaScript(new URL(`./lua/${name}.lua`, import.meta.url), numberOfKeys, PRELUDE)
 
 const SCRIPTS = {
   fsReserve: script('reserve', 5),
@@ -32,7 +38,8 @@ const MARKER_TTL_SECONDS = 7 * 24 * 3600
 
 export type ReserveOutcome =
   | { kind: 'reserved', unitsLeft: number }
-  | { kind: 'duplicate', orderId: string, acknowledged: boolean }
+  /** the key was used before with the same request: its order (the gateway checks it was acknowledged) */
+  | { kind: 'duplicate', orderId: string }
   | { kind: 'key-reused', orderId: string }
   | { kind: 'not-on-sale' }
   | { kind: 'per-user-limit', remaining: number }
@@ -48,7 +55,7 @@ export interface ReserveRequest {
   userId: string | null
   /** Idempotency-Key header, if the client sent one */
   idempotencyKey?: string | undefined
-  /** what makes two requests "the same": a hash of productId, quantity, userId */
+  /** what makes two requests "the same": a hash of quantity and userId (the record is per product) */
   fingerprint?: string | undefined
   idempotencyTtlSeconds: number
   now?: number
@@ -63,6 +70,11 @@ export type ChangeOp =
   | { op: 'add', quantity: number }
 
 export interface ChangeResult { compensated: number, returned: number, added: number }
+
+/** A ledger entry as the scripts store it (lua/shared.lua describes the format). */
+interface LedgerRecord { quantity: number, user: string, reservedAt: string, state: 'reserved' | 'claimed', idempotencyRecord: string }
+/** An idempotency record as reserve.lua stores it. */
+interface IdempotencyRecord { orderId: string, fingerprint: string }
 
 export interface LedgerEntry { orderId: string, quantity: number, userId: string | null, reservedAt: number, claimed: boolean }
 
@@ -125,33 +137,25 @@ export class StockStore {
       keys.stock, keys.info, keys.users, keys.ledger, idemKey,
       request.orderId, request.quantity, request.userId ?? '', request.now ?? Date.now(),
       request.idempotencyTtlSeconds, fingerprint) as string[]
-    const [kind, value = '', state] = reply
+    const [kind, value = '', extra = ''] = reply
     switch (kind) {
       case 'RESERVED': return { kind: 'reserved', unitsLeft: Number(value) }
-      case 'DUPLICATE': return { kind: 'duplicate', orderId: value, acknowledged: state === 'a' }
+      case 'DUPLICATE': return { kind: 'duplicate', orderId: value }
       case 'KEY_REUSED': return { kind: 'key-reused', orderId: value }
       case 'NOT_ON_SALE': return { kind: 'not-on-sale' }
       case 'PER_USER_LIMIT': return { kind: 'per-user-limit', remaining: Number(value) }
       case 'INSUFFICIENT_STOCK': return { kind: 'insufficient-stock', unitsLeft: Number(value) }
-      case 'SALE_NOT_STARTED': return { kind: 'sale-not-started', startsAt: Number(value), redisNow: Number(state) }
+      case 'SALE_NOT_STARTED': return { kind: 'sale-not-started', startsAt: Number(value), redisNow: Number(extra) }
       case 'SALE_ENDED': return { kind: 'sale-ended', endsAt: Number(value) }
       default: throw new Error(`unexpected reserve reply ${JSON.stringify(reply)}`)
     }
   }
 
-  /** After Kafka acknowledged the order: duplicates of the request may now answer 202 too. */
-  async markAcknowledged (productId: number, idempotencyKey: string, orderId: string, fingerprint: string): Promise<void> {
-    const key = `${productKeys(productId).idemPrefix}${idempotencyKey}`
-    // XX: if the reservation was undone meanwhile, do not bring its record back.
-    await this.#redis.set(key, JSON.stringify({ o: orderId, f: fingerprint, s: 'a' }), 'KEEPTTL', 'XX')
-  }
-
-  /** Reads the idempotency record of a key (duplicates poll it while the first request publishes). */
-  async idempotencyRecord (productId: number, idempotencyKey: string): Promise<{ orderId: string, acknowledged: boolean } | null> {
+  /** The order a request with this Idempotency-Key reserved, or null (none, or its publish failed). */
+  async idempotencyRecord (productId: number, idempotencyKey: string): Promise<{ orderId: string } | null> {
     const raw = await this.#redis.get(`${productKeys(productId).idemPrefix}${idempotencyKey}`)
     if (raw === null) return null
-    const record = JSON.parse(raw) as { o: string, s: string }
-    return { orderId: record.o, acknowledged: record.s === 'a' }
+    return { orderId: (JSON.parse(raw) as IdempotencyRecord).orderId }
   }
 
   /**
@@ -229,8 +233,8 @@ export class StockStore {
     const [available = '', status = '', limit = '', seq = '0', ...flat] = reply
     const ledger: LedgerEntry[] = []
     for (let i = 0; i + 1 < flat.length; i += 2) {
-      const entry = JSON.parse(flat[i + 1] as string) as { q: number, u: string, t: string, s: string }
-      ledger.push({ orderId: flat[i] as string, quantity: entry.q, userId: entry.u === '' ? null : entry.u, reservedAt: Number(entry.t), claimed: entry.s === 'c' })
+      const entry = JSON.parse(flat[i + 1] as string) as LedgerRecord
+      ledger.push({ orderId: flat[i] as string, quantity: entry.quantity, userId: entry.user === '' ? null : entry.user, reservedAt: Number(entry.reservedAt), claimed: entry.state === 'claimed' })
     }
     return {
       productId,
@@ -260,7 +264,9 @@ export class StockStore {
     if (info.window !== undefined) fields.push('starts', windowBound(info.window.startsAt), 'ends', windowBound(info.window.endsAt))
     if (fields.length === 0) return
     const keys = productKeys(productId)
-    const results = await this.#redis.multi().incr(keys.seq).hset(keys.info, ...fields).exec()
+    // Announced in the same transaction: a gateway that remembered the product as not on sale asks again.
+    const results = await this.#redis.multi().incr(keys.seq).hset(keys.info, ...fields)
+      .publish(STOCK_EVENTS_CHANNEL, productTagOf(productId)).exec()
     const failed = results?.find(([error]) => error !== null)
     if (results === null || failed) throw failed?.[0] ?? new Error('setInfo transaction aborted')
   }

@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto'
-import type { Cluster } from 'ioredis'
 import type { FastifyBaseLogger } from 'fastify'
 import {
-  AppError, ErrorCode, MessageType, SCHEMA_VERSION, idempotencyOwnerKey, newOrderId, serviceUnavailable,
+  AppError, ErrorCode, MessageType, SCHEMA_VERSION, errorBody, newOrderId, serviceUnavailable,
   type StockStore, type OrderPlaced
 } from '@flash/common'
 import type { OrderPublisher } from '../publishing/publisher.ts'
 import type { GatewayMetrics } from '../metrics.ts'
+import type { StockMemory } from '../stock-memory/memory.ts'
 import type { PendingOrders } from './pending.ts'
 
 export interface PlaceOrderInput {
@@ -17,8 +17,8 @@ export interface PlaceOrderInput {
 }
 
 export interface PlacementOptions {
-  redis: Cluster
   stock: StockStore
+  memory: StockMemory
   publisher: OrderPublisher
   pending: PendingOrders
   metrics: GatewayMetrics
@@ -28,170 +28,169 @@ export interface PlacementOptions {
 
 const DUPLICATE_POLL_MS = 10
 
-/** what makes two requests with one Idempotency-Key "the same request" */
+/**
+ * What makes two requests with one Idempotency-Key "the same request". The record lives with the
+ * product, so a key is scoped to one product: the same key for another product is another request.
+ */
 const fingerprintOf = (input: PlaceOrderInput): string =>
-  createHash('sha256').update(`${input.productId}|${input.quantity}|${input.userId ?? ''}`).digest('hex')
+  createHash('sha256').update(`${input.quantity}|${input.userId ?? ''}`).digest('base64url')
 
 const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 
+const insufficientStockMessage = (productId: number, unitsLeft: number): string => `only ${unitsLeft} unit(s) of product ${productId} left`
+const insufficientStock = (productId: number, unitsLeft: number): AppError =>
+  new AppError(409, ErrorCode.INSUFFICIENT_STOCK, insufficientStockMessage(productId, unitsLeft), { details: { available: unitsLeft } })
+
 /**
- * The hot path (DESIGN.md §4): reserve atomically in Redis, publish order.placed, answer only after
- * Kafka's ack. A publish that fails or times out undoes the reservation (leaving a tombstone, so a
- * message that reaches Kafka late fails in the processor instead of selling the units twice).
+ * The hot path (docs/ARCHITECTURE.md §3): refuse from memory what is known to be sold out; otherwise
+ * one Lua call reserves the units and records the idempotency key; publish order.placed; answer only
+ * after Kafka's ack, then one more Redis call writes the pending record. A publish that fails or times
+ * out undoes the reservation (leaving a tombstone, so a message that reaches Kafka late fails in the
+ * processor instead of selling the units twice).
  */
 export class OrderPlacement {
   readonly #o: PlacementOptions
+  readonly #refusedFromMemory
+  readonly #refusedInsufficient
+  readonly #refusedNotStarted
 
   constructor (options: PlacementOptions) {
     this.#o = options
+    // Label lookups hashed once, not per refusal.
+    this.#refusedFromMemory = options.metrics.refusedFromMemory
+    this.#refusedInsufficient = options.metrics.refused.labels('insufficient_stock')
+    this.#refusedNotStarted = options.metrics.refused.labels('sale_not_started')
   }
 
+  /**
+   * Most requests of a sale that sold out (or has not started yet) end here: the 409 body (JSON) when
+   * memory already knows the answer — no Redis call, and the answer rendered once per product, not per
+   * request. A retry of an accepted request is refused too if it comes while the product is sold out;
+   * its order stands and is listed with the buyer's orders (docs/ARCHITECTURE.md §5).
+   */
+  refusalFromMemory (productId: number, quantity: number): string | undefined {
+    const remembered = this.#o.memory.refusal(productId, quantity)
+    if (remembered === undefined) return undefined
+    this.#refusedFromMemory.inc()
+    if (remembered.kind === 'not-started') {
+      this.#refusedNotStarted.inc()
+      return (remembered.answer ??= JSON.stringify(errorBody(409, ErrorCode.SALE_NOT_STARTED,
+        saleNotStartedMessage(productId, remembered.startsAt), { saleStartsAt: saleStartsAtText(remembered.startsAt) })))
+    }
+    this.#refusedInsufficient.inc()
+    return (remembered.answer ??= JSON.stringify(errorBody(409, ErrorCode.INSUFFICIENT_STOCK,
+      insufficientStockMessage(productId, remembered.unitsLeft), { available: remembered.unitsLeft })))
+  }
+
+  /** Reserve, publish, answer (callers ask refusalFromMemory first). */
   async place (input: PlaceOrderInput, requestId: string, log: FastifyBaseLogger): Promise<{ orderId: string, replayed: boolean }> {
-    const { stock, metrics } = this.#o
+    const { stock, memory, metrics } = this.#o
+    const { productId, quantity } = input
+
     const key = input.idempotencyKey
     const fingerprint = key === undefined ? undefined : fingerprintOf(input)
-    // Set once this request has reserved and claimed its Idempotency-Key for the product (below).
-    let claimedKeyNow = false
-    // A refused request changes nothing: not even the key's owner record, so the buyer can use the
-    // key again (for another product too) once nothing was reserved under it.
-    const refuse = async (error: AppError): Promise<never> => {
-      if (claimedKeyNow && key !== undefined) await this.#releaseKey(key, log)
-      throw error
-    }
-
     const orderId = newOrderId()
-    const createdAt = new Date().toISOString()
+    const epoch = memory.epoch
+    const calledAt = memory.now()
     let outcome
     try {
       outcome = await stock.reserve({
-        productId: input.productId,
+        productId,
         orderId,
-        quantity: input.quantity,
+        quantity,
         userId: input.userId,
         idempotencyKey: key,
         fingerprint,
         idempotencyTtlSeconds: this.#o.idempotencyTtlSeconds
       })
     } catch (err) {
-      log.error({ err, productId: input.productId }, 'reservation failed: redis unavailable')
+      log.error({ err, productId }, 'reservation failed: redis unavailable')
       metrics.refused.inc({ reason: 'unavailable' })
-      return refuse(serviceUnavailable('stock cannot be reserved right now; retry', err))
+      throw serviceUnavailable('stock cannot be reserved right now; retry', err)
     }
 
     switch (outcome.kind) {
       case 'reserved':
         break
-      case 'duplicate':
-      {
-        const first = outcome.acknowledged ? outcome.orderId : await this.#awaitFirstAttempt(input.productId, key ?? '')
+      case 'duplicate': {
+        const first = await this.#awaitFirstAttempt(productId, key ?? '', outcome.orderId)
         metrics.replayed.inc()
         return { orderId: first, replayed: true }
       }
       case 'key-reused':
         metrics.refused.inc({ reason: 'idempotency_key_reused' })
-        throw keyReused()
+        throw new AppError(422, ErrorCode.IDEMPOTENCY_KEY_REUSED,
+          'this Idempotency-Key was already used with a different request body')
       case 'not-on-sale':
         metrics.refused.inc({ reason: 'product_not_found' })
-        return refuse(new AppError(404, ErrorCode.PRODUCT_NOT_FOUND, `product ${input.productId} is not on sale`))
+        throw new AppError(404, ErrorCode.PRODUCT_NOT_FOUND, `product ${productId} is not on sale`)
       case 'per-user-limit':
         metrics.refused.inc({ reason: 'per_user_limit' })
-        return refuse(new AppError(409, ErrorCode.PER_USER_LIMIT,
-          `user ${input.userId ?? ''} may buy ${outcome.remaining} more unit(s) of product ${input.productId}`,
-          { details: { remaining: outcome.remaining } }))
+        throw new AppError(409, ErrorCode.PER_USER_LIMIT,
+          `user ${input.userId ?? ''} may buy ${outcome.remaining} more unit(s) of product ${productId}`,
+          { details: { remaining: outcome.remaining } })
       case 'insufficient-stock':
-        metrics.refused.inc({ reason: 'insufficient_stock' })
-        return refuse(new AppError(409, ErrorCode.INSUFFICIENT_STOCK,
-          `only ${outcome.unitsLeft} unit(s) of product ${input.productId} left`,
-          { details: { available: outcome.unitsLeft } }))
+        this.#refusedInsufficient.inc()
+        memory.rememberUnitsLeft(productId, outcome.unitsLeft, epoch)
+        throw insufficientStock(productId, outcome.unitsLeft)
       case 'sale-not-started':
-        metrics.refused.inc({ reason: 'sale_not_started' })
-        return refuse(saleNotStarted(input.productId, outcome.startsAt))
+        this.#refusedNotStarted.inc()
+        // Remembered until the start as Redis counts it, as a duration on this process's monotonic
+        // clock from before the call (so this gateway's wall clock never matters, and the memory
+        // lets go no later than the start), or until an announcement that the window moved.
+        memory.rememberNotStarted(productId, outcome.startsAt, outcome.startsAt - outcome.redisNow, epoch, calledAt)
+        throw saleNotStarted(productId, outcome.startsAt)
       case 'sale-ended':
         metrics.refused.inc({ reason: 'sale_ended' })
-        return refuse(saleEnded(input.productId, outcome.endsAt))
-    }
-    log.debug({ orderId, productId: input.productId, quantity: input.quantity, unitsLeft: outcome.unitsLeft }, 'stock reserved')
-
-    // The key is claimed for this product only once something was reserved under it: refusals (most
-    // requests once a sale sells out) never touch the owner record. A key already owned by another
-    // product undoes this reservation before anything is published.
-    if (key !== undefined) {
-      try {
-        claimedKeyNow = await this.#claimKeyForProduct(key, input.productId)
-      } catch (error) {
-        await this.#undo(input.productId, orderId, error, log)
-        throw error
-      }
+        throw saleEnded(productId, outcome.endsAt)
     }
 
+    const createdAt = new Date().toISOString()
     const message: OrderPlaced = {
       type: MessageType.ORDER_PLACED,
       version: SCHEMA_VERSION,
       orderId,
-      productId: input.productId,
-      quantity: input.quantity,
+      productId,
+      quantity,
       userId: input.userId,
       requestId,
       createdAt
     }
     try {
       await this.#o.publisher.publish(message, requestId, this.#o.publishTimeoutMs)
-      log.debug({ orderId }, 'order published')
     } catch (err) {
       metrics.publishFailures.inc({ type: MessageType.ORDER_PLACED })
       // A publish that timed out may have landed: if a processor already claimed the reservation,
       // the order is in Kafka and is accepted like any other.
-      if (await this.#undo(input.productId, orderId, err, log)) {
-        return refuse(serviceUnavailable('the order could not be queued; nothing was reserved, retry', err))
+      if (await this.#undo(productId, orderId, err, log)) {
+        throw serviceUnavailable('the order could not be queued; nothing was reserved, retry', err)
       }
     }
 
     // Only an acknowledged order is `pending`: written after the ack, so a cancellation can never be
     // published ahead of its order (both go through one partition, in the order they were acked).
-    const [pendingWrite, acknowledged] = await Promise.allSettled([
-      this.#o.pending.remember({ orderId, productId: input.productId, quantity: input.quantity, userId: input.userId, createdAt }),
-      key !== undefined && fingerprint !== undefined
-        ? stock.markAcknowledged(input.productId, key, orderId, fingerprint)
-        : Promise.resolve()
-    ])
     // The order is in Kafka: it will be processed whatever happens here, so it is answered 202.
-    if (pendingWrite.status === 'rejected') log.warn({ err: pendingWrite.reason, orderId }, 'pending marker not written')
-    if (acknowledged.status === 'rejected') log.warn({ err: acknowledged.reason, orderId }, 'idempotency record not marked acknowledged')
+    await this.#o.pending.remember({ orderId, productId, quantity, userId: input.userId, createdAt })
+      .catch((err: unknown) => log.warn({ err, orderId }, 'pending record not written'))
     metrics.accepted.inc()
     return { orderId, replayed: false }
   }
 
   /**
-   * A key is global but reservations are per product: the first product a key was used for owns it.
-   * Returns true when this request created the owner record (and so must remove it if refused).
+   * The key's first request reserved `orderId`: answer it once Kafka has it (its pending record
+   * exists), fail when that request gave up (its idempotency record is gone), wait while it publishes.
    */
-  async #claimKeyForProduct (key: string, productId: number): Promise<boolean> {
-    let owner: unknown
-    try {
-      owner = await this.#o.redis.call('SET', idempotencyOwnerKey(key), String(productId), 'NX', 'GET', 'EX', this.#o.idempotencyTtlSeconds)
-    } catch (err) {
-      throw serviceUnavailable('stock cannot be reserved right now; retry', err)
-    }
-    if (owner !== null && owner !== String(productId)) {
-      this.#o.metrics.refused.inc({ reason: 'idempotency_key_reused' })
-      throw keyReused()
-    }
-    return owner === null
-  }
-
-  async #releaseKey (key: string, log: FastifyBaseLogger): Promise<void> {
-    // Best effort: a record left behind only expires later (its TTL), it never sells anything.
-    await this.#o.redis.del(idempotencyOwnerKey(key)).catch((err: unknown) => log.warn({ err, key }, 'idempotency owner record not removed'))
-  }
-
-  /** The first request with this key is still publishing: answer what it answers. */
-  async #awaitFirstAttempt (productId: number, key: string): Promise<string> {
+  async #awaitFirstAttempt (productId: number, key: string, orderId: string): Promise<string> {
     const deadline = Date.now() + this.#o.publishTimeoutMs + 1000
-    while (Date.now() < deadline) {
-      await pause(DUPLICATE_POLL_MS)
-      const record = await this.#o.stock.idempotencyRecord(productId, key).catch(() => undefined)
+    for (;;) {
+      const [pending, record] = await Promise.all([
+        this.#o.pending.find(orderId).catch(() => undefined),
+        this.#o.stock.idempotencyRecord(productId, key).catch(() => undefined)
+      ])
+      if (pending) return orderId
       if (record === null) throw serviceUnavailable('the first attempt with this Idempotency-Key failed; retry')
-      if (record?.acknowledged) return record.orderId
+      if (Date.now() >= deadline) break
+      await pause(DUPLICATE_POLL_MS)
     }
     throw serviceUnavailable('the first attempt with this Idempotency-Key is still in progress; retry')
   }
@@ -214,14 +213,11 @@ export class OrderPlacement {
   }
 }
 
-const keyReused = (): AppError => new AppError(422, ErrorCode.IDEMPOTENCY_KEY_REUSED,
-  'this Idempotency-Key was already used with a different request body')
-
-export const saleNotStarted = (productId: number, startsAt: number): AppError => {
-  const saleStartsAt = new Date(startsAt).toISOString()
-  return new AppError(409, ErrorCode.SALE_NOT_STARTED, `the sale of product ${productId} starts at ${saleStartsAt}`,
-    { details: { saleStartsAt } })
-}
+const saleStartsAtText = (startsAt: number): string => new Date(startsAt).toISOString()
+const saleNotStartedMessage = (productId: number, startsAt: number): string =>
+  `the sale of product ${productId} starts at ${saleStartsAtText(startsAt)}`
+const saleNotStarted = (productId: number, startsAt: number): AppError =>
+  new AppError(409, ErrorCode.SALE_NOT_STARTED, saleNotStartedMessage(productId, startsAt), { details: { saleStartsAt: saleStartsAtText(startsAt) } })
 
 const saleEnded = (productId: number, endsAt: number): AppError => {
   const saleEndsAt = new Date(endsAt).toISOString()

@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { Static } from '@sinclair/typebox'
 import { AppError, ErrorCode } from '@flash/common'
 import {
   PlaceOrderBody, IdempotencyHeaders, OrderAccepted, CancelAccepted, Order, OrderParams, OrderQuery,
@@ -9,6 +10,8 @@ import type { OrderCancellation } from '../orders/cancellation.ts'
 import type { OrderRepository } from '../orders/repository.ts'
 import type { PendingOrders } from '../orders/pending.ts'
 import { lookUpOrder } from '../orders/lookup.ts'
+
+type RefusalBody = Static<typeof ErrorResponse>
 
 export interface OrderRoutesOptions {
   placement: OrderPlacement
@@ -43,6 +46,9 @@ export const orderRoutes: FastifyPluginAsyncTypebox<OrderRoutesOptions> = async 
     }
   }, async (request, reply) => {
     const { productId, quantity, userId } = request.body
+    const refused = placement.refusalFromMemory(productId, quantity)
+    // Sent as the JSON text it is (a string with a JSON content type is not serialized again).
+    if (refused !== undefined) return reply.code(409).type('application/json; charset=utf-8').send(refused as unknown as RefusalBody)
     const { orderId, replayed } = await placement.place(
       { productId, quantity, userId: userId ?? null, idempotencyKey: request.headers['idempotency-key'] },
       request.id, request.log)

@@ -1,6 +1,6 @@
 import type { Cluster } from 'ioredis'
 import type { RowDataPacket } from 'mysql2/promise'
-import { idempotencyOwnerKey, productKeys, productTag, type Pool, type StockStore } from '@flash/common'
+import { productKeys, productTag, type Pool, type StockStore } from '@flash/common'
 
 // Issue 14's test support: the product's sale window set the way catalog-service sets it (MySQL, then
 // StockStore.setInfo), Redis's clock on the product's shard, and a byte-for-byte dump of everything a
@@ -22,10 +22,10 @@ export async function setWindow (deps: { mysql: Pool, stock: StockStore }, produ
 
 /**
  * Every Redis key of the product (found by SCAN on every master, since idempotency records and
- * tombstones have per-request names) as DUMP's bytes and TTL presence, the idempotency owner records
- * of the given keys, and the product's MySQL rows: equal dumps mean nothing was written.
+ * tombstones have per-request names) as DUMP's bytes and TTL presence, and the product's MySQL rows:
+ * equal dumps mean nothing was written.
  */
-export async function dumpProductState (deps: { redis: Cluster, mysql: Pool }, productId: number, idempotencyKeys: string[] = []): Promise<string> {
+export async function dumpProductState (deps: { redis: Cluster, mysql: Pool }, productId: number): Promise<string> {
   const { redis, mysql } = deps
   const names = new Set<string>()
   for (const node of redis.nodes('master')) {
@@ -36,7 +36,6 @@ export async function dumpProductState (deps: { redis: Cluster, mysql: Pool }, p
       for (const name of found) names.add(name)
     } while (cursor !== '0')
   }
-  for (const key of idempotencyKeys) names.add(idempotencyOwnerKey(key))
   const redisState: Record<string, string | null> = {}
   for (const name of [...names].sort()) {
     const dumped = await redis.dumpBuffer(name)

@@ -14,8 +14,8 @@ for i = 4, #ARGV do
   local raw = redis.call('HGET', KEYS[1], id)
   if raw then
     local entry = cjson.decode(raw)
-    if entry.s ~= 'c' then
-      entry.s = 'c'
+    if entry.state ~= 'claimed' then
+      entry.state = 'claimed'
       redis.call('HSET', KEYS[1], id, cjson.encode(entry))
     end
     states[#states + 1] = 'live'

@@ -12,7 +12,6 @@
 --            still registered, so a retried or replayed finish never adds them twice
 -- → {units compensated for failed orders, units returned by cancellations, units added}
 local compensated, returned, added = 0, 0, 0
-local onSale = redis.call('EXISTS', KEYS[1]) == 1
 local registered = redis.call('HDEL', KEYS[4], ARGV[1]) == 1
 for i = 4, #ARGV, 4 do
   local op, id, qty, user = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2]), ARGV[i + 3]
@@ -23,20 +22,22 @@ for i = 4, #ARGV, 4 do
     if raw then
       local entry = cjson.decode(raw)
       redis.call('HDEL', KEYS[3], id)
-      if onSale then redis.call('INCRBY', KEYS[1], entry.q) end
-      if entry.u ~= '' and redis.call('HINCRBY', KEYS[2], entry.u, -entry.q) <= 0 then redis.call('HDEL', KEYS[2], entry.u) end
-      compensated = compensated + entry.q
+      returnUnits(KEYS[1], KEYS[2], entry.user, entry.quantity)
+      compensated = compensated + entry.quantity
     end
   elseif op == 'return' then
     if redis.call('SET', ARGV[2] .. id, '1', 'NX', 'EX', ARGV[3]) then
-      if onSale then redis.call('INCRBY', KEYS[1], qty) end
-      if user ~= '' and redis.call('HINCRBY', KEYS[2], user, -qty) <= 0 then redis.call('HDEL', KEYS[2], user) end
+      returnUnits(KEYS[1], KEYS[2], user, qty)
       returned = returned + qty
     end
   elseif op == 'add' and registered then
-    if onSale then redis.call('INCRBY', KEYS[1], qty) end
+    if redis.call('EXISTS', KEYS[1]) == 1 then
+      redis.call('INCRBY', KEYS[1], qty)
+      unitsCameBack = true
+    end
     added = added + qty
   end
 end
 redis.call('INCR', KEYS[5])
+if unitsCameBack then announceChange(KEYS[1]) end
 return {compensated, returned, added}

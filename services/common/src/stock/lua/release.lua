@@ -10,12 +10,12 @@
 local raw = redis.call('HGET', KEYS[3], ARGV[1])
 if not raw then return 0 end
 local entry = cjson.decode(raw)
-if entry.s == 'c' then return -1 end
-if ARGV[3] == 'stale' and tonumber(entry.t) > tonumber(ARGV[4]) then return 0 end
+if entry.state == 'claimed' then return -1 end
+if ARGV[3] == 'stale' and tonumber(entry.reservedAt) > tonumber(ARGV[4]) then return 0 end
 redis.call('HDEL', KEYS[3], ARGV[1])
-if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('INCRBY', KEYS[1], entry.q) end
-if entry.u ~= '' and redis.call('HINCRBY', KEYS[2], entry.u, -entry.q) <= 0 then redis.call('HDEL', KEYS[2], entry.u) end
+returnUnits(KEYS[1], KEYS[2], entry.user, entry.quantity)
 redis.call('SET', KEYS[4], '1', 'EX', ARGV[2])
 -- The request was never answered 202: a retry with the same Idempotency-Key must reserve afresh.
-if entry.k ~= nil and entry.k ~= '' then redis.call('DEL', entry.k) end
-return entry.q
+if entry.idempotencyRecord ~= '' then redis.call('DEL', entry.idempotencyRecord) end
+if unitsCameBack then announceChange(KEYS[1]) end
+return entry.quantity

@@ -1,11 +1,11 @@
--- Reserve units of one product, atomically on its shard (DESIGN.md §4 step 2).
+-- Reserve units of one product, atomically on its shard (docs/ARCHITECTURE.md §3 step 2).
 -- Checks before it changes anything, so a refused buyer leaves no trace, and a buyer is refused as
 -- sold out only when fewer units remain than asked for (I5; no DECRBY-then-check).
 --
 -- KEYS[1] stock   KEYS[2] info   KEYS[3] users   KEYS[4] ledger   KEYS[5] idempotency record
--- ARGV[1] orderId ARGV[2] quantity ARGV[3] userId ('' = anonymous) ARGV[4] now (ms)
+-- ARGV[1] orderId ARGV[2] quantity ARGV[3] userId ('' = guest) ARGV[4] now (ms)
 -- ARGV[5] idempotency TTL (s) ARGV[6] request fingerprint ('' = no Idempotency-Key)
--- → {'RESERVED', unitsLeft} | {'DUPLICATE', firstOrderId, state} | {'KEY_REUSED', firstOrderId}
+-- → {'RESERVED', unitsLeft} | {'DUPLICATE', firstOrderId} | {'KEY_REUSED', firstOrderId}
 --   {'NOT_ON_SALE', ''} | {'PER_USER_LIMIT', unitsTheUserMayStillBuy} | {'INSUFFICIENT_STOCK', unitsLeft}
 --   {'SALE_NOT_STARTED', starts (ms), redisNow (ms)} | {'SALE_ENDED', ends (ms)}
 local qty = tonumber(ARGV[2])
@@ -16,8 +16,8 @@ if fingerprint ~= '' then
   local first = redis.call('GET', KEYS[5])
   if first then
     local record = cjson.decode(first)
-    if record.f ~= fingerprint then return {'KEY_REUSED', record.o} end
-    return {'DUPLICATE', record.o, record.s}
+    if record.fingerprint ~= fingerprint then return {'KEY_REUSED', record.orderId} end
+    return {'DUPLICATE', record.orderId}
   end
 end
 
@@ -48,10 +48,13 @@ if stock < qty then return {'INSUFFICIENT_STOCK', tostring(stock)} end
 local left = redis.call('DECRBY', KEYS[1], qty)
 if user ~= '' then redis.call('HINCRBY', KEYS[3], user, qty) end
 -- The ledger entry is what stock sync subtracts from MySQL stock, and what the processor claims.
--- s: 'r' reserved (not yet seen by the processor), 'c' claimed by a processor batch.
-redis.call('HSET', KEYS[4], ARGV[1], cjson.encode({ q = qty, u = user, t = reservedAt, s = 'r', k = (fingerprint ~= '' and KEYS[5] or '') }))
+local idempotencyRecord = ''
+if fingerprint ~= '' then idempotencyRecord = KEYS[5] end
+redis.call('HSET', KEYS[4], ARGV[1], cjson.encode({
+  quantity = qty, user = user, reservedAt = reservedAt, state = 'reserved', idempotencyRecord = idempotencyRecord
+}))
 if fingerprint ~= '' then
-  -- s: 'p' publishing, 'a' acknowledged by Kafka. A duplicate waits for 'a' before it answers 202.
-  redis.call('SET', KEYS[5], cjson.encode({ o = ARGV[1], f = fingerprint, s = 'p' }), 'EX', ARGV[5])
+  -- A retry with the same key answers this order (once Kafka acknowledged it: its pending record).
+  redis.call('SET', KEYS[5], cjson.encode({ orderId = ARGV[1], fingerprint = fingerprint }), 'EX', ARGV[5])
 end
 return {'RESERVED', tostring(left)}

@@ -20,7 +20,7 @@ for i = 2, #changes, 2 do
 end
 local pending = 0
 for _, raw in ipairs(redis.call('HVALS', KEYS[3])) do
-  pending = pending + cjson.decode(raw).q
+  pending = pending + cjson.decode(raw).quantity
 end
 local available = math.max(tonumber(ARGV[2]) - pending, 0)
 local before = redis.call('GET', KEYS[1]) or ''
@@ -28,4 +28,6 @@ redis.call('SET', KEYS[1], available)
 redis.call('HSET', KEYS[2], 'status', ARGV[3], 'limit', ARGV[4])
 -- '-': the caller does not know the window (an older caller); leave Redis's as it is.
 if ARGV[7] ~= '-' then redis.call('HSET', KEYS[2], 'starts', ARGV[7], 'ends', ARGV[8]) end
+-- Units may be back, or the product on sale again: gateways drop what they remembered of it.
+announceChange(KEYS[1])
 return {'SET', before, tostring(available), tostring(pending)}
