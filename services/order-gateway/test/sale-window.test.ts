@@ -11,6 +11,21 @@ const topic = await createTestTopic(t)
 const app = await buildTestApp(t, testConfig(topic))
 const reader = await new TopicReader(topic).start(t)
 
+/** Pub/sub delivers an announcement within milliseconds, not synchronously: ask until it is heard (bounded). */
+async function postUntil (body: object, done: (code: string | undefined) => boolean) {
+  const deadline = Date.now() + 2000
+  for (;;) {
+    const res = await post(app, body)
+    if (done(res.json().code) || Date.now() > deadline) return res
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+}
+
+const metric = async (name: string): Promise<number> => {
+  const line = (await app.inject('/metrics')).body.split('\n').find((l) => l.startsWith(name))
+  return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1))
+}
+
 /** Orders of every shape: with and without a buyer, an Idempotency-Key, several units. */
 const attempts = (productId: number, label: string): Array<{ body: object, headers: Record<string, string> }> => [
   { body: { productId, quantity: 1, userId: `${label}-a` }, headers: {} },
@@ -75,22 +90,29 @@ t.test('moving the start during the wait is honoured, both ways', async (t) => {
   const early = await post(app, { productId: product.id, quantity: 1, userId: 'mover-1' })
   t.equal(early.json().code, ErrorCode.SALE_NOT_STARTED)
 
-  // Brought forward to now: the very next order is taken (no memory keeps the old start).
+  // The gateway now answers from memory: no Redis call per request before the start.
+  const fromMemoryBefore = await metric('orders_refused_from_memory_total')
+  const again = await post(app, { productId: product.id, quantity: 1, userId: 'mover-1' })
+  t.equal(again.json().code, ErrorCode.SALE_NOT_STARTED)
+  t.equal(again.json().saleStartsAt, early.json().saleStartsAt, 'the remembered answer carries the start too')
+  t.equal(await metric('orders_refused_from_memory_total') - fromMemoryBefore, 1, 'answered from memory')
+
+  // Brought forward to now: the announcement makes the gateway forget, and the next order is taken.
   const opened = await redisNow(redis, product.id)
   await setWindow({ mysql, stock }, product.id, { startsAt: opened, endsAt: null })
-  const taken = await post(app, { productId: product.id, quantity: 1, userId: 'mover-2' })
+  const taken = await postUntil({ productId: product.id, quantity: 1, userId: 'mover-2' }, (code) => code !== ErrorCode.SALE_NOT_STARTED)
   t.equal(taken.statusCode, 202, 'on sale at the moved start')
 
   // Pushed back again: refused again, with the new start.
   const later = await redisNow(redis, product.id) + 7_200_000
   await setWindow({ mysql, stock }, product.id, { startsAt: later, endsAt: null })
-  const refused = await post(app, { productId: product.id, quantity: 1, userId: 'mover-3' })
+  const refused = await postUntil({ productId: product.id, quantity: 1, userId: 'mover-3' }, (code) => code === ErrorCode.SALE_NOT_STARTED)
   t.equal(refused.json().code, ErrorCode.SALE_NOT_STARTED)
   t.equal(refused.json().saleStartsAt, new Date(later).toISOString())
 
   // An end brought forward closes the sale at once.
   await setWindow({ mysql, stock }, product.id, { startsAt: null, endsAt: await redisNow(redis, product.id) })
-  const closed = await post(app, { productId: product.id, quantity: 1, userId: 'mover-4' })
+  const closed = await postUntil({ productId: product.id, quantity: 1, userId: 'mover-4' }, (code) => code === ErrorCode.SALE_ENDED)
   t.equal(closed.json().code, ErrorCode.SALE_ENDED)
 
   const snap = await snapshot(product.id)
