@@ -24,9 +24,16 @@ async function api<T>(method: string, path: string, body?: unknown, admin = fals
   const headers: Record<string, string> = { accept: 'application/json' }
   if (body !== undefined) headers['content-type'] = 'application/json'
   if (admin) headers.authorization = `Bearer ${ADMIN_TOKEN}`
-  const res = await fetch(`${BASE_URL}/api${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) })
-  const text = await res.text()
-  return { status: res.status, body: (text === '' ? undefined : JSON.parse(text)) as T, headers: res.headers }
+  // A 503 (a busy gateway sheds load with Retry-After) is retried the way a client should.
+  for (let attempt = 1; ; attempt++) {
+    const res = await fetch(`${BASE_URL}/api${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) })
+    const text = await res.text()
+    if (res.status === 503 && attempt < 10) {
+      await new Promise((resolve) => setTimeout(resolve, 1000))
+      continue
+    }
+    return { status: res.status, body: (text === '' ? undefined : JSON.parse(text)) as T, headers: res.headers }
+  }
 }
 
 /** The servers' clock (ms), from the X-Server-Time header the shop itself corrects its countdown with. */
