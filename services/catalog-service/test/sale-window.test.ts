@@ -45,7 +45,7 @@ t.test('a product created with a window shows it in JSON, MySQL (UTC) and the re
   const plain = await createProduct(app, { name: uniqueName('salewin') })
   t.equal(plain.saleStartsAt, null)
   t.equal(plain.saleEndsAt, null)
-  t.same(await redisWindow(plain.id), { starts: '', ends: '' }, 'no window: empty bounds')
+  t.same(await redisWindow(plain.id), { starts: null, ends: null }, 'no window: no bounds in the hash')
 })
 
 t.test('an end not after the start is refused, naming the field, and creates nothing', async (t) => {
@@ -91,15 +91,16 @@ t.test('PATCH moves, clears and checks the window against the stored bound; Redi
   t.equal(cleared.json().saleStartsAt, null)
   t.equal(cleared.json().saleEndsAt, '2031-01-02T00:00:00.000Z', 'the end stays')
   t.same(await mysqlWindow(product.id), { starts: null, ends: '2031-01-02T00:00:00.000Z' })
-  t.same(await redisWindow(product.id), { starts: '', ends: String(Date.parse('2031-01-02T00:00:00Z')) })
+  t.same(await redisWindow(product.id), { starts: null, ends: String(Date.parse('2031-01-02T00:00:00Z')) })
 })
 
 t.test('stock sync copies the window from MySQL (it repairs a lost Redis write)', async (t) => {
   const product = await createProduct(app, { name: uniqueName('salewin'), saleStartsAt: '2032-02-02T02:02:02.002Z' })
-  await redis.hset(productKeys(product.id).info, 'starts', '')
+  await redis.hdel(productKeys(product.id).info, 'starts')
+  await redis.hset(productKeys(product.id).info, 'ends', '1')
   const res = await app.inject({ method: 'POST', url: '/admin/stock/sync', headers: admin, payload: { productIds: [product.id] } })
   t.equal(res.statusCode, 200)
-  t.same(await redisWindow(product.id), { starts: String(Date.parse('2032-02-02T02:02:02.002Z')), ends: '' })
+  t.same(await redisWindow(product.id), { starts: String(Date.parse('2032-02-02T02:02:02.002Z')), ends: null }, 'start restored, stray end removed')
 })
 
 t.test('product reads: Cache-Control max-age=1, a weak ETag answered 304, the server clock, and a counted read', async (t) => {

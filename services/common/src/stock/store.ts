@@ -259,14 +259,23 @@ export class StockStore {
    */
   async setInfo (productId: number, info: ProductInfoChange): Promise<void> {
     const fields: string[] = []
+    // A window bound that is null has no field at all (as sync.lua leaves it): the reservation script reads absent as "no bound".
+    const cleared: string[] = []
     if (info.status !== undefined) fields.push('status', info.status)
     if (info.perUserLimit !== undefined) fields.push('limit', info.perUserLimit === null ? '' : String(info.perUserLimit))
-    if (info.window !== undefined) fields.push('starts', windowBound(info.window.startsAt), 'ends', windowBound(info.window.endsAt))
-    if (fields.length === 0) return
+    if (info.window !== undefined) {
+      for (const [field, bound] of [['starts', info.window.startsAt], ['ends', info.window.endsAt]] as const) {
+        if (bound === null) cleared.push(field)
+        else fields.push(field, windowBound(bound))
+      }
+    }
+    if (fields.length === 0 && cleared.length === 0) return
     const keys = productKeys(productId)
     // Announced in the same transaction: a gateway that remembered the product as not on sale asks again.
-    const results = await this.#redis.multi().incr(keys.seq).hset(keys.info, ...fields)
-      .publish(STOCK_EVENTS_CHANNEL, productTagOf(productId)).exec()
+    const transaction = this.#redis.multi().incr(keys.seq)
+    if (fields.length > 0) transaction.hset(keys.info, ...fields)
+    if (cleared.length > 0) transaction.hdel(keys.info, ...cleared)
+    const results = await transaction.publish(STOCK_EVENTS_CHANNEL, productTagOf(productId)).exec()
     const failed = results?.find(([error]) => error !== null)
     if (results === null || failed) throw failed?.[0] ?? new Error('setInfo transaction aborted')
   }

@@ -26,8 +26,11 @@ local available = math.max(tonumber(ARGV[2]) - pending, 0)
 local before = redis.call('GET', KEYS[1]) or ''
 redis.call('SET', KEYS[1], available)
 redis.call('HSET', KEYS[2], 'status', ARGV[3], 'limit', ARGV[4])
--- '-': the caller does not know the window (an older caller); leave Redis's as it is.
-if ARGV[7] ~= '-' then redis.call('HSET', KEYS[2], 'starts', ARGV[7], 'ends', ARGV[8]) end
+-- The sale window: '-' the caller does not know it (leave Redis's as it is); '' no bound (no field).
+for i, field in ipairs({'starts', 'ends'}) do
+  local bound = ARGV[6 + i]
+  if bound == '' then redis.call('HDEL', KEYS[2], field) elseif bound ~= '-' then redis.call('HSET', KEYS[2], field, bound) end
+end
 -- Units may be back, or the product on sale again: gateways drop what they remembered of it.
 announceChange(KEYS[1])
 return {'SET', before, tostring(available), tostring(pending)}
