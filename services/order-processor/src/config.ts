@@ -8,8 +8,12 @@ export const ProcessorEnv = {
   ...KafkaEnv,
   ...HttpEnv('PROCESSOR', 3003),
   KAFKA_GROUP_ID: Type.String({ minLength: 1, default: 'order-processor' }),
-  /** most messages applied in one MySQL transaction (a Kafka batch is split into chunks of this size) */
-  PROCESSOR_MAX_BATCH: Type.Integer({ minimum: 1, maximum: 5000, default: 500 }),
+  /**
+   * Most messages applied in one MySQL transaction (a Kafka batch is split into chunks of this size).
+   * A flash sale is one product, whose row lock serializes the transactions: the orders per
+   * transaction, not the partitions at once, set how fast a backlog drains.
+   */
+  PROCESSOR_MAX_BATCH: Type.Integer({ minimum: 1, maximum: 10_000, default: 2000 }),
   /** partitions processed at once by one instance (each in its own transaction) */
   PROCESSOR_PARTITIONS_CONCURRENTLY: Type.Integer({ minimum: 1, maximum: 100, default: 4 }),
   /**
