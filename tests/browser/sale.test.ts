@@ -89,9 +89,16 @@ async function outcomeNextToButton(t: Test, page: Page, productCard: Locator, st
   const outcome = productCard.getByTestId('outcome')
   const selector = statuses.split('|').map((s) => `[data-status="${s}"]`).join(', ')
   await outcome.and(page.locator(selector)).waitFor({ timeout: 30_000 })
-  const button = await productCard.getByTestId('buy').boundingBox()
-  const box = await outcome.boundingBox()
-  t.ok(button !== null && box !== null && box.y >= button.y && box.y - (button.y + button.height) < 80,
+  // Measured until the card's layout settles (a poll may re-render it between the two measurements).
+  let button = await productCard.getByTestId('buy').boundingBox()
+  let box = await outcome.boundingBox()
+  const close = () => button !== null && box !== null && box.y >= button.y && box.y - (button.y + button.height) < 80
+  for (let i = 0; i < 10 && !close(); i++) {
+    await page.waitForTimeout(200)
+    button = await productCard.getByTestId('buy').boundingBox()
+    box = await outcome.boundingBox()
+  }
+  t.ok(close(),
     `${label}: the outcome sits right under the Buy button (${JSON.stringify(button)} → ${JSON.stringify(box)})`)
   const text = (await outcome.textContent())?.trim() ?? ''
   t.ok(text.length > 0, `${label}: "${text}"`)
