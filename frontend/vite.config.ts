@@ -25,6 +25,8 @@ export default defineConfig({
     proxy: {
       '/api/products': stripApi(catalog),
       '/api/admin': stripApi(catalog),
+      // buyer accounts and sessions (issue 13) live in the catalog
+      '/api/auth': stripApi(catalog),
       '/api/orders': stripApi(gateway),
       '/docs/catalog': docs(catalog, '/docs/catalog'),
       '/docs/gateway': docs(gateway, '/docs/gateway'),

@@ -35,7 +35,10 @@ export interface Order {
   productId: number
   productName: string | null
   quantity: number
+  /** the buyer id; null for a guest order */
   userId: string | null
+  /** the buyer's username (null for a guest order) */
+  buyerName: string | null
   status: OrderStatus
   reason: string | null
   createdAt: string
@@ -46,6 +49,23 @@ export interface OrderAccepted {
   orderId: string
   status: 'pending'
   message: string
+  /** guest orders only: the proof that reads or withdraws this order (X-Order-Receipt) */
+  receipt?: string
+}
+
+// --- buyers and sessions (issue 13) -----------------------------------------------------------
+
+export interface Buyer {
+  id: string
+  username: string
+  createdAt: string
+}
+
+export interface Session {
+  buyer: Buyer
+  accessToken: string
+  tokenType: 'Bearer'
+  expiresIn: number
 }
 
 export interface CancelAccepted {
@@ -122,6 +142,10 @@ export type ErrorCode =
   | 'ORDER_NOT_CANCELLABLE'
   | 'UNAUTHORIZED'
   | 'FORBIDDEN'
+  | 'UNAUTHENTICATED'
+  | 'SIGN_IN_REQUIRED'
+  | 'INVALID_CREDENTIALS'
+  | 'USERNAME_TAKEN'
   | 'NETWORK_ERROR'
   | 'BAD_GATEWAY'
   | 'HTTP_ERROR'
@@ -153,6 +177,8 @@ interface RequestOptions {
   body?: unknown
   headers?: Record<string, string>
   signal?: AbortSignal
+  /** false: a 401 UNAUTHENTICATED is not answered by refreshing the session and retrying */
+  refresh?: boolean
 }
 
 const BASE = '/api'
@@ -193,9 +219,32 @@ function codeForStatus(status: number): ErrorCode {
   return 'HTTP_ERROR'
 }
 
+// The session lives in httpOnly cookies this code never sees. An expired access token is answered
+// 401 UNAUTHENTICATED: the client refreshes once (POST /auth/refresh, rotating the refresh cookie) and
+// retries. Concurrent requests share one refresh, since a refresh token works only once.
+let refreshing: Promise<boolean> | undefined
+export function refreshSession(): Promise<boolean> {
+  refreshing ??= fetch(`${BASE}/auth/refresh`, { method: 'POST', credentials: 'same-origin', headers: { accept: 'application/json' } })
+    .then((r) => r.ok, () => false)
+    .finally(() => { refreshing = undefined })
+  return refreshing
+}
+
 async function request<T>(path: string, options: RequestOptions = {}): Promise<T> {
+  try {
+    return await send<T>(path, options)
+  } catch (err) {
+    const mayRefresh = options.refresh !== false && options.headers?.authorization === undefined && !path.startsWith('/auth/')
+    if (mayRefresh && err instanceof ApiError && err.status === 401 && err.code === 'UNAUTHENTICATED' && (await refreshSession())) {
+      return send<T>(path, options)
+    }
+    throw err
+  }
+}
+
+async function send<T>(path: string, options: RequestOptions): Promise<T> {
   const headers: Record<string, string> = { accept: 'application/json', ...options.headers }
-  const init: RequestInit = { method: options.method ?? 'GET', headers, signal: options.signal }
+  const init: RequestInit = { method: options.method ?? 'GET', headers, signal: options.signal, credentials: 'same-origin' }
   if (options.body !== undefined) {
     headers['content-type'] = 'application/json'
     init.body = JSON.stringify(options.body)
@@ -301,13 +350,54 @@ export function syncStock(token: string) {
   return request<SyncReport>('/admin/stock/sync', { method: 'POST', headers: bearer(token) })
 }
 
+// --- accounts (catalog-service) ----------------------------------------------------------------
+
+/** `cookies: false` signs in without touching this browser's session (the simulator's buyers). */
+export function register(username: string, password: string, cookies = true) {
+  return request<Session>('/auth/register', { method: 'POST', body: { username, password, cookies } })
+}
+
+export function login(username: string, password: string, cookies = true) {
+  return request<Session>('/auth/login', { method: 'POST', body: { username, password, cookies } })
+}
+
+export function logout() {
+  return request<void>('/auth/logout', { method: 'POST' })
+}
+
+/** The signed-in buyer, refreshing an expired access token once; null when nobody is signed in. */
+export async function currentBuyer(): Promise<Buyer | null> {
+  try {
+    return await request<Buyer>('/auth/me')
+  } catch (err) {
+    if (!(err instanceof ApiError) || err.status !== 401) throw err
+    if (!(await refreshSession())) return null
+    return request<Buyer>('/auth/me')
+  }
+}
+
 // --- orders ------------------------------------------------------------------------------------
 
-export function placeOrder(order: { productId: number; quantity: number; userId?: string }, idempotencyKey: string) {
+/** Who asks about an order: the session (cookies, the default), a buyer's token, a guest's receipt, or the admin. */
+export interface OrderAccess {
+  /** a buyer's access token (the simulator) or the admin token */
+  token?: string
+  receipt?: string
+}
+
+function accessHeaders(access: OrderAccess = {}): Record<string, string> {
+  return {
+    ...(access.token !== undefined ? bearer(access.token) : {}),
+    ...(access.receipt !== undefined ? { 'x-order-receipt': access.receipt } : {}),
+  }
+}
+
+/** The buyer is the session (or `token`); without one this is a guest order and its answer carries a receipt. */
+export function placeOrder(order: { productId: number; quantity: number }, idempotencyKey: string, token?: string) {
   return request<OrderAccepted>('/orders', {
     method: 'POST',
     body: order,
-    headers: { 'idempotency-key': idempotencyKey },
+    headers: { 'idempotency-key': idempotencyKey, ...accessHeaders({ token }) },
   })
 }
 
@@ -316,13 +406,14 @@ export function placeOrder(order: { productId: number; quantity: number; userId?
  * gateway answers a replayed key with the first answer, so a retry can never buy twice.
  */
 export async function placeOrderWithRetry(
-  order: { productId: number; quantity: number; userId?: string },
+  order: { productId: number; quantity: number },
   idempotencyKey: string,
   attempts = 3,
+  token?: string,
 ): Promise<OrderAccepted> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await placeOrder(order, idempotencyKey)
+      return await placeOrder(order, idempotencyKey, token)
     } catch (err) {
       const retryable = err instanceof ApiError && (err.code === 'NETWORK_ERROR' || err.status === 503 || err.status === 502)
       if (!retryable || attempt >= attempts) throw err
@@ -340,19 +431,21 @@ export async function unitsSold(productIds: number[]): Promise<Map<number, numbe
   return new Map(result.items.map((row) => [row.productId, row.unitsSold]))
 }
 
-export function getOrder(orderId: string, signal?: AbortSignal) {
-  return request<Order>(`/orders/${encodeURIComponent(orderId)}`, { signal })
+export function getOrder(orderId: string, access: OrderAccess = {}, signal?: AbortSignal) {
+  return request<Order>(`/orders/${encodeURIComponent(orderId)}`, { signal, headers: accessHeaders(access) })
 }
 
+/** The signed-in buyer's orders; with the admin token (`access.token`), everyone's. */
 export function listOrders(
-  params: { userId?: string; productId?: number; status?: OrderStatus | ''; page?: number; pageSize?: number } = {},
+  params: { productId?: number; status?: OrderStatus | ''; page?: number; pageSize?: number } = {},
+  access: OrderAccess = {},
   signal?: AbortSignal,
 ) {
-  return request<Page<Order>>(`/orders${query(params)}`, { signal })
+  return request<Page<Order>>(`/orders${query(params)}`, { signal, headers: accessHeaders(access) })
 }
 
-export function cancelOrder(orderId: string) {
-  return request<CancelAccepted>(`/orders/${encodeURIComponent(orderId)}`, { method: 'DELETE' })
+export function cancelOrder(orderId: string, access: OrderAccess = {}) {
+  return request<CancelAccepted>(`/orders/${encodeURIComponent(orderId)}`, { method: 'DELETE', headers: accessHeaders(access) })
 }
 
 export function isFinal(status: OrderStatus): boolean {

@@ -14,8 +14,6 @@ const en = {
   'lang.switch': '中文',
   'lang.label': 'Language',
 
-  'user.label': 'Buyer ID',
-  'user.hint': 'Kept in this browser; edit it to shop as someone else.',
 
   'shop.search': 'Search products by name',
   'shop.empty': 'No products found.',
@@ -43,7 +41,6 @@ const en = {
 
   'orders.title': 'Order list',
   'orders.filterStatus': 'Status',
-  'orders.mine': 'Only my orders',
   'orders.product': 'Product',
   'orders.quantity': 'Quantity',
   'orders.status': 'Status',
@@ -217,6 +214,25 @@ const en = {
   'form.dateInvalid': 'Enter a date and time.',
   'sim.invalidProduct': 'Choose a product to run the sale on.',
   'sim.invalidField': '{field}: must be a whole number from {min} to {max}.',
+  // --- issue 13: buyers, sessions, guest orders ---
+  'auth.signIn': 'Sign in',
+  'auth.register': 'Register',
+  'auth.signOut': 'Sign out',
+  'auth.signedInAs': 'Signed in as {name}',
+  'auth.username': 'Username',
+  'auth.password': 'Password',
+  'auth.rules': 'Username: 3–32 letters, digits, _ . - ; password: 8–128 characters.',
+  'auth.guestHint': 'Not signed in: you order as a guest (products with a per-buyer limit need an account).',
+  'orders.allBuyers': 'All buyers (admin)',
+  'orders.buyer': 'Buyer',
+  'orders.guestBuyer': 'Guest',
+  'orders.guest': 'Not signed in: the guest orders placed in this tab are shown. Sign in to see your orders.',
+  'orders.mineOf': 'Orders of {name}',
+  'sim.phase.signing-in': 'Signing buyers in… {n}/{total}',
+  'error.UNAUTHENTICATED': 'Your session has ended. Please sign in again.',
+  'error.SIGN_IN_REQUIRED': 'Please sign in first (products with a per-buyer limit and the order list need an account).',
+  'error.INVALID_CREDENTIALS': 'Username or password is not correct.',
+  'error.USERNAME_TAKEN': 'This username is taken. Please choose another.',
 } as const
 
 export type MessageKey = keyof typeof en
@@ -232,8 +248,6 @@ const zh: Record<MessageKey, string> = {
   'lang.switch': 'English',
   'lang.label': '语言',
 
-  'user.label': '用户ID',
-  'user.hint': '保存在本浏览器中，可修改以其他用户身份购买。',
 
   'shop.search': '按名称搜索商品',
   'shop.empty': '没有找到商品。',
@@ -261,7 +275,6 @@ const zh: Record<MessageKey, string> = {
 
   'orders.title': '订单列表',
   'orders.filterStatus': '状态',
-  'orders.mine': '只看我的订单',
   'orders.product': '商品',
   'orders.quantity': '数量',
   'orders.status': '状态',
@@ -435,6 +448,25 @@ const zh: Record<MessageKey, string> = {
   'form.dateInvalid': '请输入日期和时间。',
   'sim.invalidProduct': '请选择要模拟抢购的商品。',
   'sim.invalidField': '{field}：须为 {min} 到 {max} 之间的整数。',
+  // --- issue 13: buyers, sessions, guest orders ---
+  'auth.signIn': '登录',
+  'auth.register': '注册',
+  'auth.signOut': '退出登录',
+  'auth.signedInAs': '已登录：{name}',
+  'auth.username': '用户名',
+  'auth.password': '密码',
+  'auth.rules': '用户名：3–32 个字母、数字或 _ . - ；密码：8–128 个字符。',
+  'auth.guestHint': '未登录：将以游客身份下单（限购商品需要登录）。',
+  'orders.allBuyers': '全部用户（管理员）',
+  'orders.buyer': '买家',
+  'orders.guestBuyer': '游客',
+  'orders.guest': '未登录：显示本标签页内的游客订单。登录后可查看您的订单。',
+  'orders.mineOf': '{name} 的订单',
+  'sim.phase.signing-in': '正在登录模拟用户… {n}/{total}',
+  'error.UNAUTHENTICATED': '登录已失效，请重新登录。',
+  'error.SIGN_IN_REQUIRED': '请先登录（限购商品和订单列表需要账号）。',
+  'error.INVALID_CREDENTIALS': '用户名或密码错误。',
+  'error.USERNAME_TAKEN': '该用户名已被占用，请换一个。',
 }
 
 export type Locale = 'en' | 'zh'

@@ -14,16 +14,16 @@ const BASE_URL = (process.env.BASE_URL ?? 'http://localhost:8080').replace(/\/$/
 const ADMIN_TOKEN = process.env.ADMIN_TOKEN ?? 'change-me-admin-token'
 const SCREENSHOTS = join(import.meta.dirname, '..', '..', 'test-results', 'screenshots')
 const RUN = `sale${Date.now().toString(36)}`
-const BUYER = `buyer-${RUN}`
 // Twelve page sizes × four pages with screenshots take minutes on a busy machine.
 t.setTimeout(900_000)
 
 interface Product { id: number; name: string; stock: number; perUserLimit: number | null; saleStartsAt: string | null; saleEndsAt: string | null }
 
-async function api<T>(method: string, path: string, body?: unknown, admin = false): Promise<{ status: number; body: T; headers: Headers }> {
+async function api<T>(method: string, path: string, body?: unknown, admin = false, buyerToken?: string): Promise<{ status: number; body: T; headers: Headers }> {
   const headers: Record<string, string> = { accept: 'application/json' }
   if (body !== undefined) headers['content-type'] = 'application/json'
   if (admin) headers.authorization = `Bearer ${ADMIN_TOKEN}`
+  if (buyerToken !== undefined) headers.authorization = `Bearer ${buyerToken}`
   // A 503 (a busy gateway sheds load with Retry-After) is retried the way a client should.
   for (let attempt = 1; ; attempt++) {
     const res = await fetch(`${BASE_URL}/api${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) })
@@ -61,16 +61,23 @@ const pageErrors: string[] = []
 
 async function openPage(locale: 'en' | 'zh', viewport: { width: number; height: number }): Promise<{ context: BrowserContext; page: Page }> {
   const context = await browser.newContext({ locale: locale === 'zh' ? 'zh-CN' : 'en-US', viewport })
-  // Before any page script: the language, the buyer, the admin token (the pages read them at start).
+  // Before any page script: the language and the admin token (the pages read them at start).
   await context.addInitScript({ content: `
     localStorage.setItem('flash.locale', ${JSON.stringify(locale)});
-    localStorage.setItem('flash.userId', ${JSON.stringify(BUYER)});
     localStorage.setItem('flash.hideSoldOut', '0');
     sessionStorage.setItem('flash.adminToken', ${JSON.stringify(ADMIN_TOKEN)});` })
   const page = await context.newPage()
   page.on('pageerror', (err) => pageErrors.push(err.message))
   page.setDefaultTimeout(15_000)
   return { context, page }
+}
+
+/** Registers a buyer in the context (its session cookies) and returns the access token for API calls "from another device". */
+let buyers = 0
+async function signUp(context: BrowserContext): Promise<string> {
+  const res = await context.request.post(`${BASE_URL}/api/auth/register`, { data: { username: `${RUN}b${++buyers}`, password: 'sale-test-password' } })
+  if (res.status() !== 201 && res.status() !== 200) throw new Error(`register answered ${res.status()}: ${await res.text()}`)
+  return ((await res.json()) as { accessToken: string }).accessToken
 }
 
 async function shot(page: Page, name: string): Promise<void> {
@@ -161,7 +168,7 @@ for (const [locale, viewport] of [['en', DESKTOP], ['zh', PHONE]] as const) {
     await buy.click()
     const text = await outcomeNextToButton(t, page, productCard, 'confirmed', 'confirmed')
     t.match(text, locale === 'en' ? /Order confirmed: 1 bought/ : /抢购成功：1 件/)
-    const orders = await api<{ items: Array<{ quantity: number }> }>('GET', `/orders?productId=${product.id}&status=confirmed`)
+    const orders = await api<{ items: Array<{ quantity: number }> }>('GET', `/orders?productId=${product.id}&status=confirmed`, undefined, true)
     t.equal(orders.body.items.length, 1, 'the API has the confirmed order')
     await shot(page, `opened-${locale}-${viewport.width}`)
   })
@@ -171,6 +178,7 @@ for (const locale of ['en', 'zh'] as const) {
   t.test(`${locale} on a phone: every outcome of Buy is shown at the button`, async (t) => {
     const { context, page } = await openPage(locale, PHONE)
     t.teardown(() => context.close())
+    const token = await signUp(context)
     const seen: string[] = []
     const tag = `${RUN} outcomes ${locale}`
     const limited = await createProduct({ name: `${tag} limited`, stock: 20, perUserLimit: 3 })
@@ -181,7 +189,7 @@ for (const locale of ['en', 'zh'] as const) {
     await page.getByTestId('search').fill(tag)
 
     // Per-user limit: an order from another device holds 2 of 3; this tab still offers 3 until told.
-    t.equal((await api('POST', '/orders', { productId: limited.id, quantity: 2, userId: BUYER })).status, 202, 'two units bought elsewhere')
+    t.equal((await api('POST', '/orders', { productId: limited.id, quantity: 2 }, false, token)).status, 202, 'two units bought elsewhere')
     const limitedCard = await card(page, limited)
     await limitedCard.getByTestId('quantity').selectOption('3')
     await limitedCard.getByTestId('buy').click()
@@ -196,7 +204,7 @@ for (const locale of ['en', 'zh'] as const) {
     const release = await holdProductReads(page)
     const scarceCard = await card(page, scarce)
     await scarceCard.getByTestId('quantity').selectOption('3')
-    t.equal((await api('POST', '/orders', { productId: scarce.id, quantity: 2, userId: `other-${RUN}` })).status, 202, 'someone else buys 2 of 3')
+    t.equal((await api('POST', '/orders', { productId: scarce.id, quantity: 2 })).status, 202, 'someone else buys 2 of 3')
     await scarceCard.getByTestId('buy').click()
     seen.push(await outcomeNextToButton(t, page, scarceCard, 'rejected', 'insufficient stock'))
 
@@ -244,12 +252,13 @@ for (const locale of ['en', 'zh'] as const) {
 t.test('Chinese pages carry no server English; orders show translated reasons', async (t) => {
   const { context, page } = await openPage('zh', PHONE)
   t.teardown(() => context.close())
+  const token = await signUp(context)
   const product = await createProduct({ name: `${RUN} withdraw`, stock: 5 })
-  const placed = await api<{ orderId: string }>('POST', '/orders', { productId: product.id, quantity: 1, userId: BUYER })
+  const placed = await api<{ orderId: string }>('POST', '/orders', { productId: product.id, quantity: 1 }, false, token)
   t.equal(placed.status, 202)
-  const confirmed = async () => (await api<{ status: string }>('GET', `/orders/${placed.body.orderId}`)).body.status
+  const confirmed = async () => (await api<{ status: string }>('GET', `/orders/${placed.body.orderId}`, undefined, false, token)).body.status
   for (let i = 0; i < 120 && await confirmed() !== 'confirmed'; i++) await new Promise((resolve) => setTimeout(resolve, 500))
-  t.equal((await api('DELETE', `/orders/${placed.body.orderId}`)).status, 202, 'withdrawn')
+  t.equal((await api('DELETE', `/orders/${placed.body.orderId}`, undefined, false, token)).status, 202, 'withdrawn')
   for (let i = 0; i < 120 && await confirmed() !== 'cancelled'; i++) await new Promise((resolve) => setTimeout(resolve, 500))
   await page.goto(`${BASE_URL}/orders`)
   const row = page.locator(`[data-test="order-row"][data-order-id="${placed.body.orderId}"]`)

@@ -2,9 +2,10 @@ import t from 'tap'
 import { createHash } from 'node:crypto'
 import { request } from 'undici'
 import type { RowDataPacket } from 'mysql2/promise'
-import { newOrderId, productKeys } from '@flash/common'
+import { TOKEN_AUDIENCE, TOKEN_ISSUER, createAccessTokenSigner, newOrderId, productKeys } from '@flash/common'
 import { ADMIN_TOKEN, CATALOG, GATEWAY, NGINX, prepareScenario, ready, uniqueTag } from './support/stack.ts'
 import { catalogCall, createProduct } from './support/catalog.ts'
+import { benchAuthSecret, buyerAuthorization } from '../../bench/buyers.ts'
 
 // Hostile input, table-driven: malformed requests across every public route, over real HTTP to the
 // running services (and a few through nginx). Each must get its documented 4xx with a stable `code`,
@@ -35,13 +36,28 @@ t.test('at least 100 malformed requests get their documented 4xx and change noth
   const tag = uniqueTag('hostile')
   const onSale = await createProduct(`hostile ${tag} on sale`, 5, { perUserLimit: 2 })
   const archived = await createProduct(`hostile ${tag} archived`, 3)
+  // issue 13: a guest may buy only products without a per-user limit
+  const unlimited = await createProduct(`hostile ${tag} unlimited`, 5)
   const archive = await catalogCall('DELETE', `/products/${archived.id}`)
   t.equal(archive.status, 200, 'archived the second product')
   const P = onSale.id
   const A = archived.id
+  const U = unlimited.id
   const UNKNOWN = 2_000_000_000_000 + Math.floor(Math.random() * 1e6)
   const UNKNOWN_ORDER = newOrderId()
-  const order = { productId: P, quantity: 1, userId: `hostile-${tag}` }
+  // issue 13: the buyer is the session; `userId` in a body is itself one of the malformed inputs below
+  const order = { productId: P, quantity: 1 }
+  const buyer = { authorization: buyerAuthorization(`hostile-${tag}`) }
+  const b64 = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url')
+  const now = Math.floor(Date.now() / 1000)
+  const claims = { sub: `hostile-${tag}`, name: 'mallory', iss: TOKEN_ISSUER, aud: TOKEN_AUDIENCE, iat: now, exp: now + 600 }
+  const hostileTokens: Array<[string, string]> = [
+    ['a token signed with another secret', buyerAuthorization(`hostile-${tag}`, 'not-the-stack-secret-0123456789abcdef')],
+    ['an alg: none token', `Bearer ${b64({ alg: 'none', typ: 'JWT' })}.${b64(claims)}.`],
+    ['an RS256-labelled token', `Bearer ${b64({ alg: 'RS256', typ: 'JWT' })}.${b64(claims)}.c2lnbmF0dXJl`],
+    ['an expired token', `Bearer ${createAccessTokenSigner(benchAuthSecret(), { issuedAtMs: Date.now() - 3_600_000 })({ id: `hostile-${tag}`, username: 'mallory' })}`],
+    ['a garbage token', 'Bearer not.a.token']
+  ]
   const ideKeys: string[] = []
   const key = (label: string): string => { const k = `hostile-${tag}-${label}`; ideKeys.push(k); return k }
   const big = 'x'.repeat(200 * 1024)
@@ -56,7 +72,7 @@ t.test('at least 100 malformed requests get their documented 4xx and change noth
       ['productId huge', { ...order, productId: 1e30 }],
       ['productId null', { ...order, productId: null }],
       ['productId boolean', { ...order, productId: true }],
-      ['productId missing', { quantity: 1, userId: order.userId }],
+      ['productId missing', { quantity: 1 }],
       ['quantity 0', { ...order, quantity: 0 }],
       ['quantity negative', { ...order, quantity: -3 }],
       ['quantity fractional', { ...order, quantity: 1.5 }],
@@ -66,7 +82,8 @@ t.test('at least 100 malformed requests get their documented 4xx and change noth
       ['quantity NaN-ish string', { ...order, quantity: 'NaN' }],
       ['quantity null', { ...order, quantity: null }],
       ['quantity array', { ...order, quantity: [1] }],
-      ['quantity missing', { productId: P, userId: order.userId }],
+      ['quantity missing', { productId: P }],
+      ['userId sent at all', { ...order, userId: `hostile-${tag}` }],
       ['userId empty', { ...order, userId: '' }],
       ['userId over 64 characters', { ...order, userId: 'u'.repeat(65) }],
       ['userId with HTML', { ...order, userId: '<script>alert(1)</script>' }],
@@ -93,13 +110,20 @@ t.test('at least 100 malformed requests get their documented 4xx and change noth
     { name: 'POST /orders text/plain', base: 'gateway', method: 'POST', path: '/orders', raw: JSON.stringify(order), headers: { 'content-type': 'text/plain' }, status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' },
     { name: 'POST /orders form-encoded', base: 'gateway', method: 'POST', path: '/orders', raw: `productId=${P}&quantity=1`, headers: { 'content-type': 'application/x-www-form-urlencoded' }, status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' },
     { name: 'POST /orders XML', base: 'gateway', method: 'POST', path: '/orders', raw: '<order/>', headers: { 'content-type': 'application/xml' }, status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' },
-    { name: 'POST /orders oversized body', base: 'gateway', method: 'POST', path: '/orders', raw: JSON.stringify({ ...order, userId: big }), headers: JSON_CT, status: 413, code: 'BODY_TOO_LARGE' },
+    { name: 'POST /orders oversized body', base: 'gateway', method: 'POST', path: '/orders', raw: JSON.stringify({ ...order, padding: big }), headers: JSON_CT, status: 413, code: 'BODY_TOO_LARGE' },
     { name: 'POST /orders empty Idempotency-Key', base: 'gateway', method: 'POST', path: '/orders', body: { ...order, quantity: 0 }, headers: { 'idempotency-key': '' }, status: 400, code: 'VALIDATION_FAILED' },
     { name: 'POST /orders Idempotency-Key over 128 characters', base: 'gateway', method: 'POST', path: '/orders', body: order, headers: { 'idempotency-key': key('k'.repeat(130)) }, status: 400, code: 'VALIDATION_FAILED' },
     { name: 'POST /orders unknown product', base: 'gateway', method: 'POST', path: '/orders', body: { ...order, productId: UNKNOWN }, headers: { 'idempotency-key': key('unknown-product') }, status: 404, code: 'PRODUCT_NOT_FOUND' },
     { name: 'POST /orders archived product', base: 'gateway', method: 'POST', path: '/orders', body: { ...order, productId: A }, headers: { 'idempotency-key': key('archived') }, status: 404, code: 'PRODUCT_NOT_FOUND' },
-    { name: 'POST /orders more than the stock', base: 'gateway', method: 'POST', path: '/orders', body: { productId: P, quantity: 6 }, headers: { 'idempotency-key': key('too-many') }, status: 409, code: 'INSUFFICIENT_STOCK' },
-    { name: 'POST /orders over the per-user limit', base: 'gateway', method: 'POST', path: '/orders', body: { ...order, quantity: 3 }, headers: { 'idempotency-key': key('limit') }, status: 409, code: 'PER_USER_LIMIT' },
+    { name: 'POST /orders more than the stock', base: 'gateway', method: 'POST', path: '/orders', body: { productId: U, quantity: 6 }, headers: { 'idempotency-key': key('too-many') }, status: 409, code: 'INSUFFICIENT_STOCK' },
+    { name: 'POST /orders over the per-user limit', base: 'gateway', method: 'POST', path: '/orders', body: { ...order, quantity: 3 }, headers: { 'idempotency-key': key('limit'), ...buyer }, status: 409, code: 'PER_USER_LIMIT' },
+    // ---- buyers (issue 13): a guest on a limited product, hostile tokens ----------------------
+    { name: 'POST /orders as a guest for a product with a per-user limit', base: 'gateway', method: 'POST', path: '/orders', body: order, headers: { 'idempotency-key': key('guest-limited') }, status: 401, code: 'SIGN_IN_REQUIRED' },
+    ...hostileTokens.flatMap(([label, authorization]): Case[] => [
+      { name: `POST /orders with ${label}`, base: 'gateway', method: 'POST', path: '/orders', body: { productId: U, quantity: 1 }, headers: { authorization, 'idempotency-key': key(label.replace(/\W+/g, '-')) }, status: 401, code: 'UNAUTHENTICATED' },
+      { name: `GET /orders with ${label}`, base: 'gateway', method: 'GET', path: '/orders', headers: { authorization }, status: 401, code: 'UNAUTHENTICATED' }
+    ]),
+    { name: 'GET /orders as a guest', base: 'gateway', method: 'GET', path: '/orders', status: 401, code: 'SIGN_IN_REQUIRED' },
     // ---- the other order routes -------------------------------------------------------------
     ...['abc', '0', '1%27%20OR%20%271%27%3D%271', '..%2F..%2Fetc%2Fpasswd', '%3Cscript%3E', 'IIIIIIIIIIIIIIIIIIIIIIIIII', newOrderId().toLowerCase() + 'x', 'A'.repeat(190)].flatMap((id): Case[] => [
       { name: `GET /orders/${id.slice(0, 30)}`, base: 'gateway', method: 'GET', path: `/orders/${id}`, status: 400, code: 'VALIDATION_FAILED' },
@@ -213,7 +237,7 @@ t.test('at least 100 malformed requests get their documented 4xx and change noth
     // ---- a few through nginx ----------------------------------------------------------------
     { name: 'nginx POST /api/orders quantity 0', base: 'nginx', method: 'POST', path: '/api/orders', body: { ...order, quantity: 0 }, status: 400, code: 'VALIDATION_FAILED' },
     { name: 'nginx POST /api/orders bad JSON', base: 'nginx', method: 'POST', path: '/api/orders', raw: '{', headers: JSON_CT, status: 400, code: 'INVALID_JSON' },
-    { name: 'nginx POST /api/orders over 64 KiB', base: 'nginx', method: 'POST', path: '/api/orders', raw: JSON.stringify({ ...order, userId: big }), headers: JSON_CT, status: 413, code: 'BODY_TOO_LARGE' },
+    { name: 'nginx POST /api/orders over 64 KiB', base: 'nginx', method: 'POST', path: '/api/orders', raw: JSON.stringify({ ...order, padding: big }), headers: JSON_CT, status: 413, code: 'BODY_TOO_LARGE' },
     { name: 'nginx GET /api/products/abc', base: 'nginx', method: 'GET', path: '/api/products/abc', status: 400, code: 'VALIDATION_FAILED' },
     { name: 'nginx POST /api/products without a token', base: 'nginx', method: 'POST', path: '/api/products', body: { name: `hostile ${tag}`, stock: 1 }, status: 401, code: 'UNAUTHORIZED' },
     { name: 'nginx POST /api/admin/stock/sync with a wrong token', base: 'nginx', method: 'POST', path: '/api/admin/stock/sync', body: { productIds: [P] }, headers: WRONG, status: 403, code: 'FORBIDDEN' },
@@ -226,7 +250,7 @@ t.test('at least 100 malformed requests get their documented 4xx and change noth
   if (!nginxUp) t.comment('nginx is not up: its cases are left out')
   t.ok(table.length >= 100, `${table.length} malformed requests`)
 
-  const before = await fingerprint(clients, [P, A], tag)
+  const before = await fingerprint(clients, [P, A, U], tag)
   const bases: Record<Base, string> = { catalog: CATALOG, gateway: GATEWAY, nginx: NGINX }
   for (const c of table) {
     const headers: Record<string, string> = { ...(c.headers ?? {}) }
@@ -244,9 +268,9 @@ t.test('at least 100 malformed requests get their documented 4xx and change noth
     t.ok(res.statusCode < 500, `${c.name}: no 5xx`)
   }
 
-  const after = await fingerprint(clients, [P, A], tag)
+  const after = await fingerprint(clients, [P, A, U], tag)
   t.same(after, before, 'MySQL rows and Redis keys of the suite\'s products are byte-for-byte unchanged, no product or order created')
-  const records = ideKeys.flatMap((k) => [`${productKeys(P).idemPrefix}${k}`, `${productKeys(A).idemPrefix}${k}`])
+  const records = ideKeys.flatMap((k) => [P, A, U].map((id) => `${productKeys(id).idemPrefix}${k}`))
   const exists = await Promise.all(records.map((k) => clients.redis.exists(k)))
   t.same(records.filter((_k, i) => exists[i] === 1), [], 'no idempotency record was left for any key the suite sent')
 })

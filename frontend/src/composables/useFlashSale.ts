@@ -1,8 +1,8 @@
 import { computed, reactive } from 'vue'
-import { ApiError, getOrder, getProduct, newIdempotencyKey, placeOrderWithRetry } from '../api.ts'
+import { ApiError, getOrder, getProduct, newIdempotencyKey, placeOrderWithRetry, register } from '../api.ts'
 import { MIN_POLL_MS } from './usePolling.ts'
 
-export type Phase = 'idle' | 'firing' | 'settling' | 'done' | 'stopped'
+export type Phase = 'idle' | 'signing-in' | 'firing' | 'settling' | 'done' | 'stopped'
 
 export interface SaleSettings {
   productId: number
@@ -34,6 +34,7 @@ export function useFlashSale() {
     soldOut: 0,
     failed: 0,
     pending: 0,
+    signedIn: 0,
     reasons: {} as Record<string, number>,
     startStock: null as number | null,
     stock: null as number | null,
@@ -43,10 +44,40 @@ export function useFlashSale() {
   let stopRequested = false
   let stockTimer: ReturnType<typeof setInterval> | undefined
 
-  const running = computed(() => state.phase === 'firing' || state.phase === 'settling')
+  const running = computed(() => state.phase === 'signing-in' || state.phase === 'firing' || state.phase === 'settling')
 
   function reset(): void {
-    Object.assign(state, { sent: 0, accepted: 0, soldOut: 0, failed: 0, pending: 0, reasons: {}, verdict: null, error: null })
+    Object.assign(state, { sent: 0, accepted: 0, soldOut: 0, failed: 0, pending: 0, signedIn: 0, reasons: {}, verdict: null, error: null })
+  }
+
+  /**
+   * Issue 13: every simulated buyer is a real account, signed in before the sale starts (untimed), so
+   * each order carries a verified buyer and per-user limits apply. The tokens stay in memory (sent as
+   * Bearer); `cookies: false` leaves this browser's own session alone. Sign-ups are limited per
+   * address (they cost a scrypt hash each): a 429 waits for its Retry-After.
+   */
+  async function signIn(buyers: number, runId: string): Promise<string[]> {
+    const tokens: string[] = []
+    const password = newIdempotencyKey()
+    let next = 0
+    const worker = async (): Promise<void> => {
+      while (!stopRequested) {
+        const i = next++
+        if (i >= buyers) return
+        for (;;) {
+          try {
+            tokens[i] = (await register(`sim-${runId}-${i}`, password, false)).accessToken
+            state.signedIn++
+            break
+          } catch (err) {
+            if (!(err instanceof ApiError) || err.status !== 429 || stopRequested) throw err
+            await sleep((err.retryAfter ?? 1) * 1000)
+          }
+        }
+      }
+    }
+    await Promise.all(Array.from({ length: Math.min(4, buyers) }, worker))
+    return tokens
   }
 
   function watchStock(productId: number): void {
@@ -60,8 +91,8 @@ export function useFlashSale() {
     }, MIN_POLL_MS)
   }
 
-  async function fire(settings: SaleSettings, runId: string): Promise<{ orderId: string; quantity: number }[]> {
-    const accepted: { orderId: string; quantity: number }[] = []
+  async function fire(settings: SaleSettings, tokens: string[]): Promise<{ orderId: string; quantity: number; token: string }[]> {
+    const accepted: { orderId: string; quantity: number; token: string }[] = []
     let next = 0
     const buyer = async (): Promise<void> => {
       while (!stopRequested) {
@@ -69,11 +100,14 @@ export function useFlashSale() {
         if (i >= settings.buyers) return
         state.sent++
         try {
+          const token = tokens[i] ?? ''
           const answer = await placeOrderWithRetry(
-            { productId: settings.productId, quantity: settings.quantity, userId: `sim-${runId}-${i}` },
+            { productId: settings.productId, quantity: settings.quantity },
             newIdempotencyKey(),
+            3,
+            token,
           )
-          accepted.push({ orderId: answer.orderId, quantity: settings.quantity })
+          accepted.push({ orderId: answer.orderId, quantity: settings.quantity, token })
           state.accepted++
         } catch (err) {
           if (err instanceof ApiError && err.code === 'INSUFFICIENT_STOCK') {
@@ -91,7 +125,7 @@ export function useFlashSale() {
   }
 
   /** Polls the accepted orders until none is pending; returns confirmed units and failed orders. */
-  async function settle(accepted: { orderId: string; quantity: number }[]): Promise<{ confirmedUnits: number; failedOrders: number }> {
+  async function settle(accepted: { orderId: string; quantity: number; token: string }[]): Promise<{ confirmedUnits: number; failedOrders: number }> {
     let open = accepted.slice()
     let confirmedUnits = 0
     let failedOrders = 0
@@ -100,7 +134,7 @@ export function useFlashSale() {
       const stillOpen: typeof open = []
       for (let i = 0; i < open.length; i += 20) {
         const batch = open.slice(i, i + 20)
-        const answers = await Promise.all(batch.map((o) => getOrder(o.orderId).catch(() => null)))
+        const answers = await Promise.all(batch.map((o) => getOrder(o.orderId, { token: o.token }).catch(() => null)))
         answers.forEach((order, j) => {
           const sent = batch[j]
           if (sent === undefined) return
@@ -122,12 +156,18 @@ export function useFlashSale() {
     reset()
     const runId = newIdempotencyKey().slice(0, 8)
     try {
+      state.phase = 'signing-in'
+      const tokens = await signIn(settings.buyers, runId)
+      if (stopRequested) {
+        state.phase = 'stopped'
+        return
+      }
       const startStock = (await getProduct(settings.productId)).stock
       state.startStock = startStock
       state.stock = startStock
       watchStock(settings.productId)
       state.phase = 'firing'
-      const accepted = await fire(settings, runId)
+      const accepted = await fire(settings, tokens)
       state.phase = 'settling'
       const { confirmedUnits, failedOrders } = await settle(accepted)
       if (stopRequested) {

@@ -1,5 +1,6 @@
 import { reactive } from 'vue'
 import { getOrder, isFinal, type OrderStatus } from '../api.ts'
+import { receiptFor } from '../session.ts'
 
 export interface TrackedOrder {
   /** Set once the gateway accepted it (202); null when the order was refused outright. */
@@ -43,7 +44,9 @@ async function poll(): Promise<void> {
     await Promise.all(
       open().map(async (tracked) => {
         try {
-          const order = await getOrder(tracked.orderId as string)
+          // A guest order is read with its receipt; a buyer's with the session cookie.
+          const receipt = receiptFor(tracked.orderId as string)
+          const order = await getOrder(tracked.orderId as string, receipt === undefined ? {} : { receipt })
           const changed = order.status !== tracked.status
           tracked.status = order.status
           tracked.reason = order.reason

@@ -1,4 +1,9 @@
-import { createPlatformApp, createMysqlPool, createRedisCluster, pingMysql, pingRedis, requireAdmin, StockStore, type App, type Pool } from '@flash/common'
+import cookie from '@fastify/cookie'
+import rateLimit from '@fastify/rate-limit'
+import {
+  createPlatformApp, createMysqlPool, createRedisCluster, pingMysql, pingRedis, requireAdmin, StockStore,
+  resolveAuthSecret, createAccessTokenSigner, createAccessTokenVerifier, AppError, ErrorCode, type App, type Pool
+} from '@flash/common'
 import type { onRequestAsyncHookHandler } from 'fastify'
 import type { CatalogConfig } from './config.ts'
 import { ProductRepository } from './products/repository.ts'
@@ -9,6 +14,10 @@ import { startStaleSweeper } from './stock/reconcile.ts'
 import { createCatalogMetrics } from './metrics.ts'
 import { productRoutes } from './routes/products.ts'
 import { stockRoutes } from './routes/stock.ts'
+import { authRoutes } from './routes/auth.ts'
+import { BuyerRepository } from './buyers/repository.ts'
+import { LoginLockout } from './buyers/lockout.ts'
+import { Accounts } from './buyers/accounts.ts'
 
 export const SERVICE = 'catalog-service'
 
@@ -19,6 +28,8 @@ export interface AppDeps {
 
 /** The whole wiring of the catalog on one screen. The app owns its clients and closes them. */
 export async function buildApp (config: CatalogConfig, deps: AppDeps = {}): Promise<App> {
+  // Before anything connects: a missing or placeholder AUTH_JWT_SECRET in production stops the start.
+  const auth = resolveAuthSecret(config)
   const app = await createPlatformApp({
     service: SERVICE,
     description: 'Products, their cache, and the stock Redis holds for sale (sync, reconciliation)',
@@ -37,11 +48,32 @@ export async function buildApp (config: CatalogConfig, deps: AppDeps = {}): Prom
   const metrics = createCatalogMetrics(app.metrics)
   const admin = requireAdmin(config.ADMIN_TOKEN) as onRequestAsyncHookHandler
 
+  if (auth.warning !== undefined) app.log.warn(auth.warning)
+
   app.readiness.set('mysql', () => pingMysql(pool))
   app.readiness.set('redis', () => pingRedis(redis))
 
   await app.register(productRoutes, { catalog, admin, metrics })
   await app.register(stockRoutes, { repository, stock, admin, metrics, staleReservationSeconds: config.STALE_RESERVATION_SECONDS })
+
+  // Buyer accounts (issue 13) live here, not in the gateway: scrypt must never take the hot path's CPU.
+  await app.register(cookie)
+  await app.register(rateLimit, {
+    global: false,
+    // request.ip: X-Forwarded-For is believed only from TRUSTED_PROXIES (nginx), so it is the client's.
+    keyGenerator: (request) => request.ip,
+    errorResponseBuilder: (_request, context) =>
+      new AppError(429, ErrorCode.RATE_LIMITED, `too many sign-in attempts from this address; retry in ${context.after}`)
+  })
+  await app.register(authRoutes, {
+    accounts: new Accounts({
+      repository: new BuyerRepository(pool),
+      lockout: new LoginLockout({ redis, maxFailures: config.LOGIN_MAX_FAILURES, windowSeconds: config.LOGIN_LOCKOUT_SECONDS }),
+      signAccessToken: createAccessTokenSigner(auth.secret)
+    }),
+    verifyAccessToken: createAccessTokenVerifier(auth.secret),
+    rateLimit: { max: config.AUTH_RATE_LIMIT_MAX, timeWindow: config.AUTH_RATE_LIMIT_WINDOW_SECONDS * 1000 }
+  })
 
   const sweeper = startStaleSweeper({
     repository,

@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox'
-import { loadConfig, BaseEnv, MysqlEnv, RedisEnv, AdminEnv, HttpEnv } from '@flash/common'
+import { loadConfig, BaseEnv, MysqlEnv, RedisEnv, AdminEnv, AuthEnv, HttpEnv } from '@flash/common'
 
 // The catalog's variables (documented in .env.example). A bad value stops the service at start with
 // a message naming the variable.
@@ -8,12 +8,19 @@ export const CatalogEnv = {
   ...MysqlEnv,
   ...RedisEnv,
   ...AdminEnv,
+  ...AuthEnv,
   ...HttpEnv('CATALOG', 3001),
   PRODUCT_CACHE_TTL_SECONDS: Type.Integer({ minimum: 1, maximum: 86_400, default: 30 }),
   // A reservation still unclaimed in the ledger after this long belongs to a gateway that died before
   // publishing; its units are released. Far above the gateway's publish timeout, so a live request is
   // never released under it.
-  STALE_RESERVATION_SECONDS: Type.Integer({ minimum: 10, maximum: 86_400, default: 120 })
+  STALE_RESERVATION_SECONDS: Type.Integer({ minimum: 10, maximum: 86_400, default: 120 }),
+  // Buyer sign-in (issue 13). Register and login cost a scrypt hash each: limited per client address
+  // (in process) and, for login, per username (failures counted in Redis, then a lockout window).
+  AUTH_RATE_LIMIT_MAX: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 60 }),
+  AUTH_RATE_LIMIT_WINDOW_SECONDS: Type.Integer({ minimum: 1, maximum: 3600, default: 60 }),
+  LOGIN_MAX_FAILURES: Type.Integer({ minimum: 1, maximum: 1000, default: 10 }),
+  LOGIN_LOCKOUT_SECONDS: Type.Integer({ minimum: 1, maximum: 86_400, default: 900 })
 }
 
 export type CatalogConfig = ReturnType<typeof loadCatalogConfig>

@@ -13,9 +13,11 @@ import type { Product } from '../src/schemas.ts'
 
 export const ADMIN_TOKEN = 'catalog-test-admin-token'
 export const admin = { authorization: `Bearer ${ADMIN_TOKEN}` }
+/** issue 13: signs buyer sessions in the tests' apps */
+export const AUTH_JWT_SECRET = 'catalog-test-auth-secret-0123456789abcdef'
 
 export function testConfig (overrides: Record<string, string> = {}): CatalogConfig {
-  return loadCatalogConfig({ ...process.env, LOG_LEVEL: 'silent', ADMIN_TOKEN, ...overrides })
+  return loadCatalogConfig({ ...process.env, LOG_LEVEL: 'silent', ADMIN_TOKEN, AUTH_JWT_SECRET, ...overrides })
 }
 
 export async function buildTestApp (t: Test, deps: AppDeps = {}, overrides: Record<string, string> = {}): Promise<App> {

@@ -23,7 +23,15 @@ export const ErrorCode = {
   ORDER_NOT_CANCELLABLE: 'ORDER_NOT_CANCELLABLE',
   RATE_LIMITED: 'RATE_LIMITED',
   SERVICE_UNAVAILABLE: 'SERVICE_UNAVAILABLE',
-  INTERNAL_ERROR: 'INTERNAL_ERROR'
+  INTERNAL_ERROR: 'INTERNAL_ERROR',
+  // buyers and sessions (issue 13)
+  /** no valid session: the access token is missing where one is needed, malformed, forged or expired */
+  UNAUTHENTICATED: 'UNAUTHENTICATED',
+  /** a guest may not do this (a product with a per-user limit, listing orders): sign in first */
+  SIGN_IN_REQUIRED: 'SIGN_IN_REQUIRED',
+  /** one answer for a wrong password and an unknown username alike (no enumeration) */
+  INVALID_CREDENTIALS: 'INVALID_CREDENTIALS',
+  USERNAME_TAKEN: 'USERNAME_TAKEN'
 } as const
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode]
 

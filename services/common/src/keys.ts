@@ -63,3 +63,9 @@ export const pendingOrderKey = (orderId: string): string => `order:pending:${ord
 
 /** prefix of the per-client rate-limit counters of POST /orders */
 export const rateLimitPrefix = 'ratelimit:orders:'
+
+/**
+ * failed sign-ins of one username (lower-cased, as MySQL's collation compares them) in the current
+ * lockout window: past the limit, logins for it are refused without hashing until the window ends
+ */
+export const loginFailuresKey = (username: string): string => `auth:login-failures:${username.toLowerCase()}`

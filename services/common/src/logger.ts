@@ -8,7 +8,15 @@ export function loggerOptions (service: string, level: string): LoggerOptions {
     level,
     base: { service },
     timestamp: pino.stdTimeFunctions.isoTime,
-    redact: { paths: ['req.headers.authorization'], censor: '[redacted]' }
+    // Secrets never reach a log line: tokens, cookies, and passwords wherever an object carries one.
+    redact: {
+      paths: [
+        'req.headers.authorization', 'req.headers.cookie', 'req.headers["x-order-receipt"]', 'res.headers["set-cookie"]',
+        'password', 'currentPassword', 'newPassword', 'accessToken', 'refreshToken',
+        '*.password', '*.currentPassword', '*.newPassword', '*.accessToken', '*.refreshToken'
+      ],
+      censor: '[redacted]'
+    }
   }
 }
 

@@ -81,7 +81,9 @@ t.test('domain errors keep their code and details; request ids travel', async (t
   t.same(res.json(), { id: 404, statusCode: 404, code: 'PRODUCT_NOT_FOUND', error: 'Not Found', message: 'no such thing' })
   t.equal(res.headers['x-request-id'], 'trace-123')
   const generated = await app.inject({ url: '/things/1', headers: { 'x-request-id': 'bad id with spaces' } })
-  t.match(generated.headers['x-request-id'], /^[0-9a-f-]{36}$/, 'an unusable request id is replaced')
+  t.match(generated.headers['x-request-id'], /^[0-9a-f]{8}-[0-9a-z]+$/, 'an unusable request id is replaced by one of ours (process prefix, counter)')
+  const next = await app.inject({ url: '/things/1' })
+  t.not(next.headers['x-request-id'], generated.headers['x-request-id'], 'each request gets its own')
 })
 
 t.test('admin routes need the bearer token: 401 without, 403 wrong', async (t) => {

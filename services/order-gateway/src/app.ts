@@ -1,8 +1,9 @@
 import rateLimit from '@fastify/rate-limit'
 import underPressure from '@fastify/under-pressure'
+import cookie from '@fastify/cookie'
 import {
   createPlatformApp, createMysqlPool, pingMysql, createRedisCluster, pingRedis, createKafka, StockStore,
-  AppError, ErrorCode, type App, type Logger
+  AppError, ErrorCode, resolveAuthSecret, createAccessTokenVerifier, createReceipts, type App, type Logger
 } from '@flash/common'
 import type { GatewayConfig } from './config.ts'
 import { gatewayMetrics } from './metrics.ts'
@@ -13,6 +14,7 @@ import { OrderPlacement } from './orders/placement.ts'
 import { OrderCancellation } from './orders/cancellation.ts'
 import { orderRoutes } from './routes/orders.ts'
 import { salesRoutes } from './routes/sales.ts'
+import { Callers } from './auth/callers.ts'
 import { StockMemory } from './stock-memory/memory.ts'
 import { listenToStockEvents } from './stock-memory/events.ts'
 
@@ -25,6 +27,8 @@ const BODY_LIMIT_BYTES = 4 * 1024
 
 /** The whole wiring of the gateway on one screen; onClose hooks close what it opened. */
 export async function buildApp (config: GatewayConfig): Promise<App> {
+  // Before anything connects: a missing or placeholder AUTH_JWT_SECRET in production stops the start.
+  const auth = resolveAuthSecret(config)
   const app = await createPlatformApp({
     service: SERVICE,
     description: 'Flash-sale order gateway: reserves stock atomically in Redis and queues orders in Kafka',
@@ -36,6 +40,7 @@ export async function buildApp (config: GatewayConfig): Promise<App> {
   const metrics = gatewayMetrics(app.metrics)
   // Fastify's logger is the pino instance the platform configured; kafkajs and the publisher log through it.
   const log = app.log as unknown as Logger
+  if (auth.warning !== undefined) log.warn(auth.warning)
 
   const pool = createMysqlPool(config)
   const redis = createRedisCluster(config.REDIS_NODES)
@@ -74,8 +79,21 @@ export async function buildApp (config: GatewayConfig): Promise<App> {
     // request.ip is the buyer: the platform trusts X-Forwarded-For only from nginx's networks, so a
     // direct client cannot pick its own address.
     keyGenerator: (request) => request.ip,
+    // Only a limited client is told about the limit (Retry-After): three headers on every order
+    // answer were bytes written for nothing on the hot path.
+    addHeadersOnExceeding: { 'x-ratelimit-limit': false, 'x-ratelimit-remaining': false, 'x-ratelimit-reset': false },
+    addHeaders: { 'x-ratelimit-limit': true, 'x-ratelimit-remaining': true, 'x-ratelimit-reset': true, 'retry-after': true },
     errorResponseBuilder: (_request, context) =>
       new AppError(429, ErrorCode.RATE_LIMITED, `too many orders from this client; retry in ${context.after}`)
+  })
+
+  // Buyers (issue 13): the browser's session is its httpOnly access cookie, API clients send a bearer
+  // token; either is verified here per request, without a database or Redis call.
+  await app.register(cookie)
+  const callers = new Callers({
+    adminToken: config.ADMIN_TOKEN,
+    verifyAccessToken: createAccessTokenVerifier(auth.secret),
+    receipts: createReceipts(auth.secret)
   })
 
   const orders = new OrderRepository(pool)
@@ -103,6 +121,7 @@ export async function buildApp (config: GatewayConfig): Promise<App> {
       cancellation: new OrderCancellation({ orders, pending, publisher, metrics, publishTimeoutMs: config.PUBLISH_TIMEOUT_MS }),
       orders,
       pending,
+      callers,
       maxQuantityPerOrder: config.MAX_QUANTITY_PER_ORDER,
       rateLimit: { max: config.RATE_LIMIT_MAX, timeWindow: config.RATE_LIMIT_WINDOW_SECONDS * 1000 }
     })

@@ -1,5 +1,5 @@
 import { Type, type Static, type TObject } from '@sinclair/typebox'
-import { loadConfig, BaseEnv, MysqlEnv, RedisEnv, KafkaEnv, HttpEnv } from '@flash/common'
+import { loadConfig, BaseEnv, MysqlEnv, RedisEnv, KafkaEnv, HttpEnv, AdminEnv, AuthEnv } from '@flash/common'
 
 // Every variable the gateway reads (names and defaults as in .env.example). A bad value stops the
 // process at start with a message naming the variable.
@@ -9,6 +9,10 @@ export const GatewayEnv = {
   ...RedisEnv,
   ...KafkaEnv,
   ...HttpEnv('GATEWAY', 3002),
+  // issue 13: the admin reads every order with ADMIN_TOKEN; buyers' access tokens are verified with
+  // AUTH_JWT_SECRET (shared with the catalog, which signs them)
+  ...AdminEnv,
+  ...AuthEnv,
   MAX_QUANTITY_PER_ORDER: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 10 }),
   IDEMPOTENCY_TTL_SECONDS: Type.Integer({ minimum: 60, maximum: 30 * 86400, default: 86400 }),
   /** how long a request waits for Kafka's ack before its reservation is undone and it answers 503 */

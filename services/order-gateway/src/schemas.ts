@@ -4,16 +4,19 @@ import { ORDER_ID_PATTERN } from '@flash/common'
 // The gateway's HTTP contract. Routes validate against these and /docs is generated from them.
 
 export const USER_ID_PATTERN = '^[A-Za-z0-9._@:-]+$'
-export const UserId = Type.String({ minLength: 1, maxLength: 64, pattern: USER_ID_PATTERN, description: 'the buyer (per-user limits count by it)' })
+export const UserId = Type.String({ minLength: 1, maxLength: 64, pattern: USER_ID_PATTERN, description: 'the buyer id (per-user limits count by it): `sub` of the access token' })
 export const OrderId = Type.String({ pattern: ORDER_ID_PATTERN, description: 'ULID issued by the gateway' })
 export const ProductId = Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER })
 
-/** the per-order maximum is configuration, so the body schema is built from it */
+/**
+ * The per-order maximum is configuration, so the body schema is built from it. There is no `userId`
+ * (issue 13): the buyer is the signed-in session; a body that still sends one is answered
+ * `400 VALIDATION_FAILED` naming body/userId.
+ */
 export const PlaceOrderBody = (maxQuantity: number) => Type.Object({
   productId: ProductId,
-  quantity: Type.Integer({ minimum: 1, maximum: maxQuantity }),
-  userId: Type.Optional(UserId)
-}, { additionalProperties: false })
+  quantity: Type.Integer({ minimum: 1, maximum: maxQuantity })
+}, { additionalProperties: false, description: 'the buyer comes from the session (bearer token or cookie); without one this is a guest order' })
 export type PlaceOrderBody = Static<ReturnType<typeof PlaceOrderBody>>
 
 export const IdempotencyHeaders = Type.Object({
@@ -28,7 +31,15 @@ export const IdempotencyHeaders = Type.Object({
 export const OrderAccepted = Type.Object({
   orderId: OrderId,
   status: Type.Literal('pending'),
-  message: Type.String()
+  message: Type.String(),
+  receipt: Type.Optional(Type.String({
+    description: 'guest orders only: send it as `X-Order-Receipt` to read or withdraw this order (it is the only way to)'
+  }))
+})
+
+/** a guest's proof of its order: the `receipt` of the 202 (base64url HMAC, 43 characters) */
+export const ReceiptHeaders = Type.Object({
+  'x-order-receipt': Type.Optional(Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_-]+$', description: 'the receipt a guest order\'s 202 carried' }))
 })
 
 export const CancelAccepted = Type.Object({
@@ -46,7 +57,8 @@ export const Order = Type.Object({
   productId: ProductId,
   productName: Type.Union([Type.String(), Type.Null()]),
   quantity: Type.Integer(),
-  userId: Type.Union([Type.String(), Type.Null()]),
+  userId: Type.Union([Type.String(), Type.Null()], { description: 'the buyer id; null for a guest order' }),
+  buyerName: Type.Union([Type.String(), Type.Null()], { description: 'the buyer\'s username; null for a guest order' }),
   status: OrderStatus,
   reason: Type.Union([Type.String(), Type.Null()]),
   createdAt: Type.String({ format: 'date-time' }),
@@ -59,7 +71,7 @@ export const OrderParams = Type.Object({ id: OrderId })
 export const OrderQuery = Type.Object({
   page: Type.Integer({ minimum: 1, maximum: 100_000, default: 1 }),
   pageSize: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
-  userId: Type.Optional(UserId),
+  userId: Type.Optional({ ...UserId, description: 'admin token only: one buyer\'s orders (a buyer always gets its own)' }),
   productId: Type.Optional(ProductId),
   status: Type.Optional(Type.Union([Type.Literal('confirmed'), Type.Literal('failed'), Type.Literal('cancelled')], {
     description: 'orders the processor has written; pending orders are not listed until then'

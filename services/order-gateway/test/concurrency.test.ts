@@ -1,6 +1,6 @@
 import t from 'tap'
 import { ErrorCode } from '@flash/common'
-import { useTestStack, createTestTopic, testConfig, buildTestApp, createProduct, snapshot, TopicReader, post } from './helper.ts'
+import { useTestStack, createTestTopic, testConfig, buildTestApp, createProduct, snapshot, TopicReader, post, asBuyer } from './helper.ts'
 
 useTestStack(t)
 const topic = await createTestTopic(t)
@@ -10,7 +10,7 @@ t.test('1,000 buyers at once for 100 units: exactly 100 orders, 100 messages, th
   const reader = await new TopicReader(topic).start(t)
   const product = await createProduct({ stock: 100, perUserLimit: 1 })
   const answers = await Promise.all(Array.from({ length: 1000 }, (_, i) =>
-    post(app, { productId: product.id, quantity: 1, userId: `crowd-${i}` })))
+    post(app, { productId: product.id, quantity: 1 }, asBuyer(`crowd-${i}`))))
 
   const accepted = answers.filter((a) => a.statusCode === 202)
   const refused = answers.filter((a) => a.statusCode === 409)

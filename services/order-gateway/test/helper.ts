@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { pino } from 'pino'
 import type { Consumer, KafkaMessage } from 'kafkajs'
 import {
-  createKafka, createMysqlPool, createRedisCluster, StockStore, productKeys, decodeMessage,
+  createKafka, createMysqlPool, createRedisCluster, StockStore, productKeys, decodeMessage, createAccessTokenSigner,
   type OrderMessage, type StockSnapshot, type App
 } from '@flash/common'
 import { loadGatewayConfig, type GatewayConfig } from '../src/config.ts'
@@ -17,7 +17,14 @@ interface Tap {
 }
 
 const silent = pino({ level: 'silent' })
-const base = loadGatewayConfig({ ...process.env, LOG_LEVEL: 'silent' })
+/** issue 13: the gateway verifies buyers' tokens with this; asBuyer() signs them like the catalog's login */
+export const AUTH_JWT_SECRET = 'gateway-test-auth-secret-0123456789abcdef'
+export const ADMIN_TOKEN = 'gateway-test-admin-token'
+const base = loadGatewayConfig({ ...process.env, LOG_LEVEL: 'silent', AUTH_JWT_SECRET, ADMIN_TOKEN })
+const signAccessToken = createAccessTokenSigner(AUTH_JWT_SECRET)
+/** headers of a signed-in buyer whose id (`sub`, the orders' userId) is `userId` */
+export const asBuyer = (userId: string): Record<string, string> => ({ authorization: `Bearer ${signAccessToken({ id: userId, username: `name-of-${userId}` })}` })
+export const asAdmin: Record<string, string> = { authorization: `Bearer ${ADMIN_TOKEN}` }
 
 export const mysql = createMysqlPool(base, { connectionLimit: 5 })
 export const redis = createRedisCluster(base.REDIS_NODES)
@@ -58,6 +65,8 @@ export function testConfig (topic: string, overrides: Record<string, string> = {
     KAFKA_DLQ_TOPIC: `${topic}.dlq`,
     // Every file's requests come from 127.0.0.1 and share one counter: only the rate-limit test limits.
     RATE_LIMIT_MAX: '100000000',
+    AUTH_JWT_SECRET,
+    ADMIN_TOKEN,
     // Test processes block their event loop now and then (imports, many injects at once): only the
     // overload test sheds load.
     OVERLOAD_EVENT_LOOP_DELAY_MS: '0',

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { ErrorCode, pendingOrderKey } from '@flash/common'
-import { useTestStack, createTestTopic, testConfig, buildTestApp, createProduct, snapshot, tombstoneExists, TopicReader, post, stock, redis } from './helper.ts'
+import { useTestStack, createTestTopic, testConfig, buildTestApp, createProduct, snapshot, tombstoneExists, TopicReader, post, stock, redis, asBuyer } from './helper.ts'
 
 // Kafka unreachable is simulated with a broker address nothing listens on; the shared broker stays up.
 useTestStack(t)
@@ -14,9 +14,10 @@ t.test('Kafka unreachable: 503 with Retry-After, the reservation undone; a retry
   t.equal(ready.statusCode, 503, 'not ready without Kafka')
   t.match(ready.json().checks, { kafka: /error/, mysql: 'ok', redis: 'ok' })
 
-  const body = { productId: product.id, quantity: 2, userId: 'retrying-user' }
+  const body = { productId: product.id, quantity: 2 }
+  const buyer = asBuyer('retrying-user')
   const key = `retry-${product.id}`
-  const refused = await post(down, body, { 'idempotency-key': key })
+  const refused = await post(down, body, { 'idempotency-key': key, ...buyer })
   t.equal(refused.statusCode, 503)
   t.equal(refused.headers['retry-after'], '1')
   t.match(refused.json(), { statusCode: 503, code: ErrorCode.SERVICE_UNAVAILABLE })
@@ -40,7 +41,7 @@ t.test('Kafka unreachable: 503 with Retry-After, the reservation undone; a retry
   // Kafka is back (an app with the real broker, the same Redis): the client's retry goes through once.
   const up = await buildTestApp(t, testConfig(topic))
   const reader = await new TopicReader(topic).start(t)
-  const retried = await Promise.all([post(up, body, { 'idempotency-key': key }), post(up, body, { 'idempotency-key': key })])
+  const retried = await Promise.all([post(up, body, { 'idempotency-key': key, ...buyer }), post(up, body, { 'idempotency-key': key, ...buyer })])
   t.same(retried.map((r) => r.statusCode), [202, 202])
   const orderId = retried[0]?.json().orderId
   t.equal(retried[1]?.json().orderId, orderId, 'both retries answer the same order')
@@ -59,7 +60,7 @@ t.test('cancellations are refused with 503 while Kafka is unreachable', async (t
   const placed = await post(up, { productId: product.id, quantity: 1 })
   t.equal(placed.statusCode, 202)
   const down = await buildTestApp(t, testConfig(topic, { KAFKA_BROKERS: '127.0.0.1:9', PUBLISH_TIMEOUT_MS: '500' }), { waitForKafka: false })
-  const res = await down.inject({ method: 'DELETE', url: `/orders/${placed.json().orderId}` })
+  const res = await down.inject({ method: 'DELETE', url: `/orders/${placed.json().orderId}`, headers: { 'x-order-receipt': placed.json().receipt } })
   t.equal(res.statusCode, 503)
   t.equal(res.headers['retry-after'], '1')
   t.equal((await snapshot(product.id)).ledger.length, 1, 'the order itself is untouched')

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { ErrorCode, MessageType, newOrderId } from '@flash/common'
-import { useTestStack, createTestTopic, testConfig, buildTestApp, createProduct, insertOrder, snapshot, TopicReader, post } from './helper.ts'
+import { useTestStack, createTestTopic, testConfig, buildTestApp, createProduct, insertOrder, snapshot, TopicReader, post, asBuyer, asAdmin } from './helper.ts'
 
 useTestStack(t)
 const topic = await createTestTopic(t)
@@ -11,23 +11,23 @@ t.test('GET /orders/:id: the final state from MySQL, pending before, 404 never i
   const product = await createProduct({ stock: 10 })
   const confirmed = newOrderId()
   await insertOrder({ id: confirmed, productId: product.id, userId: 'reader', quantity: 2, status: 'confirmed' })
-  const res = await app.inject(`/orders/${confirmed}`)
+  const res = await app.inject({ url: `/orders/${confirmed}`, headers: asBuyer('reader') })
   t.equal(res.statusCode, 200)
   t.match(res.json(), { orderId: confirmed, productId: product.id, productName: product.name, quantity: 2, userId: 'reader', status: 'confirmed', reason: null })
   t.ok(!Number.isNaN(Date.parse(res.json().createdAt)) && !Number.isNaN(Date.parse(res.json().updatedAt)))
 
   const failed = newOrderId()
   await insertOrder({ id: failed, productId: product.id, userId: null, quantity: 1, status: 'failed', reason: 'product archived' })
-  t.match((await app.inject(`/orders/${failed}`)).json(), { status: 'failed', reason: 'product archived' })
+  t.match((await app.inject({ url: `/orders/${failed}`, headers: asAdmin })).json(), { status: 'failed', reason: 'product archived' })
 
-  const placed = await post(app, { productId: product.id, quantity: 1, userId: 'reader' })
+  const placed = await post(app, { productId: product.id, quantity: 1 }, asBuyer('reader'))
   t.equal(placed.statusCode, 202)
-  t.match((await app.inject(`/orders/${placed.json().orderId}`)).json(), { status: 'pending', productName: product.name, userId: 'reader' })
+  t.match((await app.inject({ url: `/orders/${placed.json().orderId}`, headers: asBuyer('reader') })).json(), { status: 'pending', productName: product.name, userId: 'reader' })
   // Once the processor has written the order, MySQL's answer wins over the pending marker.
   await insertOrder({ id: placed.json().orderId, productId: product.id, userId: 'reader', quantity: 1, status: 'confirmed' })
-  t.match((await app.inject(`/orders/${placed.json().orderId}`)).json(), { status: 'confirmed' })
+  t.match((await app.inject({ url: `/orders/${placed.json().orderId}`, headers: asBuyer('reader') })).json(), { status: 'confirmed' })
 
-  const never = await app.inject(`/orders/${newOrderId()}`)
+  const never = await app.inject({ url: `/orders/${newOrderId()}`, headers: asAdmin })
   t.equal(never.statusCode, 404)
   t.equal(never.json().code, ErrorCode.ORDER_NOT_FOUND)
   const malformed = await app.inject('/orders/not-an-order-id')
@@ -45,23 +45,23 @@ t.test('GET /orders lists newest first, paginates, filters, and names the produc
     ids.push(id)
     await insertOrder({ id, productId: i < 3 ? a.id : b.id, userId: user, quantity: 1, status: i === 4 ? 'cancelled' : 'confirmed' })
   }
-  const all = await app.inject(`/orders?userId=${user}`)
+  const all = await app.inject({ url: `/orders?userId=${user}`, headers: asAdmin })
   t.equal(all.statusCode, 200)
   t.same(all.json().items.map((o: { orderId: string }) => o.orderId), [...ids].reverse(), 'newest first')
   t.match(all.json(), { page: 1, pageSize: 20, total: 5 })
 
-  const page2 = (await app.inject(`/orders?userId=${user}&page=2&pageSize=2`)).json()
+  const page2 = (await app.inject({ url: `/orders?userId=${user}&page=2&pageSize=2`, headers: asAdmin })).json()
   t.same(page2.items.map((o: { orderId: string }) => o.orderId), [ids[2], ids[1]])
   t.match(page2, { page: 2, pageSize: 2, total: 5 })
 
-  const ofB = (await app.inject(`/orders?productId=${b.id}`)).json()
+  const ofB = (await app.inject({ url: `/orders?productId=${b.id}`, headers: asAdmin })).json()
   t.equal(ofB.total, 2)
   t.ok(ofB.items.every((o: { productName: string }) => o.productName === b.name), 'product name included')
-  const cancelled = (await app.inject(`/orders?userId=${user}&status=cancelled`)).json()
+  const cancelled = (await app.inject({ url: `/orders?userId=${user}&status=cancelled`, headers: asAdmin })).json()
   t.same(cancelled.items.map((o: { orderId: string }) => o.orderId), [ids[4]])
 
   for (const bad of ['pageSize=101', 'page=0', 'status=pending', 'productId=abc', 'foo=1']) {
-    t.equal((await app.inject(`/orders?${bad}`)).statusCode, 400, `${bad}: 400`)
+    t.equal((await app.inject({ url: `/orders?${bad}`, headers: asAdmin })).statusCode, 400, `${bad}: 400`)
   }
 })
 
@@ -69,7 +69,7 @@ t.test('DELETE /orders/:id asks the processor to cancel a confirmed or pending o
   const product = await createProduct({ stock: 10 })
   const confirmed = newOrderId()
   await insertOrder({ id: confirmed, productId: product.id, userId: 'canceller', quantity: 2, status: 'confirmed' })
-  const res = await app.inject({ method: 'DELETE', url: `/orders/${confirmed}`, headers: { 'x-request-id': 'cancel-req-1' } })
+  const res = await app.inject({ method: 'DELETE', url: `/orders/${confirmed}`, headers: { 'x-request-id': 'cancel-req-1', ...asBuyer('canceller') } })
   t.equal(res.statusCode, 202)
   t.same(res.json(), { orderId: confirmed, status: 'cancel-requested', message: 'cancellation requested' })
   const [message] = await reader.waitFor((r) => r.key === confirmed)
@@ -77,7 +77,7 @@ t.test('DELETE /orders/:id asks the processor to cancel a confirmed or pending o
 
   // Not in MySQL yet: the cancellation follows its order on the same partition.
   const placed = (await post(app, { productId: product.id, quantity: 1 })).json()
-  t.equal((await app.inject({ method: 'DELETE', url: `/orders/${placed.orderId}` })).statusCode, 202)
+  t.equal((await app.inject({ method: 'DELETE', url: `/orders/${placed.orderId}`, headers: { 'x-order-receipt': placed.receipt } })).statusCode, 202)
   const both = await reader.waitFor((r) => r.key === placed.orderId, 2)
   t.same(both.map((r) => r.message.type), [MessageType.ORDER_PLACED, MessageType.ORDER_CANCEL_REQUESTED], 'order first, then its cancellation')
   t.equal(both[0]?.partition, both[1]?.partition, 'one partition')
@@ -85,12 +85,12 @@ t.test('DELETE /orders/:id asks the processor to cancel a confirmed or pending o
   for (const status of ['cancelled', 'failed'] as const) {
     const id = newOrderId()
     await insertOrder({ id, productId: product.id, userId: null, quantity: 1, status })
-    const refused = await app.inject({ method: 'DELETE', url: `/orders/${id}` })
+    const refused = await app.inject({ method: 'DELETE', url: `/orders/${id}`, headers: asAdmin })
     t.equal(refused.statusCode, 409, `${status}: 409`)
     t.equal(refused.json().code, ErrorCode.ORDER_NOT_CANCELLABLE)
     t.equal((await reader.waitFor((r) => r.key === id, 1, 1000)).length, 0, `${status}: nothing published`)
   }
-  const unknown = await app.inject({ method: 'DELETE', url: `/orders/${newOrderId()}` })
+  const unknown = await app.inject({ method: 'DELETE', url: `/orders/${newOrderId()}`, headers: asAdmin })
   t.equal(unknown.statusCode, 404)
   t.equal(unknown.json().code, ErrorCode.ORDER_NOT_FOUND)
   t.equal((await app.inject({ method: 'DELETE', url: '/orders/123' })).statusCode, 400)

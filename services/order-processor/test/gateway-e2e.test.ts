@@ -1,4 +1,5 @@
 import t from 'tap'
+import { createAccessTokenSigner } from '@flash/common'
 import { loadGatewayConfig } from '../../order-gateway/src/config.ts'
 import { buildApp as buildGateway } from '../../order-gateway/src/app.ts'
 import {
@@ -8,6 +9,7 @@ import {
 // The whole order path through the real gateway app (reserve in Redis, publish to Kafka, 202) and the
 // real processor (batch into MySQL, settle Redis), on this file's own topic: I1–I5 at once.
 
+const AUTH_JWT_SECRET = 'processor-e2e-test-auth-secret-0123456789'
 const stack = await createStack('e2e')
 const processor = await startProcessor(stack)
 const gateway = await buildGateway(loadGatewayConfig({
@@ -17,8 +19,13 @@ const gateway = await buildGateway(loadGatewayConfig({
   KAFKA_DLQ_TOPIC: stack.config.KAFKA_DLQ_TOPIC,
   // Every injected request comes from one address: the rate limit is another test's subject.
   RATE_LIMIT_MAX: '100000000',
+  AUTH_JWT_SECRET,
+  ADMIN_TOKEN: 'processor-e2e-admin-token',
   OVERLOAD_EVENT_LOOP_DELAY_MS: '0'
 }))
+// issue 13: buyers are signed in (tokens made the way the catalog's login makes them)
+const signAccessToken = createAccessTokenSigner(AUTH_JWT_SECRET)
+const asBuyer = (id: string) => ({ authorization: `Bearer ${signAccessToken({ id, username: id })}` })
 t.teardown(async () => {
   await gateway.close()
   await processor.close()
@@ -31,7 +38,8 @@ t.test('2,000 concurrent buyers for 100 units: exactly 100 confirmed, both stock
   const responses = await Promise.all(Array.from({ length: 2000 }, (_, i) => gateway.inject({
     method: 'POST',
     url: '/orders',
-    payload: { productId, quantity: 1, userId: `buyer-${i}` }
+    headers: asBuyer(`buyer-${i}`),
+    payload: { productId, quantity: 1 }
   })))
   const accepted = responses.filter((r) => r.statusCode === 202).map((r) => r.json() as { orderId: string })
   const refused = responses.filter((r) => r.statusCode === 409)
@@ -49,18 +57,18 @@ t.test('2,000 concurrent buyers for 100 units: exactly 100 confirmed, both stock
   t.equal(snap.available, 0, 'Redis stock 0')
   t.equal(snap.ledger.length, 0, 'no reservation left pending')
   const [one] = ids
-  const read = await gateway.inject({ url: `/orders/${one}` })
+  const read = await gateway.inject({ url: `/orders/${one}`, headers: { authorization: 'Bearer processor-e2e-admin-token' } })
   t.match(read.json(), { orderId: one, status: 'confirmed' }, 'the gateway reads the final state')
 })
 
 t.test('a cancellation through the gateway returns the unit to MySQL and Redis once', async (t) => {
   const productId = await createProduct(stack, 5)
-  const placed = await gateway.inject({ method: 'POST', url: '/orders', payload: { productId, quantity: 2, userId: 'returner' } })
+  const placed = await gateway.inject({ method: 'POST', url: '/orders', headers: asBuyer('returner'), payload: { productId, quantity: 2 } })
   t.equal(placed.statusCode, 202)
   const { orderId } = placed.json() as { orderId: string }
   await waitForStatus(stack, orderId, 'confirmed')
   t.equal(await sqlStock(stack, productId), 3)
-  const cancels = await Promise.all([1, 2].map(() => gateway.inject({ method: 'DELETE', url: `/orders/${orderId}` })))
+  const cancels = await Promise.all([1, 2].map(() => gateway.inject({ method: 'DELETE', url: `/orders/${orderId}`, headers: asBuyer('returner') })))
   t.ok(cancels.every((c) => c.statusCode === 202), 'both requests queued')
   await waitForStatus(stack, orderId, 'cancelled')
   await until(async () => (await stack.stock.snapshot(productId)).available === 5, 30_000, 'Redis gets the units back')
@@ -69,6 +77,6 @@ t.test('a cancellation through the gateway returns the unit to MySQL and Redis o
   t.equal(await sqlStock(stack, productId), 5, 'MySQL +2 once')
   t.equal((await stack.stock.snapshot(productId)).available, 5, 'Redis +2 once')
   t.equal(await stack.stock.heldBy(productId, 'returner'), 0)
-  const again = await gateway.inject({ method: 'DELETE', url: `/orders/${orderId}` })
+  const again = await gateway.inject({ method: 'DELETE', url: `/orders/${orderId}`, headers: asBuyer('returner') })
   t.equal(again.statusCode, 409, 'a cancelled order cannot be cancelled again')
 })

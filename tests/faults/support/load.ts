@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { Pool } from 'undici'
 import { GATEWAY, sleep } from './stack.ts'
+import { buyerAuthorization } from '../../../bench/buyers.ts'
 
 // The flash-sale load driver: a bounded number of buyers, each with its own userId and Idempotency-Key,
 // at a bounded rate and concurrency, against one or more gateways over real HTTP. A buyer answered 503
@@ -77,8 +78,10 @@ export function startSale (options: SaleOptions): Sale {
       const res = await pool.request({
         method: 'POST',
         path: '/orders',
-        headers: { 'content-type': 'application/json', 'idempotency-key': purchase.key },
-        body: JSON.stringify({ productId: purchase.productId, quantity: purchase.quantity, userId: purchase.userId })
+        // issue 13: the buyer is a signed-in session (a token minted with the stack's AUTH_JWT_SECRET),
+        // no longer a userId in the body; its `sub` is the userId the invariants look for in MySQL.
+        headers: { 'content-type': 'application/json', 'idempotency-key': purchase.key, authorization: buyerAuthorization(purchase.userId) },
+        body: JSON.stringify({ productId: purchase.productId, quantity: purchase.quantity })
       })
       const text = await res.body.text()
       let body: { code?: string, orderId?: string, available?: number } = {}

@@ -91,7 +91,16 @@ export async function createPlatformApp (options: PlatformOptions): Promise<App>
       openapi: '3.1.0',
       info: { title: options.service, description: options.description, version: options.version ?? '1.0.0' },
       servers: options.docsServerUrl ? [{ url: options.docsServerUrl }] : [],
-      components: { securitySchemes: { adminToken: { type: 'http', scheme: 'bearer' } } }
+      components: {
+        securitySchemes: {
+          adminToken: { type: 'http', scheme: 'bearer', description: 'ADMIN_TOKEN' },
+          // buyer sessions (issue 13): the same HS256 access token, from a header or the browser's cookie
+          buyerToken: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'access token from POST /auth/login' },
+          buyerCookie: { type: 'apiKey', in: 'cookie', name: 'fs_access', description: 'httpOnly access cookie set by /auth/login' },
+          refreshCookie: { type: 'apiKey', in: 'cookie', name: 'fs_refresh', description: 'httpOnly refresh cookie (path /api/auth)' },
+          orderReceipt: { type: 'apiKey', in: 'header', name: 'X-Order-Receipt', description: 'the receipt a guest order\'s 202 carried' }
+        }
+      }
     }
   })
   await app.register(swaggerUi, { routePrefix: '/docs' })

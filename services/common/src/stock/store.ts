@@ -47,6 +47,7 @@ export type ReserveOutcome =
   /** before the sale window: `startsAt` and Redis's clock (`redisNow`), both ms epoch */
   | { kind: 'sale-not-started', startsAt: number, redisNow: number }
   | { kind: 'sale-ended', endsAt: number }
+  | { kind: 'sign-in-required' }
 
 export interface ReserveRequest {
   productId: number
@@ -154,6 +155,7 @@ export class StockStore {
       case 'INSUFFICIENT_STOCK': return { kind: 'insufficient-stock', unitsLeft: Number(value) }
       case 'SALE_NOT_STARTED': return { kind: 'sale-not-started', startsAt: Number(value), redisNow: Number(extra) }
       case 'SALE_ENDED': return { kind: 'sale-ended', endsAt: Number(value) }
+      case 'SIGN_IN_REQUIRED': return { kind: 'sign-in-required' }
       default: throw new Error(`unexpected reserve reply ${JSON.stringify(reply)}`)
     }
   }

@@ -4,6 +4,7 @@ import type { OrderPublisher } from '../publishing/publisher.ts'
 import type { GatewayMetrics } from '../metrics.ts'
 import type { OrderRepository } from './repository.ts'
 import type { PendingOrders } from './pending.ts'
+import { orderNotFound } from './lookup.ts'
 
 export interface CancellationOptions {
   orders: OrderRepository
@@ -24,8 +25,12 @@ export class OrderCancellation {
     this.#o = options
   }
 
-  async request (orderId: string, requestId: string, log: FastifyBaseLogger): Promise<void> {
+  /** `mayAccess`: whether the caller may see this order; if not, it is answered as missing (404). */
+  async request (orderId: string, requestId: string, log: FastifyBaseLogger,
+    mayAccess: (order: { orderId: string, userId: string | null }) => boolean): Promise<void> {
     const [stored, pending] = await Promise.all([this.#o.orders.find(orderId), this.#o.pending.find(orderId)])
+    const found = stored ?? pending
+    if (found === null || !mayAccess({ orderId, userId: found.userId })) throw orderNotFound(orderId)
     let productId: number
     if (stored !== null) {
       if (stored.status !== 'confirmed') {
@@ -36,7 +41,7 @@ export class OrderCancellation {
       // Acknowledged but not yet written: the processor sees the order first (same partition), then this.
       productId = pending.productId
     } else {
-      throw new AppError(404, ErrorCode.ORDER_NOT_FOUND, `order ${orderId} does not exist`)
+      throw orderNotFound(orderId)
     }
 
     const message: OrderCancelRequested = {

@@ -1,3 +1,4 @@
+import { AppError, ErrorCode } from '@flash/common'
 import type { Order } from '../schemas.ts'
 import type { OrderRepository } from './repository.ts'
 import type { PendingOrders } from './pending.ts'
@@ -13,9 +14,14 @@ export async function lookUpOrder (orders: OrderRepository, pending: PendingOrde
     productName: await orders.productName(waiting.productId),
     quantity: waiting.quantity,
     userId: waiting.userId,
+    buyerName: (await orders.buyerNames([waiting.userId])).get(waiting.userId ?? '') ?? null,
     status: 'pending',
     reason: null,
     createdAt: waiting.createdAt,
     updatedAt: waiting.createdAt
   }
 }
+
+/** One answer for a missing order and for someone else's: existence is not revealed (issue 13). */
+export const orderNotFound = (orderId: string): AppError =>
+  new AppError(404, ErrorCode.ORDER_NOT_FOUND, `order ${orderId} does not exist`)

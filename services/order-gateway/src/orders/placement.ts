@@ -128,6 +128,11 @@ export class OrderPlacement {
         throw new AppError(409, ErrorCode.PER_USER_LIMIT,
           `user ${input.userId ?? ''} may buy ${outcome.remaining} more unit(s) of product ${productId}`,
           { details: { remaining: outcome.remaining } })
+      case 'sign-in-required':
+        // issue 13: a guest asked for a product with a per-user limit; nothing was reserved
+        metrics.refused.inc({ reason: 'sign_in_required' })
+        throw new AppError(401, ErrorCode.SIGN_IN_REQUIRED,
+          `product ${productId} has a per-user limit: sign in to buy it (guest orders are for products without one)`)
       case 'insufficient-stock':
         this.#refusedInsufficient.inc()
         memory.rememberUnitsLeft(productId, outcome.unitsLeft, epoch)

@@ -11,6 +11,7 @@ export interface StoredOrder {
   productName: string | null
   quantity: number
   userId: string | null
+  buyerName: string | null
   status: FinalStatus
   reason: string | null
   createdAt: string
@@ -46,6 +47,7 @@ const toOrder = (row: OrderRow): StoredOrder => ({
   productName: row.product_name,
   quantity: row.quantity,
   userId: row.user_id,
+  buyerName: null,
   status: row.status,
   reason: row.reason,
   createdAt: row.created_at.toISOString(),
@@ -71,6 +73,25 @@ export class OrderRepository {
   async find (orderId: string): Promise<StoredOrder | null> {
     const [rows] = await this.#pool.execute<OrderRow[]>(`${SELECT_ORDER} WHERE o.id = ?`, [orderId])
     return rows[0] ? toOrder(rows[0]) : null
+  }
+
+  /** Adds each order's buyer name (the admin's list shows who bought). */
+  async withBuyerNames (items: StoredOrder[]): Promise<StoredOrder[]> {
+    const names = await this.buyerNames(items.map((order) => order.userId))
+    return items.map((order) => ({ ...order, buyerName: names.get(order.userId ?? '') ?? null }))
+  }
+
+  /**
+   * Usernames of buyer ids, read from the catalog's `buyers` table (a read for display only: accounts
+   * are the catalog's). A separate query by primary key rather than a join: `orders.user_id` is text
+   * (older orders carry free-form ids), and a text-to-number join would not use the key.
+   */
+  async buyerNames (userIds: Array<string | null>): Promise<Map<string, string>> {
+    const ids = [...new Set(userIds.filter((id): id is string => id !== null && /^\d{1,20}$/.test(id)))]
+    if (ids.length === 0) return new Map()
+    const [rows] = await this.#pool.query<Array<RowDataPacket & { id: number | string, username: string }>>(
+      'SELECT id, username FROM buyers WHERE id IN (?)', [ids])
+    return new Map(rows.map((row) => [String(row.id), row.username]))
   }
 
   /** Newest first: order ids are time-ordered, so this is a scan of the (…, id) indexes. */

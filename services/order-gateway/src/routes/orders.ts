@@ -1,15 +1,16 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { Static } from '@sinclair/typebox'
-import { AppError, ErrorCode } from '@flash/common'
+import { AppError, ErrorCode, adminSecurity, buyerSecurity } from '@flash/common'
 import {
   PlaceOrderBody, IdempotencyHeaders, OrderAccepted, CancelAccepted, Order, OrderParams, OrderQuery,
-  OrderPage, ErrorResponse
+  OrderPage, ErrorResponse, ReceiptHeaders
 } from '../schemas.ts'
 import type { OrderPlacement } from '../orders/placement.ts'
 import type { OrderCancellation } from '../orders/cancellation.ts'
 import type { OrderRepository } from '../orders/repository.ts'
 import type { PendingOrders } from '../orders/pending.ts'
-import { lookUpOrder } from '../orders/lookup.ts'
+import type { Callers } from '../auth/callers.ts'
+import { lookUpOrder, orderNotFound } from '../orders/lookup.ts'
 
 type RefusalBody = Static<typeof ErrorResponse>
 
@@ -18,25 +19,40 @@ export interface OrderRoutesOptions {
   cancellation: OrderCancellation
   orders: OrderRepository
   pending: PendingOrders
+  callers: Callers
   maxQuantityPerOrder: number
   rateLimit: { max: number, timeWindow: number }
 }
 
 const tags = ['orders']
+/** who may read or withdraw an order: its buyer, the holder of its receipt, or the admin */
+const readerSecurity = [...buyerSecurity, { orderReceipt: [] as string[] }, ...adminSecurity]
 
 export const orderRoutes: FastifyPluginAsyncTypebox<OrderRoutesOptions> = async (app, options) => {
-  const { placement, cancellation, orders, pending } = options
+  const { placement, cancellation, orders, pending, callers } = options
 
   app.post('/orders', {
     config: { rateLimit: options.rateLimit },
+    // Clients that still send a buyer id get an answer that says why (issue 13), not only "additional
+    // property": the buyer is whoever the session says.
+    preValidation: async (request) => {
+      const body = request.body
+      if (typeof body === 'object' && body !== null && Object.hasOwn(body, 'userId')) {
+        throw new AppError(400, ErrorCode.VALIDATION_FAILED,
+          'body/userId is not accepted: an order belongs to the signed-in buyer (Authorization: Bearer <access token> or the session cookie); without a session it is a guest order')
+      }
+    },
     schema: {
       tags,
       summary: 'Place an order: reserve stock, queue the order, answer once Kafka has it',
+      description: 'Signed in (bearer token or session cookie): the order is the buyer\'s. No session: a guest order, for products without a per-user limit only (else 401 SIGN_IN_REQUIRED); its 202 carries a `receipt`. An invalid or expired token is 401 UNAUTHENTICATED.',
+      security: [...buyerSecurity, {}],
       headers: IdempotencyHeaders,
       body: PlaceOrderBody(options.maxQuantityPerOrder),
       response: {
         202: OrderAccepted,
         400: ErrorResponse,
+        401: ErrorResponse,
         404: ErrorResponse,
         409: ErrorResponse,
         422: ErrorResponse,
@@ -45,45 +61,80 @@ export const orderRoutes: FastifyPluginAsyncTypebox<OrderRoutesOptions> = async 
       }
     }
   }, async (request, reply) => {
-    const { productId, quantity, userId } = request.body
+    const { productId, quantity } = request.body
     const refused = placement.refusalFromMemory(productId, quantity)
-    // Sent as the JSON text it is (a string with a JSON content type is not serialized again).
+    // Sent as the JSON text it is (a string with a JSON content type is not serialized again). Sold out
+    // is the same answer for everyone, so it comes before the token is even verified.
     if (refused !== undefined) return reply.code(409).type('application/json; charset=utf-8').send(refused as unknown as RefusalBody)
+    const caller = callers.of(request, { admin: false })
+    const userId = caller.kind === 'buyer' ? caller.buyerId : null
     const { orderId, replayed } = await placement.place(
-      { productId, quantity, userId: userId ?? null, idempotencyKey: request.headers['idempotency-key'] },
+      { productId, quantity, userId, idempotencyKey: request.headers['idempotency-key'] },
       request.id, request.log)
     return reply.code(202).send({
       orderId,
       status: 'pending' as const,
-      message: replayed ? 'order already accepted for this Idempotency-Key' : 'order accepted; it is being processed'
+      message: replayed ? 'order already accepted for this Idempotency-Key' : 'order accepted; it is being processed',
+      ...(userId === null ? { receipt: callers.receiptFor(orderId) } : {})
     })
   })
 
   app.get('/orders/:id', {
-    schema: { tags, summary: 'One order and its state', params: OrderParams, response: { 200: Order, 400: ErrorResponse, 404: ErrorResponse } }
+    schema: {
+      tags,
+      summary: 'One order and its state (its buyer, its receipt holder or the admin; anyone else: 404)',
+      security: readerSecurity,
+      params: OrderParams,
+      headers: ReceiptHeaders,
+      response: { 200: Order, 400: ErrorResponse, 401: ErrorResponse, 404: ErrorResponse }
+    }
   }, async (request) => {
+    const caller = callers.of(request, { admin: true })
     const order = await lookUpOrder(orders, pending, request.params.id)
-    if (order === null) throw new AppError(404, ErrorCode.ORDER_NOT_FOUND, `order ${request.params.id} does not exist`)
-    return order
+    if (order === null || !callers.mayAccess(caller, order, request.headers['x-order-receipt'])) throw orderNotFound(request.params.id)
+    if (order.status === 'pending') return order
+    return (await orders.withBuyerNames([{ ...order, status: order.status }]))[0]
   })
 
   app.get('/orders', {
-    schema: { tags, summary: 'Orders, newest first', querystring: OrderQuery, response: { 200: OrderPage, 400: ErrorResponse } }
+    schema: {
+      tags,
+      summary: 'The caller\'s orders, newest first; with the admin token, everyone\'s (with the buyer)',
+      security: [...buyerSecurity, ...adminSecurity],
+      querystring: OrderQuery,
+      response: { 200: OrderPage, 400: ErrorResponse, 401: ErrorResponse }
+    }
   }, async (request) => {
-    const { page, pageSize, userId, productId, status } = request.query
+    const caller = callers.of(request, { admin: true })
+    const { page, pageSize, productId, status } = request.query
+    let userId = request.query.userId
+    if (caller.kind === 'guest') {
+      throw new AppError(401, ErrorCode.SIGN_IN_REQUIRED, 'sign in to list your orders (a guest follows one order with its receipt)',
+        { headers: { 'www-authenticate': 'Bearer' } })
+    }
+    if (caller.kind === 'buyer') {
+      if (userId !== undefined && userId !== caller.buyerId) {
+        throw new AppError(400, ErrorCode.VALIDATION_FAILED, 'querystring/userId is for the admin only: a buyer lists its own orders')
+      }
+      userId = caller.buyerId
+    }
     const { items, total } = await orders.page({ userId, productId, status }, page, pageSize)
-    return { items, page, pageSize, total }
+    return { items: await orders.withBuyerNames(items), page, pageSize, total }
   })
 
   app.delete('/orders/:id', {
     schema: {
       tags,
       summary: 'Withdraw an order: the processor cancels it and returns its units',
+      security: readerSecurity,
       params: OrderParams,
-      response: { 202: CancelAccepted, 400: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse, 503: ErrorResponse }
+      headers: ReceiptHeaders,
+      response: { 202: CancelAccepted, 400: ErrorResponse, 401: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse, 503: ErrorResponse }
     }
   }, async (request, reply) => {
-    await cancellation.request(request.params.id, request.id, request.log)
+    const caller = callers.of(request, { admin: true })
+    const receipt = request.headers['x-order-receipt']
+    await cancellation.request(request.params.id, request.id, request.log, (order) => callers.mayAccess(caller, order, receipt))
     return reply.code(202).send({ orderId: request.params.id, status: 'cancel-requested' as const, message: 'cancellation requested' })
   })
 }

@@ -8,6 +8,7 @@
 -- → {'RESERVED', unitsLeft} | {'DUPLICATE', firstOrderId} | {'KEY_REUSED', firstOrderId}
 --   {'NOT_ON_SALE', ''} | {'PER_USER_LIMIT', unitsTheUserMayStillBuy} | {'INSUFFICIENT_STOCK', unitsLeft}
 --   {'SALE_NOT_STARTED', starts (ms), redisNow (ms)} | {'SALE_ENDED', ends (ms)}
+--   {'SIGN_IN_REQUIRED', ''} (a guest, user '', asks for a product with a per-user limit)
 local qty = tonumber(ARGV[2])
 local user = ARGV[3]
 local fingerprint = ARGV[6]
@@ -40,6 +41,8 @@ local stock = tonumber(redis.call('GET', KEYS[1]))
 if stock == nil then return {'NOT_ON_SALE', ''} end
 
 local limit = tonumber(redis.call('HGET', KEYS[2], 'limit'))
+-- A limit counts units per buyer: a guest has no identity to count against (issue 13).
+if limit ~= nil and user == '' then return {'SIGN_IN_REQUIRED', ''} end
 if limit ~= nil and user ~= '' then
   local held = tonumber(redis.call('HGET', KEYS[3], user)) or 0
   if held + qty > limit then return {'PER_USER_LIMIT', tostring(math.max(limit - held, 0))} end

@@ -1,0 +1,41 @@
+import { Type, type Static } from '@sinclair/typebox'
+
+// The HTTP contract of /auth/* (issue 13). Validation names the field: `body/username must match
+// pattern …`, `body/password must NOT have more than 128 characters`.
+
+export const USERNAME_PATTERN = '^[A-Za-z0-9_.-]+$'
+export const Username = Type.String({
+  minLength: 3,
+  maxLength: 32,
+  pattern: USERNAME_PATTERN,
+  description: '3–32 characters: letters, digits, _ . - (case-insensitively unique)'
+})
+export const Password = Type.String({ minLength: 8, maxLength: 128, description: '8–128 characters' })
+
+export const Credentials = Type.Object({
+  username: Username,
+  password: Password,
+  cookies: Type.Optional(Type.Boolean({
+    default: true,
+    description: 'false: answer with the access token only and set no cookie (scripts, the simulator signing many buyers in from one browser)'
+  }))
+}, { additionalProperties: false })
+export type Credentials = Static<typeof Credentials>
+
+export const PasswordChange = Type.Object({
+  currentPassword: Type.String({ minLength: 1, maxLength: 128 }),
+  newPassword: Password
+}, { additionalProperties: false })
+
+export const BuyerView = Type.Object({
+  id: Type.String({ description: 'the buyer id: `sub` of its access tokens, `userId` of its orders' }),
+  username: Type.String(),
+  createdAt: Type.String({ format: 'date-time' })
+})
+
+export const SessionView = Type.Object({
+  buyer: BuyerView,
+  accessToken: Type.String({ description: 'HS256 JWT; send as `Authorization: Bearer <token>` (the browser uses the httpOnly cookie instead)' }),
+  tokenType: Type.Literal('Bearer'),
+  expiresIn: Type.Integer({ description: 'seconds until the access token expires' })
+})

@@ -1,0 +1,3 @@
+export * from './tokens.ts'
+export * from './secret.ts'
+export * from './session.ts'
