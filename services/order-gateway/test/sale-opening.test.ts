@@ -1,6 +1,6 @@
 import t from 'tap'
 import { ErrorCode } from '@flash/common'
-import { useTestStack, createTestTopic, testConfig, buildTestApp, createProduct, snapshot, TopicReader, post, mysql, redis, stock } from './helper.ts'
+import { useTestStack, createTestTopic, testConfig, buildTestApp, createProduct, snapshot, TopicReader, post, asBuyer, mysql, redis, stock } from './helper.ts'
 import { redisNow, setWindow } from './support/sale-window.ts'
 
 // Issue 14: a sale opens while 2,000 buyers are already sending orders. Exactly its units are sold,
@@ -26,7 +26,7 @@ t.test(`a sale opening under ${BUYERS} buyers already sending orders sells exact
   const startsAt = Date.now() + offset + ARRIVAL_MS + 3000
   await setWindow({ mysql, stock }, product.id, { startsAt, endsAt: null })
   // One order first, so the buyers do not wait behind the cluster client's first connection to the shard.
-  const warmUp = await post(app, { productId: product.id, quantity: 1, userId: 'opening-warm-up' })
+  const warmUp = await post(app, { productId: product.id, quantity: 1 }, asBuyer('opening-warm-up'))
   t.equal(warmUp.json().code, ErrorCode.SALE_NOT_STARTED)
   const startsAtLocal = startsAt - offset
   let notStartedAnswers = 0
@@ -34,7 +34,7 @@ t.test(`a sale opening under ${BUYERS} buyers already sending orders sells exact
   const buyer = async (i: number) => {
     await new Promise((resolve) => setTimeout(resolve, startsAtLocal - ARRIVAL_MS - 1000 - Date.now() + Math.random() * ARRIVAL_MS))
     for (;;) {
-      const res = await post(app, { productId: product.id, quantity: 1, userId: `opening-${i}` })
+      const res = await post(app, { productId: product.id, quantity: 1 }, asBuyer(`opening-${i}`))
       const body = res.json() as { code?: string, orderId?: string }
       if (body.code !== ErrorCode.SALE_NOT_STARTED) return { status: res.statusCode, code: body.code, orderId: body.orderId }
       notStartedAnswers++
