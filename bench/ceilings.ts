@@ -17,7 +17,7 @@ import { deleteOrdersOfProduct, insertOrderBatch } from './repository.ts'
 const throwawayProductId = (): number => 970_000_000 + Math.floor(Math.random() * 10_000_000)
 
 /** The same autocannon settings as the sale, against a bare Fastify route in its own process. */
-export async function httpCeiling (options: { requests: number, connections: number, runTag: string, timeoutSeconds: number }): Promise<LoadRecord> {
+export async function httpCeiling (options: { requests: number, connections: number, runTag: string, timeoutSeconds: number, authorizations?: string[] }): Promise<LoadRecord> {
   const child = fork(new URL('./bare-server.ts', import.meta.url), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
   try {
     const [message] = await once(child, 'message') as [{ port: number }]
@@ -28,6 +28,8 @@ export async function httpCeiling (options: { requests: number, connections: num
       requests: options.requests,
       connections: options.connections,
       runTag: `${options.runTag}-bare`,
+      // The same request bytes as the sale (the bare route verifies nothing).
+      ...(options.authorizations ? { authorizations: options.authorizations } : {}),
       timeoutSeconds: options.timeoutSeconds
     })
   } finally {

@@ -11,6 +11,7 @@ import { httpCeiling, redisCeiling, sqlCeiling } from './ceilings.ts'
 import { loadStats, perSecond, renderTable, stockSeries, writeReport, type Report, type ScenarioSummary, type Target } from './report.ts'
 import { runScenario, SCENARIO_NAMES, type ScenarioName, type ScenarioResult, type ScenarioSpec } from './scenarios.ts'
 import { COMPONENTS } from './cpu.ts'
+import { mintBuyers, measureVerifyCost } from './buyers.ts'
 
 // `make bench`: a flash sale against the stack that is up, its invariants checked from MySQL and Redis,
 // and the ceilings of this machine measured in the same run. Every knob is an environment variable:
@@ -202,7 +203,10 @@ export async function runBench (knobs: Knobs = readKnobs()): Promise<BenchOutcom
     if (knobs.CEILINGS !== 'off') {
       const short = knobs.CEILINGS === 'short' ? 10 : 1
       log('ceiling: bare Fastify route')
-      const bare = await httpCeiling({ requests: primary.spec.requests, connections: primary.spec.connections, runTag, timeoutSeconds: knobs.TIMEOUT_SECONDS })
+      const bare = await httpCeiling({
+        requests: primary.spec.requests, connections: primary.spec.connections, runTag, timeoutSeconds: knobs.TIMEOUT_SECONDS,
+        authorizations: mintBuyers(primary.spec.requests, `${runTag}bare`).map((b) => b.authorization)
+      })
       http = { ...loadStats(bare), path: 'bare Fastify, direct' }
       log('ceiling: reservation script alone')
       redisRate = await redisCeiling(redis, { operations: Math.ceil(knobs.REDIS_CEILING_OPS / short), concurrency: knobs.REDIS_CEILING_CONCURRENCY })
@@ -211,6 +215,7 @@ export async function runBench (knobs: Knobs = readKnobs()): Promise<BenchOutcom
     }
 
     // 3. report
+    const tokenCost = measureVerifyCost(5000)
     const summaries = results.map((r) => summarize(r, http?.requestsPerSecond ?? null, sqlRate?.perSecond ?? null))
     const ratios = {
       gatewayToHttp: ratio(sale.requestsPerSecond, http?.requestsPerSecond),
@@ -253,6 +258,7 @@ export async function runBench (knobs: Knobs = readKnobs()): Promise<BenchOutcom
       memory: primary.memory,
       ceilings: { http, redis: redisRate, sql: sqlRate },
       ratios,
+      tokenVerifyMicros: { wall: tokenCost.perVerifyMicros, cpu: tokenCost.perVerifyCpuMicros },
       scenarios: summaries,
       targets,
       verification: {

@@ -2,7 +2,8 @@ import { performance } from 'node:perf_hooks'
 import autocannon, { type RequestContext, type RequestSpec, type Result } from 'autocannon'
 
 // One flash-sale burst driven by autocannon: REQUESTS `POST /orders`, each a different buyer (own
-// userId, Idempotency-Key and x-forwarded-for, so per-client rate limiting sees a crowd, not one
+// signed-in buyer (a minted access token, bench/buyers.ts), Idempotency-Key and x-forwarded-for, so
+// the gateway verifies a token per order and per-client rate limiting sees a crowd, not one
 // client), over CONNECTIONS keep-alive connections. Every response is recorded individually — status,
 // latency, send and receive time — because the invariant checks need more than autocannon's totals.
 // Pipelining stays at 1: the per-connection context then maps each response to its request.
@@ -15,8 +16,10 @@ export interface LoadOptions {
   productId: number
   requests: number
   connections: number
-  /** makes userIds and Idempotency-Keys unique to this run */
+  /** makes Idempotency-Keys unique to this run */
   runTag: string
+  /** `Authorization` header of request i (signed-in buyers); none: guest orders */
+  authorizations?: string[]
   timeoutSeconds: number
   /** called with the number of answers so far, after each answer (a scenario acts mid-run) */
   onAnswered?: (answered: number) => void
@@ -75,7 +78,8 @@ export async function runLoad (options: LoadOptions): Promise<LoadRecord> {
   let next = 0
   let lastAnswered = -1
   let answered = 0
-  const bodyPrefix = `{"productId":${options.productId},"quantity":1,"userId":"b${options.runTag}-`
+  const body = `{"productId":${options.productId},"quantity":1}`
+  const authorizations = options.authorizations
 
   const setupRequest = (request: RequestSpec, context: RequestContext): RequestSpec => {
     const i = next++
@@ -89,8 +93,9 @@ export async function runLoad (options: LoadOptions): Promise<LoadRecord> {
     ;(context as BenchContext).i = i
     record.sentAt[i] = performance.now() - record.t0
     record.sent = i + 1
-    request.body = `${bodyPrefix}${i}"}`
+    request.body = body
     request.headers = {
+      ...(authorizations === undefined ? {} : { authorization: authorizations[i] ?? '' }),
       'content-type': 'application/json',
       'idempotency-key': `bench-${options.runTag}-${i}`,
       'x-forwarded-for': buyerAddress(i)

@@ -91,6 +91,8 @@ export interface Report {
     sql: RateResult | null
   }
   ratios: { gatewayToHttp: number | null, processorToSql: number | null, gatewayToRedis: number | null }
+  /** what verifying one buyer's access token costs (every order carries one), measured in the bench process */
+  tokenVerifyMicros: { wall: number, cpu: number }
   scenarios: ScenarioSummary[]
   targets: Target[]
   verification: Verification
@@ -222,7 +224,8 @@ function scenarioLines (report: Report): string[] {
   ])
   const table = [head, ...rows]
   const widths = head.map((_h, c) => Math.max(...table.map((r) => r[c]!.length)))
-  const out = ['scenarios:', ...table.map((r) => '  ' + r.map((cell, c) => cell.padEnd(widths[c]!)).join('  '))]
+  const out = ['scenarios:', ...table.map((r) => '  ' + r.map((cell, c) => cell.padEnd(widths[c]!)).join('  ')),
+    `  every order carries a signed-in buyer's token: verifying one costs ${fmt(report.tokenVerifyMicros.cpu, 1)} µs CPU (${fmt(report.tokenVerifyMicros.wall, 1)} µs wall) of the gateway's time per request`]
   const components = COMPONENTS.filter((c) => report.scenarios.some((x) => x.cpuMicrosPerAccepted[c] !== undefined))
   if (components.length > 0) {
     out.push('', 'CPU µs per accepted order, by component (first request → drain done):')

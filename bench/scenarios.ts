@@ -11,6 +11,7 @@ import { drain, verifySale, type DrainResult, type Verification } from './verify
 import { writeTimes } from './repository.ts'
 import { loadStats, memoryOf, type LoadStats, type Report } from './report.ts'
 import { componentPids, cpuSnapshot, cpuSeconds, type Component } from './cpu.ts'
+import { mintBuyers } from './buyers.ts'
 
 // The scenarios of `make bench` (SCENARIOS): each one a product, a burst of buyers, the drain, the
 // invariant checks, and what the run cost every component of the machine.
@@ -121,6 +122,9 @@ async function restock (ctx: ScenarioContext, productId: number, quantity: numbe
 export async function runScenario (ctx: ScenarioContext, spec: ScenarioSpec): Promise<ScenarioResult> {
   const productId = await createProduct(ctx, `Bench ${spec.name} ${ctx.runTag}`, spec.stock)
   ctx.log(`${spec.name}: product ${productId}, ${spec.stock} units, ${spec.requests} buyers over ${spec.connections} connections`)
+  // Every buyer signed in before the sale (tokens minted with the signing key, untimed).
+  const runTag = `${ctx.runTag}${spec.name.replace(/-/g, '')}`
+  const authorizations = mintBuyers(spec.requests, runTag).map((b) => b.authorization)
   const pids = componentPids(ctx.runDir)
   if (spec.processorStopped) await component('stop', 'order-processor')
 
@@ -135,7 +139,8 @@ export async function runScenario (ctx: ScenarioContext, spec: ScenarioSpec): Pr
     productId,
     requests: spec.requests,
     connections: spec.connections,
-    runTag: `${ctx.runTag}${spec.name.replace(/-/g, '')}`,
+    runTag,
+    authorizations,
     timeoutSeconds: ctx.timeoutSeconds,
     onAnswered: (answered) => {
       if (spec.unitsBack === undefined || restocked !== null || answered < spec.unitsBack.afterAnswered) return
