@@ -10,7 +10,7 @@ mkdir -p test-results
 
 shopt -s nullglob globstar
 parallel_files=(services/*/test/**/*.test.ts tests/containers/**/*.test.ts bench/test/**/*.test.ts)
-serial_files=(tests/browser/**/*.test.ts tests/faults/**/*.test.ts)
+serial_files=(tests/browser/**/*.test.ts tests/crowd/**/*.test.ts tests/faults/**/*.test.ts)
 
 passed=0
 failed=0

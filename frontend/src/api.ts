@@ -14,6 +14,9 @@ export interface Product {
   imageUrl: string | null
   perUserLimit: number | null
   status: ProductStatus
+  /** sale window (UTC ISO 8601); null: no bound */
+  saleStartsAt: string | null
+  saleEndsAt: string | null
   createdAt: string
   updatedAt: string
 }
@@ -77,6 +80,8 @@ export interface NewProduct {
   price?: number
   imageUrl?: string | null
   perUserLimit?: number | null
+  saleStartsAt?: string | null
+  saleEndsAt?: string | null
 }
 
 export interface ProductChanges {
@@ -84,6 +89,8 @@ export interface ProductChanges {
   price?: number
   imageUrl?: string | null
   perUserLimit?: number | null
+  saleStartsAt?: string | null
+  saleEndsAt?: string | null
 }
 
 export interface ReconcileRow {
@@ -125,6 +132,8 @@ export type ErrorCode =
   | 'PRODUCT_NOT_FOUND'
   | 'INSUFFICIENT_STOCK'
   | 'PER_USER_LIMIT'
+  | 'SALE_NOT_STARTED'
+  | 'SALE_ENDED'
   | 'IDEMPOTENCY_KEY_REUSED'
   | 'RATE_LIMITED'
   | 'SERVICE_UNAVAILABLE'
@@ -149,14 +158,17 @@ export class ApiError extends Error {
   readonly available: number | undefined
   /** Seconds from a Retry-After header (503, 429). */
   readonly retryAfter: number | undefined
+  /** The error body's extra fields (remaining for PER_USER_LIMIT, saleStartsAt for SALE_NOT_STARTED, …). */
+  readonly details: Record<string, unknown>
 
-  constructor(status: number, code: ErrorCode, message: string, available?: number, retryAfter?: number) {
+  constructor(status: number, code: ErrorCode, message: string, available?: number, retryAfter?: number, details: Record<string, unknown> = {}) {
     super(message)
     this.name = 'ApiError'
     this.status = status
     this.code = code
     this.available = available
     this.retryAfter = retryAfter
+    this.details = details
   }
 }
 
@@ -170,6 +182,33 @@ interface RequestOptions {
 }
 
 const BASE = '/api'
+
+// --- server clock (issue 14) -----------------------------------------------------------------
+// Sale windows are judged by the servers' clock; a phone's clock may be minutes off. Every answer
+// carries X-Server-Time (ms, or nginx's "seconds.millis"); the offset of the answer with the
+// shortest round trip is the best estimate, so a slow answer never makes the countdown worse.
+let bestRoundTrip = Number.POSITIVE_INFINITY
+let clockOffsetMs = 0
+let offsetObservedAt = 0
+
+function observeServerTime(header: string | null, sentAt: number, receivedAt: number): void {
+  if (header === null) return
+  const value = Number(header)
+  if (!Number.isFinite(value) || value <= 0) return
+  const serverMs = header.includes('.') ? value * 1000 : value
+  const roundTrip = receivedAt - sentAt
+  // Estimates age: after a minute a fresh one is preferred even if its round trip was longer.
+  if (roundTrip <= bestRoundTrip || receivedAt - offsetObservedAt > 60_000) {
+    bestRoundTrip = roundTrip
+    clockOffsetMs = serverMs - (sentAt + roundTrip / 2)
+    offsetObservedAt = receivedAt
+  }
+}
+
+/** The servers' clock as this browser best knows it (ms epoch). */
+export function serverNow(): number {
+  return Date.now() + clockOffsetMs
+}
 
 function codeForStatus(status: number): ErrorCode {
   if (status === 401) return 'UNAUTHORIZED'
@@ -211,12 +250,14 @@ async function send<T>(path: string, options: RequestOptions): Promise<T> {
     init.body = JSON.stringify(options.body)
   }
   let response: Response
+  const sentAt = Date.now()
   try {
     response = await fetch(BASE + path, init)
   } catch (err) {
     if (err instanceof DOMException && err.name === 'AbortError') throw err
     throw new ApiError(0, 'NETWORK_ERROR', err instanceof Error ? err.message : String(err))
   }
+  observeServerTime(response.headers.get('x-server-time'), sentAt, Date.now())
   const text = await response.text()
   let data: unknown = undefined
   if (text !== '' && (response.headers.get('content-type') ?? '').includes('json')) {
@@ -227,7 +268,7 @@ async function send<T>(path: string, options: RequestOptions): Promise<T> {
     }
   }
   if (!response.ok) {
-    const body = (data ?? {}) as { code?: unknown; message?: unknown; available?: unknown }
+    const body = (data ?? {}) as { code?: unknown; message?: unknown; available?: unknown; [extra: string]: unknown }
     const retryHeader = Number(response.headers.get('retry-after'))
     throw new ApiError(
       response.status,
@@ -235,6 +276,7 @@ async function send<T>(path: string, options: RequestOptions): Promise<T> {
       typeof body.message === 'string' ? body.message : `HTTP ${response.status} ${response.statusText}`,
       typeof body.available === 'number' ? body.available : undefined,
       Number.isFinite(retryHeader) && retryHeader > 0 ? retryHeader : undefined,
+      body,
     )
   }
   return data as T
@@ -262,8 +304,22 @@ export function newIdempotencyKey(): string {
 
 // --- catalog -----------------------------------------------------------------------------------
 
-export function listProducts(params: { page?: number; pageSize?: number; name?: string } = {}, signal?: AbortSignal) {
-  return request<Page<Product>>(`/products${query(params)}`, { signal })
+export type ProductSort = 'newest' | 'on-sale-first'
+
+/**
+ * Product pages. Without a token the answer may come from nginx's 1 s micro-cache (what a crowd of
+ * shoppers polls); with the admin token it is always fresh (nginx bypasses the cache for it).
+ */
+export function listProducts(
+  params: { page?: number; pageSize?: number; name?: string; sort?: ProductSort; hideSoldOut?: boolean } = {},
+  signal?: AbortSignal,
+  token?: string,
+) {
+  const { hideSoldOut, ...rest } = params
+  return request<Page<Product>>(`/products${query({ ...rest, hideSoldOut: hideSoldOut ? 'true' : undefined })}`, {
+    signal,
+    headers: token === undefined ? {} : bearer(token),
+  })
 }
 
 export function getProduct(id: number, signal?: AbortSignal) {
@@ -365,6 +421,14 @@ export async function placeOrderWithRetry(
       await new Promise((resolve) => setTimeout(resolve, waitMs))
     }
   }
+}
+
+/** Units of confirmed orders per product (the admin table's "sold" column). */
+export async function unitsSold(productIds: number[]): Promise<Map<number, number>> {
+  if (productIds.length === 0) return new Map()
+  const search = new URLSearchParams(productIds.map((id) => ['productId', String(id)]))
+  const result = await request<{ items: { productId: number; unitsSold: number }[] }>(`/orders/sales?${search.toString()}`)
+  return new Map(result.items.map((row) => [row.productId, row.unitsSold]))
 }
 
 export function getOrder(orderId: string, access: OrderAccess = {}, signal?: AbortSignal) {

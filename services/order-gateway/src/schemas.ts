@@ -78,6 +78,15 @@ export const OrderQuery = Type.Object({
   }))
 }, { additionalProperties: false })
 
+// Issue 14: units sold per product, for the admin's product table (aggregates only, no buyer data).
+export const SalesQuery = Type.Object({
+  productId: Type.Array(ProductId, { minItems: 1, maxItems: 100, uniqueItems: true, description: 'repeat for several products: ?productId=1&productId=2' })
+}, { additionalProperties: false })
+
+export const SalesSummary = Type.Object({
+  items: Type.Array(Type.Object({ productId: Type.Integer(), unitsSold: Type.Integer({ description: 'units of confirmed orders' }) }))
+})
+
 export const OrderPage = Type.Object({
   items: Type.Array(Order),
   page: Type.Integer(),
@@ -92,5 +101,7 @@ export const ErrorResponse = Type.Object({
   error: Type.String(),
   message: Type.String(),
   available: Type.Optional(Type.Integer({ description: 'INSUFFICIENT_STOCK: units left' })),
-  remaining: Type.Optional(Type.Integer({ description: 'PER_USER_LIMIT: units the user may still buy' }))
+  remaining: Type.Optional(Type.Integer({ description: 'PER_USER_LIMIT: units the user may still buy' })),
+  saleStartsAt: Type.Optional(Type.String({ format: 'date-time', description: 'SALE_NOT_STARTED: when the sale opens (UTC)' })),
+  saleEndsAt: Type.Optional(Type.String({ format: 'date-time', description: 'SALE_ENDED: when the sale closed (UTC)' }))
 })
