@@ -9,11 +9,30 @@ CREATE TABLE IF NOT EXISTS products (
   image_url      VARCHAR(2048)   NULL,
   per_user_limit INT UNSIGNED    NULL,
   status         ENUM('active', 'archived') NOT NULL DEFAULT 'active',
+  sale_starts_at DATETIME(3)     NULL,                        -- UTC; NULL: on sale from creation
+  sale_ends_at   DATETIME(3)     NULL,                        -- UTC; NULL: until sold out or archived
   created_at     DATETIME(3)     NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
   updated_at     DATETIME(3)     NOT NULL DEFAULT CURRENT_TIMESTAMP(3) ON UPDATE CURRENT_TIMESTAMP(3),
   PRIMARY KEY (id),
   KEY idx_products_status_name (status, name)
 ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci;
+
+-- Issue 14: sale windows, added to a products table created before them. MySQL 8.4 has no
+-- ADD COLUMN IF NOT EXISTS, so each ALTER runs only when information_schema lacks the column.
+SET @add_column = (SELECT IF(COUNT(*) = 0,
+  'ALTER TABLE products ADD COLUMN sale_starts_at DATETIME(3) NULL AFTER status',
+  'DO 0') FROM information_schema.columns
+  WHERE table_schema = DATABASE() AND table_name = 'products' AND column_name = 'sale_starts_at');
+PREPARE add_column FROM @add_column;
+EXECUTE add_column;
+DEALLOCATE PREPARE add_column;
+SET @add_column = (SELECT IF(COUNT(*) = 0,
+  'ALTER TABLE products ADD COLUMN sale_ends_at DATETIME(3) NULL AFTER sale_starts_at',
+  'DO 0') FROM information_schema.columns
+  WHERE table_schema = DATABASE() AND table_name = 'products' AND column_name = 'sale_ends_at');
+PREPARE add_column FROM @add_column;
+EXECUTE add_column;
+DEALLOCATE PREPARE add_column;
 
 -- The primary key is the gateway's time-ordered order id: a redelivered order.placed inserts nothing (I3).
 CREATE TABLE IF NOT EXISTS orders (

@@ -20,7 +20,7 @@ parallel_files=()
 for f in services/*/test/**/*.test.ts tests/containers/**/*.test.ts bench/test/**/*.test.ts; do
   [[ $f == *.unit.test.ts ]] || parallel_files+=("$f")
 done
-serial_files=(tests/browser/**/*.test.ts tests/faults/**/*.test.ts)
+serial_files=(tests/browser/**/*.test.ts tests/crowd/**/*.test.ts tests/faults/**/*.test.ts)
 fault_files=(tests/faults/**/*.test.ts)
 
 passed=0

@@ -18,6 +18,8 @@ declare module 'autocannon' {
     pipelining?: number
     amount?: number
     duration?: number
+    /** requests per second from each connection (no limit by default) */
+    connectionRate?: number
     timeout?: number
     method?: string
     headers?: Record<string, string>

@@ -7,9 +7,9 @@
 import type { ErrorCode as ServiceErrorCode } from '@backend/common/src/errors.ts'
 import type { OrderStatus } from '@backend/common/src/schemas.ts'
 import type {
-  NewProduct, Product, ProductChanges, ProductPage, ReconcileReport, SyncReport,
+  NewProduct, Product, ProductChanges, ProductPage, ProductQuery, ReconcileReport, SyncReport,
 } from '@backend/catalog-service/src/schemas.ts'
-import type { CancelAccepted, Order, OrderAccepted, OrderPage } from '@backend/order-gateway/src/schemas.ts'
+import type { CancelAccepted, Order, OrderAccepted, OrderPage, SalesSummary } from '@backend/order-gateway/src/schemas.ts'
 import type { BuyerView as Buyer, SessionView as Session } from '@backend/catalog-service/src/buyers/schemas.ts'
 
 export type { NewProduct, Order, OrderPage, OrderStatus, Product, ProductChanges, ReconcileReport, SyncReport }
@@ -33,14 +33,17 @@ export class ApiError extends Error {
   readonly available: number | undefined
   /** Seconds from a Retry-After header (503, 429). */
   readonly retryAfter: number | undefined
+  /** The error body's extra fields (remaining for PER_USER_LIMIT, saleStartsAt for SALE_NOT_STARTED, …). */
+  readonly details: Record<string, unknown>
 
-  constructor(status: number, code: ErrorCode, message: string, available?: number, retryAfter?: number) {
+  constructor(status: number, code: ErrorCode, message: string, available?: number, retryAfter?: number, details: Record<string, unknown> = {}) {
     super(message)
     this.name = 'ApiError'
     this.status = status
     this.code = code
     this.available = available
     this.retryAfter = retryAfter
+    this.details = details
   }
 }
 
@@ -54,6 +57,33 @@ interface RequestOptions {
 }
 
 const BASE = '/api'
+
+// --- server clock (issue 14) -----------------------------------------------------------------
+// Sale windows are judged by the servers' clock; a phone's clock may be minutes off. Every answer
+// carries X-Server-Time (ms, or nginx's "seconds.millis"); the offset of the answer with the
+// shortest round trip is the best estimate, so a slow answer never makes the countdown worse.
+let bestRoundTrip = Number.POSITIVE_INFINITY
+let clockOffsetMs = 0
+let offsetObservedAt = 0
+
+function observeServerTime(header: string | null, sentAt: number, receivedAt: number): void {
+  if (header === null) return
+  const value = Number(header)
+  if (!Number.isFinite(value) || value <= 0) return
+  const serverMs = header.includes('.') ? value * 1000 : value
+  const roundTrip = receivedAt - sentAt
+  // Estimates age: after a minute a fresh one is preferred even if its round trip was longer.
+  if (roundTrip <= bestRoundTrip || receivedAt - offsetObservedAt > 60_000) {
+    bestRoundTrip = roundTrip
+    clockOffsetMs = serverMs - (sentAt + roundTrip / 2)
+    offsetObservedAt = receivedAt
+  }
+}
+
+/** The servers' clock as this browser best knows it (ms epoch). */
+export function serverNow(): number {
+  return Date.now() + clockOffsetMs
+}
 
 function codeForStatus(status: number): ErrorCode {
   if (status === 401) return 'UNAUTHORIZED'
@@ -95,12 +125,14 @@ async function send<T>(path: string, options: RequestOptions): Promise<T> {
     init.body = JSON.stringify(options.body)
   }
   let response: Response
+  const sentAt = Date.now()
   try {
     response = await fetch(BASE + path, init)
   } catch (err) {
     if (err instanceof DOMException && err.name === 'AbortError') throw err
     throw new ApiError(0, 'NETWORK_ERROR', err instanceof Error ? err.message : String(err))
   }
+  observeServerTime(response.headers.get('x-server-time'), sentAt, Date.now())
   const text = await response.text()
   let data: unknown
   if (text !== '' && (response.headers.get('content-type') ?? '').includes('json')) {
@@ -111,7 +143,7 @@ async function send<T>(path: string, options: RequestOptions): Promise<T> {
     }
   }
   if (!response.ok) {
-    const body = (data ?? {}) as { code?: unknown; message?: unknown; available?: unknown }
+    const body = (data ?? {}) as { code?: unknown; message?: unknown; available?: unknown; [extra: string]: unknown }
     const retryHeader = Number(response.headers.get('retry-after'))
     throw new ApiError(
       response.status,
@@ -119,6 +151,7 @@ async function send<T>(path: string, options: RequestOptions): Promise<T> {
       typeof body.message === 'string' ? body.message : `HTTP ${response.status} ${response.statusText}`,
       typeof body.available === 'number' ? body.available : undefined,
       Number.isFinite(retryHeader) && retryHeader > 0 ? retryHeader : undefined,
+      body,
     )
   }
   return data as T
@@ -146,8 +179,22 @@ export function newIdempotencyKey(): string {
 
 // --- catalog -----------------------------------------------------------------------------------
 
-export function listProducts(params: { page?: number; pageSize?: number; name?: string } = {}, signal?: AbortSignal) {
-  return request<ProductPage>(`/products${query(params)}`, { signal })
+export type ProductSort = ProductQuery['sort']
+
+/**
+ * Product pages. Without a token the answer may come from nginx's 1 s micro-cache (what a crowd of
+ * shoppers polls); with the admin token it is always fresh (nginx bypasses the cache for it).
+ */
+export function listProducts(
+  params: { page?: number; pageSize?: number; name?: string; sort?: ProductSort; hideSoldOut?: boolean } = {},
+  signal?: AbortSignal,
+  token?: string,
+) {
+  const { hideSoldOut, ...rest } = params
+  return request<ProductPage>(`/products${query({ ...rest, hideSoldOut: hideSoldOut ? 'true' : undefined })}`, {
+    signal,
+    headers: token === undefined ? {} : bearer(token),
+  })
 }
 
 export function getProduct(id: number, signal?: AbortSignal) {
@@ -249,6 +296,14 @@ export async function placeOrderWithRetry(
       await new Promise((resolve) => setTimeout(resolve, waitMs))
     }
   }
+}
+
+/** Units of confirmed orders per product (the admin table's "sold" column). */
+export async function unitsSold(productIds: number[]): Promise<Map<number, number>> {
+  if (productIds.length === 0) return new Map()
+  const search = new URLSearchParams(productIds.map((id) => ['productId', String(id)]))
+  const result = await request<SalesSummary>(`/orders/sales?${search.toString()}`)
+  return new Map(result.items.map((row) => [row.productId, row.unitsSold]))
 }
 
 export function getOrder(orderId: string, access: OrderAccess = {}, signal?: AbortSignal) {

@@ -149,10 +149,70 @@ const en = {
   'error.FORBIDDEN': 'The admin token is wrong.',
   'error.NETWORK_ERROR': 'Cannot reach the server. Check your connection.',
   'error.BAD_GATEWAY': 'The service is not reachable right now (HTTP {status}).',
-  'error.HTTP_ERROR': 'Request failed: {message}',
-  // issue 15: an archived product refuses changes as well as restocks; a wrong method on a known path
+  'error.HTTP_ERROR': 'Request failed (HTTP {status}).',
+
+  // --- issue 14: sale windows, outcomes at the button, every server code and reason ----------
+  'sale.startsIn': 'Starts in {time}',
+  'sale.startsAt': 'Sale starts {when}',
+  'sale.endsIn': 'Ends in {time}',
+  'sale.ended': 'Sale ended',
+  'sale.upcoming': 'Coming soon',
+  'sale.notYet': 'Not yet',
+  'sale.days': '{n}d',
+  'shop.hideSoldOut': 'Hide sold out',
+  'shop.limitLeft': 'You may buy {n} more',
+  'shop.limitReached': 'You have reached the limit',
+  'shop.fullName': 'Full name',
+  'outcome.pending': 'Order placed: {qty} × {name}. Confirming…',
+  'outcome.confirmed': 'Order confirmed: {qty} × {name}.',
+  'outcome.failed': 'Order for {name} failed: {reason}',
+  'outcome.cancelled': 'Order for {name} was withdrawn.',
+  'outcome.rejected': 'Not ordered ({name}): {reason}',
+  'toast.close': 'Close notification',
+  'outcome.card.pending': 'Order placed ({qty}). Confirming…',
+  'outcome.card.confirmed': 'Order confirmed: {qty} bought.',
+  'outcome.card.failed': 'Order failed: {reason}',
+  'outcome.card.cancelled': 'Order withdrawn.',
+  'outcome.card.rejected': 'Not ordered: {reason}',
+  'error.SALE_NOT_STARTED': 'The sale has not started yet.',
+  'error.SALE_NOT_STARTED_AT': 'The sale has not started yet: it starts {when}.',
+  'error.SALE_ENDED': 'The sale has ended.',
   'error.PRODUCT_ARCHIVED': 'This product is archived: it cannot be changed or restocked.',
-  'error.METHOD_NOT_ALLOWED': 'This action is not supported here.',
+  'error.NOT_FOUND': 'Not found.',
+  'error.METHOD_NOT_ALLOWED': 'This action is not supported.',
+  'error.INVALID_JSON': 'The request could not be read.',
+  'error.BODY_TOO_LARGE': 'The request is too large.',
+  'error.UNSUPPORTED_MEDIA_TYPE': 'The request format is not supported.',
+  'error.INTERNAL_ERROR': 'Something went wrong on our side. Please retry.',
+  'error.SERVER': 'Something went wrong. Please retry.',
+  'error.VALIDATION_FIELD': 'Invalid input: {field}.',
+  'error.UNKNOWN': 'The request was refused ({code}).',
+  'error.PER_USER_LIMIT_N': 'Purchase limit: you may buy {n} more.',
+  'reason.product not found': 'The product no longer exists.',
+  'reason.product archived': 'The product was taken off sale.',
+  'reason.reservation released': 'Your reservation expired before the order was processed.',
+  'reason.insufficient stock': 'It sold out before your order was processed.',
+  'reason.cancelled by customer': 'Withdrawn by the buyer.',
+  'reason.unknown': 'The order could not be completed.',
+  'admin.createdNamed': 'Created “{name}” (#{id}).',
+  'admin.savedNamed': 'Saved “{name}” (#{id}).',
+  'admin.restockedNamed': '“{name}” (#{id}) now has {stock} in stock.',
+  'admin.archivedNamed': 'Archived “{name}” (#{id}).',
+  'admin.image': 'Image',
+  'admin.window': 'Sale window',
+  'admin.unitsSold': 'Sold',
+  'admin.noLimit': '—',
+  'admin.always': 'Always on sale',
+  'admin.from': 'from {when}',
+  'admin.until': 'until {when}',
+  'admin.reconcileCount': '{n} product(s)',
+  'admin.orderId': 'Order',
+  'form.saleStartsAt': 'Sale starts (your local time)',
+  'form.saleEndsAt': 'Sale ends (your local time)',
+  'form.windowOrder': 'The end must be after the start.',
+  'form.dateInvalid': 'Enter a date and time.',
+  'sim.invalidProduct': 'Choose a product to run the sale on.',
+  'sim.invalidField': '{field}: must be a whole number from {min} to {max}.',
   // --- issue 13: buyers, sessions, guest orders ---
   'auth.signIn': 'Sign in',
   'auth.register': 'Register',
@@ -322,10 +382,70 @@ const zh: Record<MessageKey, string> = {
   'error.FORBIDDEN': '管理员令牌错误。',
   'error.NETWORK_ERROR': '无法连接服务器，请检查网络。',
   'error.BAD_GATEWAY': '服务暂时不可用（HTTP {status}）。',
-  'error.HTTP_ERROR': '请求失败：{message}',
-  // issue 15: 已下架商品不能修改或补货；已知路径上不支持的请求方法
+  'error.HTTP_ERROR': '请求失败（HTTP {status}）。',
+
+  // --- issue 14: sale windows, outcomes at the button, every server code and reason ----------
+  'sale.startsIn': '{time} 后开抢',
+  'sale.startsAt': '开抢时间 {when}',
+  'sale.endsIn': '距结束 {time}',
+  'sale.ended': '抢购已结束',
+  'sale.upcoming': '即将开抢',
+  'sale.notYet': '未开始',
+  'sale.days': '{n}天',
+  'shop.hideSoldOut': '隐藏已售罄',
+  'shop.limitLeft': '您还可购买 {n} 件',
+  'shop.limitReached': '已达限购数量',
+  'shop.fullName': '完整名称',
+  'outcome.pending': '已下单：{qty} × {name}，正在确认…',
+  'outcome.confirmed': '抢购成功：{qty} × {name}。',
+  'outcome.failed': '「{name}」订单失败：{reason}',
+  'outcome.cancelled': '「{name}」订单已撤销。',
+  'outcome.rejected': '未能下单（{name}）：{reason}',
+  'toast.close': '关闭通知',
+  'outcome.card.pending': '已下单（{qty} 件），正在确认…',
+  'outcome.card.confirmed': '抢购成功：{qty} 件。',
+  'outcome.card.failed': '订单失败：{reason}',
+  'outcome.card.cancelled': '订单已撤销。',
+  'outcome.card.rejected': '未能下单：{reason}',
+  'error.SALE_NOT_STARTED': '抢购尚未开始。',
+  'error.SALE_NOT_STARTED_AT': '抢购尚未开始，开始时间：{when}。',
+  'error.SALE_ENDED': '抢购已结束。',
   'error.PRODUCT_ARCHIVED': '该商品已下架，不能修改或补货。',
-  'error.METHOD_NOT_ALLOWED': '此处不支持该操作。',
+  'error.NOT_FOUND': '未找到。',
+  'error.METHOD_NOT_ALLOWED': '不支持该操作。',
+  'error.INVALID_JSON': '请求无法解析。',
+  'error.BODY_TOO_LARGE': '请求内容过大。',
+  'error.UNSUPPORTED_MEDIA_TYPE': '不支持的请求格式。',
+  'error.INTERNAL_ERROR': '服务器出错了，请重试。',
+  'error.SERVER': '出错了，请重试。',
+  'error.VALIDATION_FIELD': '输入有误：{field}。',
+  'error.UNKNOWN': '请求被拒绝（{code}）。',
+  'error.PER_USER_LIMIT_N': '已达限购：您还可购买 {n} 件。',
+  'reason.product not found': '商品不存在。',
+  'reason.product archived': '商品已下架。',
+  'reason.reservation released': '预占已过期，订单未能处理。',
+  'reason.insufficient stock': '处理订单时库存已售罄。',
+  'reason.cancelled by customer': '已由买家撤单。',
+  'reason.unknown': '订单未能完成。',
+  'admin.createdNamed': '已创建商品「{name}」（#{id}）。',
+  'admin.savedNamed': '已保存商品「{name}」（#{id}）。',
+  'admin.restockedNamed': '商品「{name}」（#{id}）当前库存 {stock}。',
+  'admin.archivedNamed': '已下架商品「{name}」（#{id}）。',
+  'admin.image': '图片',
+  'admin.window': '抢购时间',
+  'admin.unitsSold': '已售',
+  'admin.noLimit': '—',
+  'admin.always': '不限时',
+  'admin.from': '{when} 起',
+  'admin.until': '至 {when}',
+  'admin.reconcileCount': '共 {n} 个商品',
+  'admin.orderId': '订单号',
+  'form.saleStartsAt': '开抢时间（本地时间）',
+  'form.saleEndsAt': '结束时间（本地时间）',
+  'form.windowOrder': '结束时间须晚于开始时间。',
+  'form.dateInvalid': '请输入日期和时间。',
+  'sim.invalidProduct': '请选择要模拟抢购的商品。',
+  'sim.invalidField': '{field}：须为 {min} 到 {max} 之间的整数。',
   // --- issue 13: buyers, sessions, guest orders ---
   'auth.signIn': '登录',
   'auth.register': '注册',
@@ -379,18 +499,47 @@ function isMessageKey(key: string): key is MessageKey {
   return key in en
 }
 
-/** A readable, translated message for anything a request can throw. */
+/**
+ * A readable, translated message for anything a request can throw. Issue 14: never the server's
+ * own text in the Chinese UI — every stable code has its sentence, a 5xx says "something went
+ * wrong, retry", and an unknown code is named, not quoted.
+ */
 export function errorMessage(err: unknown): string {
   if (err instanceof ApiError) {
     if (err.code === 'INSUFFICIENT_STOCK' && err.available !== undefined && err.available > 0) {
       return t('error.INSUFFICIENT_STOCK_N', { n: err.available })
     }
+    if (err.code === 'PER_USER_LIMIT' && typeof err.details.remaining === 'number' && err.details.remaining > 0) {
+      return t('error.PER_USER_LIMIT_N', { n: err.details.remaining })
+    }
+    if (err.code === 'SALE_NOT_STARTED' && typeof err.details.saleStartsAt === 'string') {
+      return t('error.SALE_NOT_STARTED_AT', { when: formatTime(err.details.saleStartsAt) })
+    }
+    if (err.code === 'VALIDATION_FAILED') {
+      // The server names the field ("body/saleEndsAt must be …"); English readers get the sentence.
+      if (locale.value === 'en') return t('error.VALIDATION_FAILED', { message: err.message })
+      const field = /(?:body|querystring|params|headers)\/(\w+)/.exec(err.message)?.[1]
+      return field !== undefined ? t('error.VALIDATION_FIELD', { field }) : t('error.VALIDATION_FIELD', { field: '—' })
+    }
     const key = `error.${err.code}`
-    if (isMessageKey(key)) return t(key, { message: err.message, status: err.status })
-    return err.message !== '' ? err.message : t('error.HTTP_ERROR', { message: String(err.status) })
+    if (isMessageKey(key)) return t(key, { status: err.status })
+    if (err.status >= 500) return t('error.SERVER')
+    return t('error.UNKNOWN', { code: err.code })
   }
-  if (err instanceof Error) return err.message
-  return String(err)
+  return t('error.SERVER')
+}
+
+/** The sentence for a bare error code (the simulator counts refusals by code). */
+export function codeText(code: string): string {
+  if (code === 'VALIDATION_FAILED') return t('error.VALIDATION_FIELD', { field: '—' })
+  const key = `error.${code}`
+  return isMessageKey(key) ? t(key, { status: 502, message: '' }) : t('error.UNKNOWN', { code })
+}
+
+/** A processor's failure reason ("insufficient stock", "cancelled by customer", …) in the UI's language. */
+export function reasonText(reason: string): string {
+  const key = `reason.${reason}`
+  return isMessageKey(key) ? t(key) : t('reason.unknown')
 }
 
 const dateFormats = computed(

@@ -67,3 +67,32 @@ export function checkPerUserLimit(text: string): FieldError {
 export function centsToYuanText(cents: number): string {
   return (cents / 100).toFixed(2)
 }
+
+// --- issue 14: sale windows ----------------------------------------------------------------------
+
+/** An ISO instant as a <input type="datetime-local" step="1"> value, in this browser's time zone. */
+export function isoToLocalInput(iso: string | null | undefined): string {
+  if (!iso) return ''
+  const date = new Date(iso)
+  if (Number.isNaN(date.getTime())) return ''
+  const two = (n: number) => String(n).padStart(2, '0')
+  return `${date.getFullYear()}-${two(date.getMonth() + 1)}-${two(date.getDate())}T${two(date.getHours())}:${two(date.getMinutes())}:${two(date.getSeconds())}`
+}
+
+/** A datetime-local value (this browser's time zone) as UTC ISO 8601; null when empty or invalid. */
+export function localInputToIso(value: string): string | null {
+  if (value.trim() === '') return null
+  const date = new Date(value)
+  return Number.isNaN(date.getTime()) ? null : date.toISOString()
+}
+
+export function checkWindow(starts: string, ends: string): { starts: FieldError; ends: FieldError } {
+  const startIso = localInputToIso(starts)
+  const endIso = localInputToIso(ends)
+  const result: { starts: FieldError; ends: FieldError } = {
+    starts: starts.trim() !== '' && startIso === null ? { key: 'form.dateInvalid' } : null,
+    ends: ends.trim() !== '' && endIso === null ? { key: 'form.dateInvalid' } : null,
+  }
+  if (startIso !== null && endIso !== null && Date.parse(endIso) <= Date.parse(startIso)) result.ends = { key: 'form.windowOrder' }
+  return result
+}

@@ -1,5 +1,6 @@
 import { computed, reactive } from 'vue'
 import { ApiError, getOrder, getProduct, newIdempotencyKey, placeOrderWithRetry, register } from '../api.ts'
+import { MIN_POLL_MS } from './usePolling.ts'
 
 export type Phase = 'idle' | 'signing-in' | 'firing' | 'settling' | 'done' | 'stopped'
 
@@ -87,7 +88,7 @@ export function useFlashSale() {
       } catch {
         // the counters and the verdict matter more than one missed stock sample
       }
-    }, 250)
+    }, MIN_POLL_MS)
   }
 
   async function fire(settings: SaleSettings, tokens: string[]): Promise<{ orderId: string; quantity: number; token: string }[]> {
@@ -113,7 +114,7 @@ export function useFlashSale() {
             state.soldOut++
           } else {
             state.failed++
-            const code = err instanceof ApiError ? err.code : 'ERROR'
+            const code = err instanceof ApiError ? err.code : 'INTERNAL_ERROR'
             state.reasons[code] = (state.reasons[code] ?? 0) + 1
           }
         }
@@ -144,7 +145,7 @@ export function useFlashSale() {
       }
       open = stillOpen
       state.pending = open.length
-      if (open.length > 0) await sleep(400)
+      if (open.length > 0) await sleep(MIN_POLL_MS)
     }
     return { confirmedUnits, failedOrders }
   }
@@ -176,8 +177,8 @@ export function useFlashSale() {
       // Failed orders give their units back to Redis just after MySQL records the failure, so
       // allow the stock a few seconds to converge (I4) before comparing.
       let endStock = (await getProduct(settings.productId)).stock
-      for (let waited = 0; startStock - endStock !== confirmedUnits && waited < 5000; waited += 500) {
-        await sleep(500)
+      for (let waited = 0; startStock - endStock !== confirmedUnits && waited < 6000; waited += MIN_POLL_MS) {
+        await sleep(MIN_POLL_MS)
         endStock = (await getProduct(settings.productId)).stock
       }
       state.stock = endStock

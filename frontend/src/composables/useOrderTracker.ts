@@ -9,9 +9,22 @@ export interface TrackedOrder {
   productName: string
   quantity: number
   status: OrderStatus | 'rejected'
-  /** failure reason from the processor, or the translated refusal */
+  /** the processor's failure reason as it stored it ("insufficient stock", …); translated when shown */
   reason: string | null
+  /** why the gateway refused the order (an ApiError), translated when shown */
+  error?: unknown
+  /** the buyer who placed it (per-user limits count only their own orders) */
+  userId?: string
   at: string
+}
+
+type FateListener = (order: TrackedOrder) => void
+const listeners = new Set<FateListener>()
+
+/** Called when a tracked order leaves `pending` (confirmed, failed, cancelled). */
+export function onFate(listener: FateListener): () => void {
+  listeners.add(listener)
+  return () => listeners.delete(listener)
 }
 
 // One list per browser tab, kept across route changes so the buyer still sees an order's fate
@@ -34,9 +47,11 @@ async function poll(): Promise<void> {
           // A guest order is read with its receipt; a buyer's with the session cookie.
           const receipt = receiptFor(tracked.orderId as string)
           const order = await getOrder(tracked.orderId as string, receipt === undefined ? {} : { receipt })
+          const changed = order.status !== tracked.status
           tracked.status = order.status
           tracked.reason = order.reason
           if (order.productName) tracked.productName = order.productName
+          if (changed && order.status !== 'pending') for (const listener of listeners) listener(tracked)
         } catch {
           // A blip, or a 404 in the instant after the 202: still pending, ask again next round.
         }
@@ -49,7 +64,8 @@ async function poll(): Promise<void> {
 }
 
 function schedule(): void {
-  if (timer === undefined && !inFlight && open().length > 0) timer = setTimeout(poll, 400)
+  // At most one round a second (issue 14): a crowd of buyers must not multiply the gateway's reads.
+  if (timer === undefined && !inFlight && open().length > 0) timer = setTimeout(poll, 1000)
 }
 
 /**

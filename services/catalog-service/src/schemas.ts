@@ -29,6 +29,13 @@ const PerUserLimit = Type.Union([
   Type.Null()
 ])
 const Timestamp = Type.String({ format: 'date-time' })
+// A sale window bound: ISO 8601 with a time zone (stored and answered in UTC); null clears it.
+const SaleBound = (description: string) => Type.Union([
+  Type.String({ format: 'date-time', maxLength: 40, description }),
+  Type.Null()
+])
+const SaleStartsAt = SaleBound('first instant orders are taken (UTC ISO 8601); null: on sale at once')
+const SaleEndsAt = SaleBound('first instant orders are refused again; must be after saleStartsAt; null: no end')
 
 export const Product = Type.Object({
   id: ProductId,
@@ -38,6 +45,8 @@ export const Product = Type.Object({
   imageUrl: Type.Union([Type.String(), Type.Null()]),
   perUserLimit: Type.Union([Type.Integer(), Type.Null()]),
   status: ProductStatus,
+  saleStartsAt: Type.Union([Timestamp, Type.Null()], { description: 'sale window start (UTC); null: on sale since creation' }),
+  saleEndsAt: Type.Union([Timestamp, Type.Null()], { description: 'sale window end (UTC), exclusive; null: no end' }),
   createdAt: Timestamp,
   updatedAt: Timestamp
 })
@@ -48,7 +57,9 @@ export const NewProduct = Type.Object({
   stock: Stock,
   price: Type.Optional(Price),
   imageUrl: Type.Optional(ImageUrl),
-  perUserLimit: Type.Optional(PerUserLimit)
+  perUserLimit: Type.Optional(PerUserLimit),
+  saleStartsAt: Type.Optional(SaleStartsAt),
+  saleEndsAt: Type.Optional(SaleEndsAt)
 }, { additionalProperties: false })
 export type NewProduct = Static<typeof NewProduct>
 
@@ -56,7 +67,9 @@ export const ProductChanges = Type.Object({
   name: Type.Optional(Name),
   price: Type.Optional(Price),
   imageUrl: Type.Optional(ImageUrl),
-  perUserLimit: Type.Optional(PerUserLimit)
+  perUserLimit: Type.Optional(PerUserLimit),
+  saleStartsAt: Type.Optional(SaleStartsAt),
+  saleEndsAt: Type.Optional(SaleEndsAt)
 }, { additionalProperties: false, minProperties: 1 })
 export type ProductChanges = Static<typeof ProductChanges>
 
@@ -69,7 +82,13 @@ export const ProductParams = Type.Object({ id: ProductId })
 export const ProductQuery = Type.Object({
   page: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1 }),
   pageSize: Type.Integer({ minimum: 1, maximum: LIMITS.maxPageSize, default: 20 }),
-  name: Type.Optional(Type.String({ maxLength: LIMITS.nameLength, description: 'substring of the name' }))
+  name: Type.Optional(Type.String({ maxLength: LIMITS.nameLength, description: 'substring of the name' })),
+  // Issue 14: the shop lists what a buyer can still get first; sold-out pages are the last ones.
+  sort: Type.Union([Type.Literal('newest'), Type.Literal('on-sale-first')], {
+    default: 'newest',
+    description: 'newest: by id, newest first; on-sale-first: on sale or upcoming (units left, window not over) first, then newest'
+  }),
+  hideSoldOut: Type.Boolean({ default: false, description: 'leave out products without units (MySQL stock) or whose sale has ended' })
 }, { additionalProperties: false })
 export type ProductQuery = Static<typeof ProductQuery>
 

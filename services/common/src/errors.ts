@@ -16,6 +16,10 @@ export const ErrorCode = {
   PRODUCT_ARCHIVED: 'PRODUCT_ARCHIVED',
   ORDER_NOT_FOUND: 'ORDER_NOT_FOUND',
   INSUFFICIENT_STOCK: 'INSUFFICIENT_STOCK',
+  /** the product's sale window has not opened yet (details: saleStartsAt) */
+  SALE_NOT_STARTED: 'SALE_NOT_STARTED',
+  /** the product's sale window has closed (details: saleEndsAt) */
+  SALE_ENDED: 'SALE_ENDED',
   PER_USER_LIMIT: 'PER_USER_LIMIT',
   IDEMPOTENCY_KEY_REUSED: 'IDEMPOTENCY_KEY_REUSED',
   ORDER_NOT_CANCELLABLE: 'ORDER_NOT_CANCELLABLE',

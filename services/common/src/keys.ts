@@ -6,7 +6,10 @@ export const productTag = (productId: number): string => `{product:${productId}}
 export interface ProductKeys {
   /** units available for sale right now (absent: the product is not on sale) */
   stock: string
-  /** hash: status (active | archived), limit (per-user limit, '' for none) */
+  /**
+   * hash: status (active | archived), limit (per-user limit, '' for none), starts / ends (the sale
+   * window in ms epoch, '' for none; checked against Redis's clock by the reservation script)
+   */
   info: string
   /** hash: userId → units the user holds (reserved or confirmed) */
   users: string

@@ -26,7 +26,9 @@ export const ErrorResponse = Type.Object({
   error: Type.String(),
   message: Type.String(),
   available: Type.Optional(Type.Integer({ description: 'INSUFFICIENT_STOCK: units left' })),
-  remaining: Type.Optional(Type.Integer({ description: 'PER_USER_LIMIT: units the user may still buy' }))
+  remaining: Type.Optional(Type.Integer({ description: 'PER_USER_LIMIT: units the user may still buy' })),
+  saleStartsAt: Type.Optional(Type.String({ format: 'date-time', description: 'SALE_NOT_STARTED: when the sale opens (UTC)' })),
+  saleEndsAt: Type.Optional(Type.String({ format: 'date-time', description: 'SALE_ENDED: when the sale closed (UTC)' }))
 }, { additionalProperties: true })
 export type ErrorResponse = Static<typeof ErrorResponse>
 

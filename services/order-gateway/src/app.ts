@@ -13,6 +13,7 @@ import { PendingOrders } from './orders/pending.ts'
 import { OrderPlacement } from './orders/placement.ts'
 import { OrderCancellation } from './orders/cancellation.ts'
 import { orderRoutes } from './routes/orders.ts'
+import { salesRoutes } from './routes/sales.ts'
 import { Callers } from './auth/callers.ts'
 import { StockMemory } from './stock-memory/memory.ts'
 import { listenToStockEvents } from './stock-memory/events.ts'
@@ -125,5 +126,6 @@ export async function buildApp (config: GatewayConfig): Promise<App> {
       rateLimit: { max: config.RATE_LIMIT_MAX, timeWindow: config.RATE_LIMIT_WINDOW_SECONDS * 1000 }
     })
   })
+  await app.register(salesRoutes, { orders })
   return app
 }

@@ -78,5 +78,15 @@ export const OrderQuery = Type.Object({
   }))
 }, { additionalProperties: false })
 
+// Issue 14: units sold per product, for the admin's product table (aggregates only, no buyer data).
+export const SalesQuery = Type.Object({
+  productId: Type.Array(ProductId, { minItems: 1, maxItems: 100, uniqueItems: true, description: 'repeat for several products: ?productId=1&productId=2' })
+}, { additionalProperties: false })
+
+export const SalesSummary = Type.Object({
+  items: Type.Array(Type.Object({ productId: Type.Integer(), unitsSold: Type.Integer({ description: 'units of confirmed orders' }) }))
+})
+export type SalesSummary = Static<typeof SalesSummary>
+
 export const OrderPage = Page(Order)
 export type OrderPage = Static<typeof OrderPage>

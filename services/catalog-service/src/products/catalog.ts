@@ -23,12 +23,15 @@ export class Catalog {
   }
 
   async create (input: NewProduct): Promise<Product> {
+    const window = saleWindow({ saleStartsAt: input.saleStartsAt ?? null, saleEndsAt: input.saleEndsAt ?? null })
     const id = await this.#repository.create({
       name: input.name.trim(),
       stock: input.stock,
       price: input.price ?? 0,
       imageUrl: input.imageUrl ?? null,
-      perUserLimit: input.perUserLimit ?? null
+      perUserLimit: input.perUserLimit ?? null,
+      saleStartsAt: window.startsAt,
+      saleEndsAt: window.endsAt
     })
     // On sale before the 201. If Redis fails here the product exists in MySQL but is not on sale:
     // we answer 503, and the next stock sync (periodic `sync:stock`, or POST /admin/stock/sync) puts
@@ -53,7 +56,13 @@ export class Catalog {
 
   async list (query: ProductQuery): Promise<{ items: Product[], page: number, pageSize: number, total: number }> {
     const name = query.name?.trim()
-    const { items, total } = await this.#repository.page({ page: query.page, pageSize: query.pageSize, name: name === '' ? undefined : name })
+    const { items, total } = await this.#repository.page({
+      page: query.page,
+      pageSize: query.pageSize,
+      name: name === '' ? undefined : name,
+      onSaleFirst: query.sort === 'on-sale-first',
+      hideSoldOut: query.hideSoldOut
+    })
     const live = await this.#stock.available(items.map((p) => p.id))
     return {
       items: items.map((record) => toProduct(record, live.get(record.id) ?? record.stock)),
@@ -65,13 +74,30 @@ export class Catalog {
 
   /** An archived product is not changed (409 PRODUCT_ARCHIVED), as with restock: it is out of the shop for good. */
   async update (id: number, changes: ProductChanges): Promise<Product> {
-    const result = await this.#repository.updateDetails(id, {
-      ...changes,
-      ...(changes.name !== undefined ? { name: changes.name.trim() } : {})
+    const { saleStartsAt, saleEndsAt, ...details } = changes
+    const movesWindow = saleStartsAt !== undefined || saleEndsAt !== undefined
+    let window: { startsAt: Date | null, endsAt: Date | null } | undefined
+    if (movesWindow) {
+      // A bound left out keeps its stored value; the window as a whole must still make sense.
+      const current = await this.#mustFind(id)
+      window = saleWindow({
+        saleStartsAt: saleStartsAt !== undefined ? saleStartsAt : current.saleStartsAt,
+        saleEndsAt: saleEndsAt !== undefined ? saleEndsAt : current.saleEndsAt
+      })
+    }
+    const found = await this.#repository.updateDetails(id, {
+      ...details,
+      ...(details.name !== undefined ? { name: details.name.trim() } : {}),
+      ...(window !== undefined ? { saleStartsAt: window.startsAt, saleEndsAt: window.endsAt } : {})
     })
-    if (result === 'not-found') throw productNotFound(id)
-    if (result === 'archived') throw productArchived(id)
-    if (changes.perUserLimit !== undefined) await this.#publishInfo(id, { perUserLimit: changes.perUserLimit })
+    if (found === 'not-found') throw productNotFound(id)
+    if (found === 'archived') throw productArchived(id)
+    if (changes.perUserLimit !== undefined || window !== undefined) {
+      await this.#publishInfo(id, {
+        ...(changes.perUserLimit !== undefined ? { perUserLimit: changes.perUserLimit } : {}),
+        ...(window !== undefined ? { window: { startsAt: msOf(window.startsAt), endsAt: msOf(window.endsAt) } } : {})
+      })
+    }
     await this.#cache.invalidate(id)
     return this.#fresh(id)
   }
@@ -147,7 +173,35 @@ function toProduct (details: ProductDetails, stock: number): Product {
     imageUrl: details.imageUrl,
     perUserLimit: details.perUserLimit,
     status: details.status,
+    // Cached details written before sale windows existed lack the fields: no window.
+    saleStartsAt: details.saleStartsAt ?? null,
+    saleEndsAt: details.saleEndsAt ?? null,
     createdAt: details.createdAt,
     updatedAt: details.updatedAt
   }
 }
+
+/** Earliest and latest bound a window may have (DATETIME's range, and no sale before this system). */
+const WINDOW_MIN = Date.parse('2000-01-01T00:00:00Z')
+const WINDOW_MAX = Date.parse('9999-12-31T00:00:00Z')
+
+/** Parses and checks a sale window: each bound in range, the end after the start (400 naming the field). */
+function saleWindow (input: { saleStartsAt: string | null, saleEndsAt: string | null }): { startsAt: Date | null, endsAt: Date | null } {
+  const bound = (field: 'saleStartsAt' | 'saleEndsAt'): Date | null => {
+    const text = input[field]
+    if (text === null) return null
+    const ms = Date.parse(text)
+    if (!Number.isFinite(ms) || ms < WINDOW_MIN || ms > WINDOW_MAX) {
+      throw new AppError(400, ErrorCode.VALIDATION_FAILED, `body/${field} must be a date-time between 2000 and 9999`)
+    }
+    return new Date(ms)
+  }
+  const startsAt = bound('saleStartsAt')
+  const endsAt = bound('saleEndsAt')
+  if (startsAt !== null && endsAt !== null && endsAt.getTime() <= startsAt.getTime()) {
+    throw new AppError(400, ErrorCode.VALIDATION_FAILED, 'body/saleEndsAt must be after saleStartsAt')
+  }
+  return { startsAt, endsAt }
+}
+
+const msOf = (date: Date | null): number | null => date === null ? null : date.getTime()

@@ -13,6 +13,9 @@ export interface ProductRecord {
   imageUrl: string | null
   perUserLimit: number | null
   status: ProductStatus
+  /** sale window (ISO 8601 UTC), null: no bound */
+  saleStartsAt: string | null
+  saleEndsAt: string | null
   createdAt: string
   updatedAt: string
 }
@@ -23,6 +26,8 @@ export interface NewProductRecord {
   price: number
   imageUrl: string | null
   perUserLimit: number | null
+  saleStartsAt: Date | null
+  saleEndsAt: Date | null
 }
 
 export interface ProductDetailChanges {
@@ -30,9 +35,22 @@ export interface ProductDetailChanges {
   price?: number
   imageUrl?: string | null
   perUserLimit?: number | null
+  saleStartsAt?: Date | null
+  saleEndsAt?: Date | null
 }
 
-export interface PageRequest { page: number, pageSize: number, name?: string | undefined }
+export interface PageRequest {
+  page: number
+  pageSize: number
+  name?: string | undefined
+  /** on-sale and upcoming products before sold-out and ended ones */
+  onSaleFirst?: boolean
+  hideSoldOut?: boolean
+}
+
+// Sold out or over, as MySQL sees it (its stock trails Redis by the orders still being processed):
+// good enough to order a page, never used to refuse an order.
+const GONE = '(stock = 0 OR (sale_ends_at IS NOT NULL AND sale_ends_at <= UTC_TIMESTAMP(3)))'
 
 export type RestockResult = 'added' | 'not-found' | 'archived' | 'too-much'
 export type UpdateResult = 'updated' | 'not-found' | 'archived'
@@ -48,11 +66,15 @@ interface ProductRow extends RowDataPacket {
   image_url: string | null
   per_user_limit: number | null
   status: ProductStatus
+  sale_starts_at: Date | null
+  sale_ends_at: Date | null
   created_at: Date
   updated_at: Date
 }
 
-const COLUMNS = 'id, name, price, stock, image_url, per_user_limit, status, created_at, updated_at'
+const COLUMNS = 'id, name, price, stock, image_url, per_user_limit, status, sale_starts_at, sale_ends_at, created_at, updated_at'
+
+const msOrNull = (date: Date | null): number | null => date === null ? null : date.getTime()
 
 const toRecord = (row: ProductRow): ProductRecord => ({
   id: Number(row.id),
@@ -62,6 +84,8 @@ const toRecord = (row: ProductRow): ProductRecord => ({
   imageUrl: row.image_url,
   perUserLimit: row.per_user_limit,
   status: row.status,
+  saleStartsAt: row.sale_starts_at === null ? null : row.sale_starts_at.toISOString(),
+  saleEndsAt: row.sale_ends_at === null ? null : row.sale_ends_at.toISOString(),
   createdAt: row.created_at.toISOString(),
   updatedAt: row.updated_at.toISOString()
 })
@@ -73,7 +97,9 @@ const DETAIL_COLUMNS: Record<keyof ProductDetailChanges, string> = {
   name: 'name',
   price: 'price',
   imageUrl: 'image_url',
-  perUserLimit: 'per_user_limit'
+  perUserLimit: 'per_user_limit',
+  saleStartsAt: 'sale_starts_at',
+  saleEndsAt: 'sale_ends_at'
 }
 
 export class ProductRepository {
@@ -85,8 +111,8 @@ export class ProductRepository {
 
   async create (product: NewProductRecord): Promise<number> {
     const [result] = await this.#pool.query<ResultSetHeader>(
-      'INSERT INTO products (name, price, stock, image_url, per_user_limit) VALUES (?, ?, ?, ?, ?)',
-      [product.name, product.price, product.stock, product.imageUrl, product.perUserLimit])
+      'INSERT INTO products (name, price, stock, image_url, per_user_limit, sale_starts_at, sale_ends_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      [product.name, product.price, product.stock, product.imageUrl, product.perUserLimit, product.saleStartsAt, product.saleEndsAt])
     return result.insertId
   }
 
@@ -95,12 +121,14 @@ export class ProductRepository {
     return rows[0] === undefined ? null : toRecord(rows[0])
   }
 
-  /** Active products, newest first. */
+  /** Active products, newest first (optionally on-sale and upcoming first, or only those). */
   async page (request: PageRequest): Promise<{ items: ProductRecord[], total: number }> {
-    const where = request.name ? 'status = \'active\' AND name LIKE ?' : 'status = \'active\''
+    let where = request.name ? 'status = \'active\' AND name LIKE ?' : 'status = \'active\''
+    if (request.hideSoldOut === true) where += ` AND NOT ${GONE}`
     const filter = request.name ? [likeSubstring(request.name)] : []
+    const order = request.onSaleFirst === true ? `${GONE} ASC, id DESC` : 'id DESC'
     const [[rows], [counts]] = await Promise.all([
-      this.#pool.query<ProductRow[]>(`SELECT ${COLUMNS} FROM products WHERE ${where} ORDER BY id DESC LIMIT ? OFFSET ?`,
+      this.#pool.query<ProductRow[]>(`SELECT ${COLUMNS} FROM products WHERE ${where} ORDER BY ${order} LIMIT ? OFFSET ?`,
         [...filter, request.pageSize, (request.page - 1) * request.pageSize]),
       this.#pool.query<Array<RowDataPacket & { total: number }>>(`SELECT COUNT(*) AS total FROM products WHERE ${where}`, filter)
     ])
@@ -108,12 +136,12 @@ export class ProductRepository {
   }
 
   /**
-   * Changes the details of an active product (never stock or status), in one guarded statement like
-   * addStock: an archived product is not changed (the catalog answers 409 PRODUCT_ARCHIVED).
+   * Changes the details and sale window of an active product (never stock or status), in one guarded
+   * statement like addStock: an archived product is not changed (the catalog answers 409 PRODUCT_ARCHIVED).
    */
   async updateDetails (id: number, changes: ProductDetailChanges): Promise<UpdateResult> {
     const assignments: string[] = []
-    const values: Array<string | number | null> = []
+    const values: Array<string | number | Date | null> = []
     for (const [field, column] of Object.entries(DETAIL_COLUMNS) as Array<[keyof ProductDetailChanges, string]>) {
       const value = changes[field]
       if (value === undefined) continue
@@ -157,9 +185,17 @@ export class ProductRepository {
 
   /** What stock sync puts on sale (read after sync has read the product's change counter). */
   async stockOf (id: number): Promise<MysqlStock | null> {
-    const [rows] = await this.#pool.query<ProductRow[]>('SELECT stock, status, per_user_limit FROM products WHERE id = ?', [id])
+    const [rows] = await this.#pool.query<ProductRow[]>(
+      'SELECT stock, status, per_user_limit, sale_starts_at, sale_ends_at FROM products WHERE id = ?', [id])
     const row = rows[0]
-    return row === undefined ? null : { stock: row.stock, status: row.status, perUserLimit: row.per_user_limit }
+    return row === undefined
+      ? null
+      : {
+          stock: row.stock,
+          status: row.status,
+          perUserLimit: row.per_user_limit,
+          window: { startsAt: msOrNull(row.sale_starts_at), endsAt: msOrNull(row.sale_ends_at) }
+        }
   }
 
   /** Every product id (archived too: their status must reach Redis), optionally only those given. */

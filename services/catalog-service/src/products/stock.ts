@@ -1,4 +1,4 @@
-import { ABANDONED_CHANGE_MS, newChangeToken, productKeys, sleep, type ChangeOp, type Cluster, type Logger, type MysqlStock, type ProductStatus, type StockSnapshot, type StockStore, type SyncOutcome } from '@flash/common'
+import { ABANDONED_CHANGE_MS, newChangeToken, productKeys, sleep, type ChangeOp, type Cluster, type Logger, type MysqlStock, type ProductInfoChange, type StockSnapshot, type StockStore, type SyncOutcome } from '@flash/common'
 
 // The catalog's side of the Redis stock protocol (services/common/src/stock): putting MySQL stock on
 // sale, restocking during a sale, publishing status and per-user limit to the reservation script, and
@@ -7,7 +7,7 @@ import { ABANDONED_CHANGE_MS, newChangeToken, productKeys, sleep, type ChangeOp,
 /** tries of a restock's Redis step after its MySQL commit */
 const FINISH_ATTEMPTS = 5
 
-export type ProductInfo = { status?: ProductStatus, perUserLimit?: number | null }
+export type ProductInfo = ProductInfoChange
 
 export interface ConsistentView {
   mysql: MysqlStock | null
@@ -86,7 +86,7 @@ export class CatalogStock {
   }
 
   /**
-   * Publishes status and per-user limit to the reservation script, after MySQL committed them. The
+   * Publishes status, per-user limit and sale window to the reservation script, after MySQL committed them. The
    * change counter is bumped first, so a sync that read MySQL before the commit is refused and reads
    * again, instead of writing the old status (an archived product back on sale) over the new one.
    */

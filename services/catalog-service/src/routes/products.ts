@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import type { onRequestAsyncHookHandler } from 'fastify'
+import etag from '@fastify/etag'
+import type { FastifyReply, onRequestAsyncHookHandler } from 'fastify'
 import { adminSecurity, ErrorResponse } from '@flash/common'
 import type { Catalog } from '../products/catalog.ts'
 import type { CatalogMetrics } from '../metrics.ts'
@@ -14,6 +15,18 @@ export interface ProductRouteOptions {
 
 const errors = { '4xx': ErrorResponse, '5xx': ErrorResponse }
 
+/**
+ * Product reads are what a crowd of waiting browsers polls. They may be one second stale (nginx
+ * micro-caches them for that long, DESIGN.md §5), carry an ETag (a repeated poll costs a 304 and no
+ * body), and the server's clock in ms, which the shop uses to count down to a sale's start.
+ */
+const READ_MAX_AGE_SECONDS = 1
+function readHeaders (reply: FastifyReply): FastifyReply {
+  return reply
+    .header('cache-control', `public, max-age=${READ_MAX_AGE_SECONDS}`)
+    .header('x-server-time', String(Date.now()))
+}
+
 export const productRoutes: FastifyPluginAsyncTypebox<ProductRouteOptions> = async (app, { catalog, admin, metrics }) => {
   app.post('/products', {
     onRequest: admin,
@@ -26,33 +39,45 @@ export const productRoutes: FastifyPluginAsyncTypebox<ProductRouteOptions> = asy
     }
   }, async (request, reply) => reply.code(201).send(await catalog.create(request.body)))
 
-  app.get('/products', {
-    schema: {
-      tags: ['products'],
-      summary: 'Active products, newest first, with live available stock',
-      querystring: ProductQuery,
-      response: { 200: ProductPage, ...errors }
-    }
-  }, async (request) => catalog.list(request.query))
+  // The reads, in their own scope: only they get ETags (and 304 for a matching If-None-Match).
+  const readRoutes: FastifyPluginAsyncTypebox = async (reads) => {
+    await reads.register(etag, { weak: true })
 
-  app.get('/products/:id', {
-    schema: {
-      tags: ['products'],
-      summary: 'One product (archived ones too); x-cache tells whether its details came from the cache',
-      params: ProductParams,
-      response: { 200: Product, ...errors }
-    }
-  }, async (request, reply) => {
-    const { product, cacheHit } = await catalog.read(request.params.id)
-    metrics.cacheReads.inc({ result: cacheHit ? 'hit' : 'miss' })
-    return reply.header('x-cache', cacheHit ? 'hit' : 'miss').send(product)
-  })
+    reads.get('/products', {
+      schema: {
+        tags: ['products'],
+        summary: 'Active products with live available stock: newest first, or on-sale and upcoming first',
+        description: 'Cache-Control: max-age=1 and an ETag (If-None-Match answers 304); X-Server-Time is the server clock in ms.',
+        querystring: ProductQuery,
+        response: { 200: ProductPage, ...errors }
+      }
+    }, async (request, reply) => {
+      metrics.productReads.inc({ route: 'list' })
+      return readHeaders(reply).send(await catalog.list(request.query))
+    })
+
+    reads.get('/products/:id', {
+      schema: {
+        tags: ['products'],
+        summary: 'One product (archived ones too); x-cache tells whether its details came from the cache',
+        description: 'Cache-Control: max-age=1 and an ETag (If-None-Match answers 304); X-Server-Time is the server clock in ms.',
+        params: ProductParams,
+        response: { 200: Product, ...errors }
+      }
+    }, async (request, reply) => {
+      metrics.productReads.inc({ route: 'one' })
+      const { product, cacheHit } = await catalog.read(request.params.id)
+      metrics.cacheReads.inc({ result: cacheHit ? 'hit' : 'miss' })
+      return readHeaders(reply).header('x-cache', cacheHit ? 'hit' : 'miss').send(product)
+    })
+  }
+  await app.register(readRoutes)
 
   app.patch('/products/:id', {
     onRequest: admin,
     schema: {
       tags: ['products'],
-      summary: 'Change name, price, image or per-user limit (409 for an archived product)',
+      summary: 'Change name, price, image, per-user limit or sale window (moving a window during a sale is safe; 409 for an archived product)',
       security: adminSecurity,
       params: ProductParams,
       body: ProductChanges,

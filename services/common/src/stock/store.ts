@@ -44,6 +44,9 @@ export type ReserveOutcome =
   | { kind: 'not-on-sale' }
   | { kind: 'per-user-limit', remaining: number }
   | { kind: 'insufficient-stock', unitsLeft: number }
+  /** before the sale window: `startsAt` and Redis's clock (`redisNow`), both ms epoch */
+  | { kind: 'sale-not-started', startsAt: number, redisNow: number }
+  | { kind: 'sale-ended', endsAt: number }
   | { kind: 'sign-in-required' }
 
 export interface ReserveRequest {
@@ -95,7 +98,25 @@ export interface StockSnapshot {
   pending: number
 }
 
-export interface MysqlStock { stock: number, status: 'active' | 'archived', perUserLimit: number | null }
+/** The sale window as the reservation script sees it: ms epoch, null for "no bound". */
+export interface SaleWindow { startsAt: number | null, endsAt: number | null }
+
+export interface MysqlStock {
+  stock: number
+  status: 'active' | 'archived'
+  perUserLimit: number | null
+  /** absent: the caller does not know the window, and sync leaves Redis's as it is */
+  window?: SaleWindow
+}
+
+/** What setInfo publishes to the reservation script; absent fields stay as they are. */
+export interface ProductInfoChange {
+  status?: 'active' | 'archived'
+  perUserLimit?: number | null
+  window?: SaleWindow
+}
+
+const windowBound = (ms: number | null): string => ms === null ? '' : String(ms)
 
 export type SyncOutcome =
   | { outcome: 'set', before: number | null, after: number, pending: number, mysqlStock: number }
@@ -124,7 +145,7 @@ export class StockStore {
       keys.stock, keys.info, keys.users, keys.ledger, idemKey,
       request.orderId, request.quantity, request.userId ?? '', request.now ?? Date.now(),
       request.idempotencyTtlSeconds, fingerprint) as string[]
-    const [kind, value = ''] = reply
+    const [kind, value = '', extra = ''] = reply
     switch (kind) {
       case 'RESERVED': return { kind: 'reserved', unitsLeft: Number(value) }
       case 'DUPLICATE': return { kind: 'duplicate', orderId: value }
@@ -132,6 +153,8 @@ export class StockStore {
       case 'NOT_ON_SALE': return { kind: 'not-on-sale' }
       case 'PER_USER_LIMIT': return { kind: 'per-user-limit', remaining: Number(value) }
       case 'INSUFFICIENT_STOCK': return { kind: 'insufficient-stock', unitsLeft: Number(value) }
+      case 'SALE_NOT_STARTED': return { kind: 'sale-not-started', startsAt: Number(value), redisNow: Number(extra) }
+      case 'SALE_ENDED': return { kind: 'sale-ended', endsAt: Number(value) }
       case 'SIGN_IN_REQUIRED': return { kind: 'sign-in-required' }
       default: throw new Error(`unexpected reserve reply ${JSON.stringify(reply)}`)
     }
@@ -202,7 +225,9 @@ export class StockStore {
       const mysql = await readMysql()
       if (mysql === null) return { outcome: 'missing' }
       const reply = await this.#call.fsSync(keys.stock, keys.info, keys.ledger, keys.changes, keys.seq,
-        seq, mysql.stock, mysql.status, mysql.perUserLimit ?? '', Date.now(), options.abandonedAfterMs ?? ABANDONED_CHANGE_MS) as string[]
+        seq, mysql.stock, mysql.status, mysql.perUserLimit ?? '', Date.now(), options.abandonedAfterMs ?? ABANDONED_CHANGE_MS,
+        mysql.window === undefined ? '-' : windowBound(mysql.window.startsAt),
+        mysql.window === undefined ? '-' : windowBound(mysql.window.endsAt)) as string[]
       if (reply[0] === 'SET') {
         const before = reply[1] === '' || reply[1] === undefined ? null : Number(reply[1])
         return { outcome: 'set', before, after: Number(reply[2]), pending: Number(reply[3]), mysqlStock: mysql.stock }
@@ -239,18 +264,28 @@ export class StockStore {
   }
 
   /**
-   * Status and per-user limit as the reservation script sees them (archive, PATCH). Bumps `seq` in
+   * Status, per-user limit and sale window as the reservation script sees them (archive, PATCH). Bumps `seq` in
    * the same transaction, so a sync that read MySQL before this change cannot write the old status back.
    */
-  async setInfo (productId: number, info: { status?: 'active' | 'archived', perUserLimit?: number | null }): Promise<void> {
+  async setInfo (productId: number, info: ProductInfoChange): Promise<void> {
     const fields: string[] = []
+    // A window bound that is null has no field at all (as sync.lua leaves it): the reservation script reads absent as "no bound".
+    const cleared: string[] = []
     if (info.status !== undefined) fields.push('status', info.status)
     if (info.perUserLimit !== undefined) fields.push('limit', info.perUserLimit === null ? '' : String(info.perUserLimit))
-    if (fields.length === 0) return
+    if (info.window !== undefined) {
+      for (const [field, bound] of [['starts', info.window.startsAt], ['ends', info.window.endsAt]] as const) {
+        if (bound === null) cleared.push(field)
+        else fields.push(field, windowBound(bound))
+      }
+    }
+    if (fields.length === 0 && cleared.length === 0) return
     const keys = productKeys(productId)
     // Announced in the same transaction: a gateway that remembered the product as not on sale asks again.
-    const results = await this.#redis.multi().incr(keys.seq).hset(keys.info, ...fields)
-      .publish(STOCK_EVENTS_CHANNEL, productTagOf(productId)).exec()
+    const transaction = this.#redis.multi().incr(keys.seq)
+    if (fields.length > 0) transaction.hset(keys.info, ...fields)
+    if (cleared.length > 0) transaction.hdel(keys.info, ...cleared)
+    const results = await transaction.publish(STOCK_EVENTS_CHANNEL, productTagOf(productId)).exec()
     const failed = results?.find(([error]) => error !== null)
     if (results === null || failed) throw failed?.[0] ?? new Error('setInfo transaction aborted')
   }

@@ -51,24 +51,31 @@ export class OrderPlacement {
   readonly #o: PlacementOptions
   readonly #refusedFromMemory
   readonly #refusedInsufficient
+  readonly #refusedNotStarted
 
   constructor (options: PlacementOptions) {
     this.#o = options
     // Label lookups hashed once, not per refusal.
     this.#refusedFromMemory = options.metrics.refusedFromMemory
     this.#refusedInsufficient = options.metrics.refused.labels('insufficient_stock')
+    this.#refusedNotStarted = options.metrics.refused.labels('sale_not_started')
   }
 
   /**
-   * Most requests of a sale that sold out end here: the 409 body (JSON) when memory already knows the
-   * answer — no Redis call, and the answer rendered once per product, not per request. A retry of an
-   * accepted request is refused too if it comes while the product is sold out; its order stands and is
-   * listed with the buyer's orders (docs/ARCHITECTURE.md §4).
+   * Most requests of a sale that sold out (or has not started yet) end here: the 409 body (JSON) when
+   * memory already knows the answer — no Redis call, and the answer rendered once per product, not per
+   * request. A retry of an accepted request is refused too if it comes while the product is sold out;
+   * its order stands and is listed with the buyer's orders (docs/ARCHITECTURE.md §4).
    */
   refusalFromMemory (productId: number, quantity: number): string | undefined {
     const remembered = this.#o.memory.refusal(productId, quantity)
     if (remembered === undefined) return undefined
     this.#refusedFromMemory.inc()
+    if (remembered.kind === 'not-started') {
+      this.#refusedNotStarted.inc()
+      return (remembered.answer ??= JSON.stringify(errorBody(409, ErrorCode.SALE_NOT_STARTED,
+        saleNotStartedMessage(productId, remembered.startsAt), { saleStartsAt: saleStartsAtText(remembered.startsAt) })))
+    }
     this.#refusedInsufficient.inc()
     return (remembered.answer ??= JSON.stringify(errorBody(409, ErrorCode.INSUFFICIENT_STOCK,
       insufficientStockMessage(productId, remembered.unitsLeft), { available: remembered.unitsLeft })))
@@ -83,6 +90,7 @@ export class OrderPlacement {
     const fingerprint = key === undefined ? undefined : fingerprintOf(input)
     const orderId = newOrderId()
     const epoch = memory.epoch
+    const calledAt = memory.now()
     let outcome
     try {
       outcome = await stock.reserve({
@@ -129,6 +137,16 @@ export class OrderPlacement {
         this.#refusedInsufficient.inc()
         memory.rememberUnitsLeft(productId, outcome.unitsLeft, epoch)
         throw insufficientStock(productId, outcome.unitsLeft)
+      case 'sale-not-started':
+        this.#refusedNotStarted.inc()
+        // Remembered until the start as Redis counts it, as a duration on this process's monotonic
+        // clock from before the call (so this gateway's wall clock never matters, and the memory
+        // lets go no later than the start), or until an announcement that the window moved.
+        memory.rememberNotStarted(productId, outcome.startsAt, outcome.startsAt - outcome.redisNow, epoch, calledAt)
+        throw saleNotStarted(productId, outcome.startsAt)
+      case 'sale-ended':
+        metrics.refused.inc({ reason: 'sale_ended' })
+        throw saleEnded(productId, outcome.endsAt)
     }
 
     const createdAt = new Date().toISOString()
@@ -197,4 +215,16 @@ export class OrderPlacement {
     }
     return true
   }
+}
+
+const saleStartsAtText = (startsAt: number): string => new Date(startsAt).toISOString()
+const saleNotStartedMessage = (productId: number, startsAt: number): string =>
+  `the sale of product ${productId} starts at ${saleStartsAtText(startsAt)}`
+const saleNotStarted = (productId: number, startsAt: number): AppError =>
+  new AppError(409, ErrorCode.SALE_NOT_STARTED, saleNotStartedMessage(productId, startsAt), { details: { saleStartsAt: saleStartsAtText(startsAt) } })
+
+const saleEnded = (productId: number, endsAt: number): AppError => {
+  const saleEndsAt = new Date(endsAt).toISOString()
+  return new AppError(409, ErrorCode.SALE_ENDED, `the sale of product ${productId} ended at ${saleEndsAt}`,
+    { details: { saleEndsAt } })
 }

@@ -94,6 +94,17 @@ export class OrderRepository {
   }
 
   /** Newest first: order ids are time-ordered, so this is a scan of the (…, id) indexes. */
+  /** Units of confirmed orders per product (issue 14: the admin's "sold" column); absent ids sold 0. */
+  async unitsSold (productIds: number[]): Promise<Map<number, number>> {
+    const sold = new Map<number, number>(productIds.map((id) => [id, 0]))
+    if (productIds.length === 0) return sold
+    const [rows] = await this.#pool.query<Array<RowDataPacket & { product_id: number, units: string | number }>>(
+      'SELECT product_id, SUM(quantity) AS units FROM orders WHERE status = \'confirmed\' AND product_id IN (?) GROUP BY product_id',
+      [productIds])
+    for (const row of rows) sold.set(Number(row.product_id), Number(row.units))
+    return sold
+  }
+
   async page (filter: OrderFilter, page: number, pageSize: number): Promise<{ items: StoredOrder[], total: number }> {
     if (!Number.isSafeInteger(page) || !Number.isSafeInteger(pageSize)) throw new TypeError('page and pageSize must be integers')
     const { sql, params } = where(filter)

@@ -1,5 +1,6 @@
 // What a gateway remembers of a product's sale so that most refusals cost no Redis call: once the
-// reservation script has said "only N units left", an order for more than N is refused from memory
+// reservation script has said "only N units left", an order for more than N is refused from memory;
+// once it has said "not started" (issue 14), every order is refused until the start
 // (docs/ARCHITECTURE.md §4). Stock only goes down between announcements, so the refusal stays true
 // until units come back; the stock scripts announce that (./events.ts) and the entry is dropped.
 //
@@ -18,11 +19,24 @@ export interface StockMemoryOptions {
   now?: () => number
 }
 
-export interface Remembered {
+export type Remembered = SoldOut | NotStarted
+
+interface SoldOut {
+  readonly kind: 'units-left'
   /** orders for more units than this are refused */
   readonly unitsLeft: number
   readonly expiresAt: number
   /** the caller's rendered answer for this refusal, kept with the entry (made once, sent many times) */
+  answer?: string
+}
+
+/** Issue 14: the sale has not started; every order is refused until `expiresAt` (or an announcement). */
+interface NotStarted {
+  readonly kind: 'not-started'
+  /** the start as Redis's clock has it (ms epoch), for the answer */
+  readonly startsAt: number
+  readonly expiresAt: number
+  readonly unitsLeft?: undefined
   answer?: string
 }
 
@@ -38,6 +52,9 @@ export class StockMemory {
     this.#now = options.now ?? (() => performance.now())
   }
 
+  /** This memory's monotonic clock (ms): read it before a script call whose answer is a duration. */
+  now (): number { return this.#now() }
+
   /** Counts announcements: read it before a script call, hand it back with the answer. */
   get epoch (): number { return this.#epoch }
 
@@ -52,7 +69,18 @@ export class StockMemory {
   /** The script answered "only `unitsLeft` left" for a call that started at `epochAtCall`. */
   rememberUnitsLeft (productId: number, unitsLeft: number, epochAtCall: number): void {
     if (!this.#listening || epochAtCall !== this.#epoch) return
-    this.#entries.set(productId, { unitsLeft, expiresAt: this.#now() + this.#ttlMs })
+    this.#entries.set(productId, { kind: 'units-left', unitsLeft, expiresAt: this.#now() + this.#ttlMs })
+  }
+
+  /**
+   * The script answered "not started" for a call that started at `calledAt` (this memory's clock):
+   * Redis's clock had `untilStartMs` to go. Remembered for that long from `calledAt` — a duration, so
+   * clock skew between this process and Redis does not matter, and counted from before the call, so
+   * the entry lets go no later than the start (the next order asks Redis) — capped by the safety TTL.
+   */
+  rememberNotStarted (productId: number, startsAt: number, untilStartMs: number, epochAtCall: number, calledAt: number): void {
+    if (!this.#listening || epochAtCall !== this.#epoch || !(untilStartMs > 0)) return
+    this.#entries.set(productId, { kind: 'not-started', startsAt, expiresAt: calledAt + Math.min(untilStartMs, this.#ttlMs) })
   }
 
   /** What to refuse an order of `quantity` with, or undefined when only Redis can tell. */
@@ -63,6 +91,7 @@ export class StockMemory {
       this.#entries.delete(productId)
       return undefined
     }
+    if (entry.kind === 'not-started') return entry
     return quantity > entry.unitsLeft ? entry : undefined
   }
 

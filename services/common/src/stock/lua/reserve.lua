@@ -7,6 +7,7 @@
 -- ARGV[5] idempotency TTL (s) ARGV[6] request fingerprint ('' = no Idempotency-Key)
 -- → {'RESERVED', unitsLeft} | {'DUPLICATE', firstOrderId} | {'KEY_REUSED', firstOrderId}
 --   {'NOT_ON_SALE', ''} | {'PER_USER_LIMIT', unitsTheUserMayStillBuy} | {'INSUFFICIENT_STOCK', unitsLeft}
+--   {'SALE_NOT_STARTED', starts (ms), redisNow (ms)} | {'SALE_ENDED', ends (ms)}
 --   {'SIGN_IN_REQUIRED', ''} (a guest, user '', asks for a product with a per-user limit)
 local qty = tonumber(ARGV[2])
 local user = ARGV[3]
@@ -24,6 +25,18 @@ if fingerprint ~= '' then
 end
 
 if redis.call('HGET', KEYS[2], 'status') ~= 'active' then return {'NOT_ON_SALE', ''} end
+
+-- Sale window (issue 14): judged by Redis's clock, so every gateway agrees to the millisecond
+-- whatever its own clock says. A reservation under a window records that clock in its ledger entry.
+local window = redis.call('HMGET', KEYS[2], 'starts', 'ends')
+local reservedAt = ARGV[4]
+if (window[1] or '') ~= '' or (window[2] or '') ~= '' then
+  local t = redis.call('TIME')
+  local now = t[1] * 1000 + math.floor(t[2] / 1000)
+  if (window[1] or '') ~= '' and now < tonumber(window[1]) then return {'SALE_NOT_STARTED', window[1], tostring(now)} end
+  if (window[2] or '') ~= '' and now >= tonumber(window[2]) then return {'SALE_ENDED', window[2]} end
+  reservedAt = tostring(now)
+end
 local stock = tonumber(redis.call('GET', KEYS[1]))
 if stock == nil then return {'NOT_ON_SALE', ''} end
 
@@ -43,7 +56,7 @@ if user ~= '' then redis.call('HINCRBY', KEYS[3], user, qty) end
 local idempotencyRecord = ''
 if fingerprint ~= '' then idempotencyRecord = KEYS[5] end
 redis.call('HSET', KEYS[4], ARGV[1], cjson.encode({
-  quantity = qty, user = user, reservedAt = ARGV[4], state = 'reserved', idempotencyRecord = idempotencyRecord
+  quantity = qty, user = user, reservedAt = reservedAt, state = 'reserved', idempotencyRecord = idempotencyRecord
 }))
 if fingerprint ~= '' then
   -- A retry with the same key answers this order (once Kafka acknowledged it: its pending record).

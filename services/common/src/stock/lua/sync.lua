@@ -6,6 +6,7 @@
 -- KEYS[1] stock  KEYS[2] info  KEYS[3] ledger  KEYS[4] changes  KEYS[5] seq
 -- ARGV[1] seq read before MySQL  ARGV[2] MySQL stock  ARGV[3] status  ARGV[4] per-user limit ('' none)
 -- ARGV[5] now (ms)  ARGV[6] age (ms) after which an unfinished change counts as abandoned
+-- ARGV[7] sale starts (ms, '' none, '-' unknown)  ARGV[8] sale ends (ms, '' none, '-' unknown)
 -- → {'RETRY'} | {'BUSY'} | {'SET', before ('' if not on sale), after, pending}
 if (redis.call('GET', KEYS[5]) or '0') ~= ARGV[1] then return {'RETRY'} end
 local changes = redis.call('HGETALL', KEYS[4])
@@ -25,6 +26,11 @@ local available = math.max(tonumber(ARGV[2]) - pending, 0)
 local before = redis.call('GET', KEYS[1]) or ''
 redis.call('SET', KEYS[1], available)
 redis.call('HSET', KEYS[2], 'status', ARGV[3], 'limit', ARGV[4])
+-- The sale window: '-' the caller does not know it (leave Redis's as it is); '' no bound (no field).
+for i, field in ipairs({'starts', 'ends'}) do
+  local bound = ARGV[6 + i]
+  if bound == '' then redis.call('HDEL', KEYS[2], field) elseif bound ~= '-' then redis.call('HSET', KEYS[2], field, bound) end
+end
 -- Units may be back, or the product on sale again: gateways drop what they remembered of it.
 announceChange(KEYS[1])
 return {'SET', before, tostring(available), tostring(pending)}

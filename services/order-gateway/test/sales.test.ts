@@ -1,0 +1,37 @@
+import t from 'tap'
+import { newOrderId } from '@flash/common'
+import { createProduct, testStack } from '@flash/common/test-support'
+import { createTestTopic, testConfig, buildTestApp, insertOrder } from './helper.ts'
+
+// Issue 14: GET /orders/sales — units of confirmed orders per product, for the admin's "sold" column.
+
+const stack = testStack(t)
+const topic = await createTestTopic(t)
+const app = await buildTestApp(t, testConfig(topic))
+
+t.test('counts the units of confirmed orders only, per product; a product without orders sold 0', async (t) => {
+  const a = await createProduct(stack, { stock: 50 })
+  const b = await createProduct(stack, { stock: 50 })
+  const quiet = await createProduct(stack, { stock: 50 })
+  await insertOrder(stack, { id: newOrderId(), productId: a.id, userId: 'u1', quantity: 3, status: 'confirmed' })
+  await insertOrder(stack, { id: newOrderId(), productId: a.id, userId: 'u2', quantity: 2, status: 'confirmed' })
+  await insertOrder(stack, { id: newOrderId(), productId: a.id, userId: 'u3', quantity: 7, status: 'failed', reason: 'insufficient stock' })
+  await insertOrder(stack, { id: newOrderId(), productId: a.id, userId: 'u4', quantity: 4, status: 'cancelled', reason: 'cancelled by customer' })
+  await insertOrder(stack, { id: newOrderId(), productId: b.id, userId: null, quantity: 1, status: 'confirmed' })
+
+  const res = await app.inject(`/orders/sales?productId=${a.id}&productId=${b.id}&productId=${quiet.id}`)
+  t.equal(res.statusCode, 200)
+  t.same(res.json().items, [
+    { productId: a.id, unitsSold: 5 },
+    { productId: b.id, unitsSold: 1 },
+    { productId: quiet.id, unitsSold: 0 }
+  ])
+})
+
+t.test('bad input is a 400 naming the field', async (t) => {
+  for (const query of ['', '?productId=abc', '?productId=0', '?productId=1&other=2']) {
+    const res = await app.inject(`/orders/sales${query}`)
+    t.equal(res.statusCode, 400, query)
+    t.match(res.json().message, /querystring/)
+  }
+})
