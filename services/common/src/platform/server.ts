@@ -21,7 +21,10 @@ export async function serve (app: FastifyInstance, options: ServeOptions): Promi
     await app.close()
   })
   try {
-    await app.listen({ host: options.host, port: options.port })
+    // A crowd opens its connections at once: Node's default accept backlog (511) drops the SYNs past
+    // it, and a client waits out TCP's 1 s, 3 s, 7 s retries before its request is even read. The
+    // kernel caps this at net.core.somaxconn (4096 by default).
+    await app.listen({ host: options.host, port: options.port, backlog: 4096 })
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
     const reason = code === 'EADDRINUSE' ? `port ${options.port} is already in use` : (error as Error).message
