@@ -72,9 +72,9 @@ t.test('an unknown method on a known path answers 405 with Allow, and changes no
 
 t.test('unknown query parameters: 400 naming the parameter; page and pageSize may be left out', async (t) => {
   const app = await buildTestApp(t)
-  const bad = await app.inject('/products?pageSize=5&sort=price')
+  const bad = await app.inject('/products?pageSize=5&orderBy=price')
   t.equal(bad.statusCode, 400)
-  t.match(bad.json(), { code: 'VALIDATION_FAILED', message: "querystring must NOT have additional property 'sort'" })
+  t.match(bad.json(), { code: 'VALIDATION_FAILED', message: "querystring must NOT have additional property 'orderBy'" })
   const one = await app.inject('/products/1?fields=name')
   t.equal(one.statusCode, 400)
   t.match(one.json().message, /'fields'/)
