@@ -212,9 +212,9 @@ t.test('100 wrong passwords in a row: locked out (429, no hashing) after a few, 
   t.equal(await redis.get(loginFailuresKey(username)), String(MAX_FAILURES), 'locked attempts are not even counted: nothing was hashed')
   t.same(await sessionsOf(username), before, 'no session opened')
 
-  const started = Date.now()
+  // Retry-After itself is checked (a wall-clock bound on the sleep failed by the timer's overshoot).
+  t.ok(Number(locked.headers['retry-after']) <= LOCKOUT_SECONDS, 'Retry-After is the lockout window at most')
   await sleep((Number(locked.headers['retry-after']) + 1) * 1000)
-  t.ok(Date.now() - started <= (LOCKOUT_SECONDS + 1) * 1000, 'the wait was the lockout window at most')
   const later = await post(app, '/auth/login', { username, password: PASSWORD })
   t.equal(later.statusCode, 200, 'after the window the right password works')
   t.equal((await sessionsOf(username)).live, before.live + 1)
