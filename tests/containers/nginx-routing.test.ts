@@ -11,7 +11,7 @@ import t, { type Test } from 'tap'
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process'
 import { createSocket } from 'node:dgram'
 import { createServer } from 'node:net'
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync, readFileSync, openSync, closeSync } from 'node:fs'
+import { chmodSync, mkdtempSync, mkdirSync, rmSync, writeFileSync, readFileSync, openSync, closeSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import * as dnsPacket from 'dns-packet'
@@ -80,6 +80,9 @@ async function startNginx (t: Test, vars: Record<string, string>, names: string[
   mkdirSync(root)
   writeFileSync(join(root, 'index.html'), '<!doctype html><title>shop</title>')
   mkdirSync(join(dir, 'tmp'))
+  // Run as root, nginx's workers are `nobody`: they must be able to write the product cache there.
+  chmodSync(dir, 0o755)
+  chmodSync(join(dir, 'tmp'), 0o777)
   const env = { ...vars, NGINX_PORT: String(port), NGINX_ROOT: root, NGINX_PID: join(dir, 'nginx.pid'), NGINX_TEMP_DIR: join(dir, 'tmp') }
   const conf = join(dir, 'nginx.conf')
   const list = [...names, 'NGINX_PORT', 'NGINX_ROOT', 'NGINX_PID', 'NGINX_TEMP_DIR'].map((n) => `\${${n}}`).join(' ')
@@ -118,7 +121,7 @@ const localNames = (): string[] => [.../envsubst '([^']+)'/.exec(readFileSync(jo
 t.test('every proxied location goes through a target variable and strips its prefix itself', async (t) => {
   const passes = [...template.matchAll(/^\s*proxy_pass\s+([^;]+);/gm)].map((m) => m[1]!)
   t.ok(passes.length >= 6, `${passes.length} proxy_pass directives`)
-  for (const pass of passes) t.match(pass, /^http:\/\/\$(catalog|gateway|processor)_target$/, `proxy_pass ${pass} names a target variable, no URI part`)
+  for (const pass of passes) t.match(pass, /^http:\/\/\$(catalog|gateway|processor|api_owner)_target$/, `proxy_pass ${pass} names a target variable, no URI part`)
   for (const s of SERVICES) {
     t.match(template, new RegExp(`set \\$${s}_target \\$\\{${s.toUpperCase()}_TARGET\\};`), `$${s}_target is set from ${s.toUpperCase()}_TARGET`)
     t.match(template, new RegExp(`upstream ${s} \\{\\s*server \\$\\{${s.toUpperCase()}_UPSTREAM\\};`), `upstream group ${s} is ${s.toUpperCase()}_UPSTREAM`)
