@@ -6,26 +6,14 @@
 // BASE_URL (default http://127.0.0.1:8080), ADMIN_TOKEN (default change-me-admin-token),
 // CHROMIUM_PATH (default /usr/bin/chromium). Screenshots: test-results/screenshots/auth-*.png.
 import t from 'tap'
-import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
-import { chromium, selectors, type Browser, type BrowserContext, type Page } from 'playwright-core'
+import { type Browser, type BrowserContext, type Page } from 'playwright-core'
+import { ADMIN_TOKEN, BASE_URL, SCREENSHOTS, api, launchBrowser } from './support.ts'
 
-const BASE_URL = (process.env.BASE_URL ?? 'http://127.0.0.1:8080').replace(/\/$/, '')
-const ADMIN_TOKEN = process.env.ADMIN_TOKEN ?? 'change-me-admin-token'
-const SCREENSHOTS = join(import.meta.dirname, '..', '..', 'test-results', 'screenshots')
 const RUN = Date.now().toString(36)
 const PASSWORD = `pw-${RUN}-long-enough`
 
 interface Order { orderId: string; productId: number; quantity: number; userId: string | null; buyerName: string | null; status: string }
-
-async function api<T> (method: string, path: string, body?: unknown, admin = false): Promise<{ status: number; body: T }> {
-  const headers: Record<string, string> = { accept: 'application/json' }
-  if (body !== undefined) headers['content-type'] = 'application/json'
-  if (admin) headers.authorization = `Bearer ${ADMIN_TOKEN}`
-  const res = await fetch(`${BASE_URL}/api${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) })
-  const text = await res.text()
-  return { status: res.status, body: (text === '' ? undefined : JSON.parse(text)) as T }
-}
 
 /** What a page's own script gets back from the API (its cookies, same origin). */
 async function pageFetch (page: Page, method: string, path: string): Promise<{ status: number; code: string | undefined }> {
@@ -58,14 +46,7 @@ async function signIn (page: Page, username: string, register: boolean): Promise
 }
 
 t.before(async () => {
-  const ready = await fetch(`${BASE_URL}/api/products?pageSize=1`).then((r) => r.status, (e: Error) => e.message)
-  if (ready !== 200) throw new Error(`the stack is not serving ${BASE_URL}/api/products (got ${ready})`)
-  await mkdir(SCREENSHOTS, { recursive: true })
-  selectors.setTestIdAttribute('data-test')
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'],
-  })
+  browser = await launchBrowser()
 })
 t.after(async () => {
   await browser?.close()

@@ -6,36 +6,16 @@
 // BASE_URL (default http://localhost:8080), ADMIN_TOKEN (default change-me-admin-token),
 // CHROMIUM_PATH (default /usr/bin/chromium). Screenshots: test-results/screenshots/sale-*.png.
 import t, { type Test } from 'tap'
-import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { sleep } from '@flash/common'
-import { chromium, selectors, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core'
+import { type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core'
+import { ADMIN_TOKEN, BASE_URL, SCREENSHOTS, api, launchBrowser } from './support.ts'
 
-const BASE_URL = (process.env.BASE_URL ?? 'http://localhost:8080').replace(/\/$/, '')
-const ADMIN_TOKEN = process.env.ADMIN_TOKEN ?? 'change-me-admin-token'
-const SCREENSHOTS = join(import.meta.dirname, '..', '..', 'test-results', 'screenshots')
 const RUN = `sale${Date.now().toString(36)}`
 // Twelve page sizes × four pages with screenshots take minutes on a busy machine.
 t.setTimeout(900_000)
 
 interface Product { id: number; name: string; stock: number; perUserLimit: number | null; saleStartsAt: string | null; saleEndsAt: string | null }
-
-async function api<T> (method: string, path: string, body?: unknown, admin = false, buyerToken?: string): Promise<{ status: number; body: T; headers: Headers }> {
-  const headers: Record<string, string> = { accept: 'application/json' }
-  if (body !== undefined) headers['content-type'] = 'application/json'
-  if (admin) headers.authorization = `Bearer ${ADMIN_TOKEN}`
-  if (buyerToken !== undefined) headers.authorization = `Bearer ${buyerToken}`
-  // A 503 (a busy gateway sheds load with Retry-After) is retried the way a client should.
-  for (let attempt = 1; ; attempt++) {
-    const res = await fetch(`${BASE_URL}/api${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) })
-    const text = await res.text()
-    if (res.status === 503 && attempt < 10) {
-      await sleep(1000)
-      continue
-    }
-    return { status: res.status, body: (text === '' ? undefined : JSON.parse(text)) as T, headers: res.headers }
-  }
-}
 
 /** The servers' clock (ms), from the X-Server-Time header the shop itself corrects its countdown with. */
 async function serverNow (): Promise<number> {
@@ -135,14 +115,7 @@ async function holdProductReads (page: Page): Promise<() => Promise<void>> {
 }
 
 t.before(async () => {
-  const ready = await fetch(`${BASE_URL}/api/products?pageSize=1`).then((r) => r.status, (e: Error) => e.message)
-  if (ready !== 200) throw new Error(`the stack is not serving ${BASE_URL}/api/products (got ${ready})`)
-  await mkdir(SCREENSHOTS, { recursive: true })
-  selectors.setTestIdAttribute('data-test')
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'],
-  })
+  browser = await launchBrowser()
 })
 t.after(async () => { await browser?.close() })
 

@@ -8,28 +8,16 @@
 // the API checks read orders with the admin token. tests/browser/auth.test.ts covers signed-in buyers.
 // Screenshots of every page, desktop and phone width: test-results/screenshots/.
 import t from 'tap'
-import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { sleep } from '@flash/common'
-import { chromium, selectors, type Browser, type BrowserContext, type Page } from 'playwright-core'
+import { type Browser, type BrowserContext, type Page } from 'playwright-core'
+import { ADMIN_TOKEN, BASE_URL, SCREENSHOTS, api, launchBrowser } from './support.ts'
 
-const BASE_URL = (process.env.BASE_URL ?? 'http://127.0.0.1:8080').replace(/\/$/, '')
-const ADMIN_TOKEN = process.env.ADMIN_TOKEN ?? 'change-me-admin-token'
-const SCREENSHOTS = join(import.meta.dirname, '..', '..', 'test-results', 'screenshots')
 const RUN = Date.now().toString(36)
 
 interface Product { id: number; name: string; price: number; stock: number; imageUrl: string | null; perUserLimit: number | null; status: string }
 interface Order { orderId: string; productId: number; quantity: number; status: string; reason: string | null }
 interface Page_<T> { items: T[]; total: number }
-
-async function api<T> (method: string, path: string, body?: unknown, admin = false): Promise<{ status: number; body: T }> {
-  const headers: Record<string, string> = { accept: 'application/json' }
-  if (body !== undefined) headers['content-type'] = 'application/json'
-  if (admin) headers.authorization = `Bearer ${ADMIN_TOKEN}`
-  const res = await fetch(`${BASE_URL}/api${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) })
-  const text = await res.text()
-  return { status: res.status, body: (text === '' ? undefined : JSON.parse(text)) as T }
-}
 
 /** The product as the catalog has it now: the admin token bypasses nginx's 1 s micro-cache. */
 async function product (id: number): Promise<Product> {
@@ -68,15 +56,7 @@ let page: Page
 const pageErrors: string[] = []
 
 t.before(async () => {
-  const ready = await fetch(`${BASE_URL}/api/products?pageSize=1`).then((r) => r.status, (e: Error) => e.message)
-  if (ready !== 200) throw new Error(`the stack is not serving ${BASE_URL}/api/products (got ${ready}) — start it with make local / make up`)
-  await mkdir(SCREENSHOTS, { recursive: true })
-  // The app marks what tests look for with data-test="…".
-  selectors.setTestIdAttribute('data-test')
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'],
-  })
+  browser = await launchBrowser()
   context = await browser.newContext({ locale: 'en-US', viewport: DESKTOP })
   page = await context.newPage()
   page.on('pageerror', (err) => pageErrors.push(err.message))

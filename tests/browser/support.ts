@@ -1,0 +1,42 @@
+import { mkdir } from 'node:fs/promises'
+import { join } from 'node:path'
+import { sleep } from '@flash/common'
+import { chromium, selectors, type Browser } from 'playwright-core'
+
+// What every browser test shares: where the stack is, the API as a client calls it, and a Chromium.
+
+export const BASE_URL = (process.env.BASE_URL ?? 'http://127.0.0.1:8080').replace(/\/$/, '')
+export const ADMIN_TOKEN = process.env.ADMIN_TOKEN ?? 'change-me-admin-token'
+export const SCREENSHOTS = join(import.meta.dirname, '..', '..', 'test-results', 'screenshots')
+
+/**
+ * The API through nginx (/api), as JSON. `admin` sends the admin token, `buyerToken` a buyer's; a 503
+ * (a busy gateway sheds load with Retry-After) is retried the way a client should.
+ */
+export async function api<T> (method: string, path: string, body?: unknown, admin = false, buyerToken?: string): Promise<{ status: number; body: T; headers: Headers }> {
+  const headers: Record<string, string> = { accept: 'application/json' }
+  if (body !== undefined) headers['content-type'] = 'application/json'
+  if (admin) headers.authorization = `Bearer ${ADMIN_TOKEN}`
+  if (buyerToken !== undefined) headers.authorization = `Bearer ${buyerToken}`
+  for (let attempt = 1; ; attempt++) {
+    const res = await fetch(`${BASE_URL}/api${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) })
+    const text = await res.text()
+    if (res.status === 503 && attempt < 10) {
+      await sleep(1000)
+      continue
+    }
+    return { status: res.status, body: (text === '' ? undefined : JSON.parse(text)) as T, headers: res.headers }
+  }
+}
+
+/** Checks the stack answers, then starts Debian's Chromium; the app marks what tests look for with data-test. */
+export async function launchBrowser (): Promise<Browser> {
+  const ready = await fetch(`${BASE_URL}/api/products?pageSize=1`).then((r) => r.status, (e: Error) => e.message)
+  if (ready !== 200) throw new Error(`the stack is not serving ${BASE_URL}/api/products (got ${ready}) — start it with make local / make up`)
+  await mkdir(SCREENSHOTS, { recursive: true })
+  selectors.setTestIdAttribute('data-test')
+  return await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'],
+  })
+}
