@@ -20,14 +20,21 @@ export function trackAllowedMethods (app: FastifyInstance, options: { maxParamLe
     for (const method of [route.method].flat() as HTTPMethod[]) {
       // Two plugins may register the same path and method under different constraints; one entry is enough.
       if (router.hasRoute(method, route.url)) continue
-      router.on(method, route.url, noop)
+      router.on(method, route.url, noop, { url: route.url })
       methods.add(method)
     }
   })
   return {
     for (request) {
       const path = request.url.split('?')[0] ?? '/'
-      return [...methods].filter((method) => router.find(method, path) !== null).sort()
+      const found: Array<{ method: HTTPMethod, url: string, params: number }> = []
+      for (const method of methods) {
+        const match = router.find(method, path)
+        if (match !== null) found.push({ method, url: (match.store as { url: string }).url, params: Object.keys(match.params).length })
+      }
+      // A static route owns its path: /orders/sales lists GET only, though DELETE /orders/:id would match it.
+      const exact = found.find((f) => f.params === 0)?.url
+      return found.filter((f) => exact === undefined || f.url === exact).map((f) => f.method).sort()
     }
   }
 }
