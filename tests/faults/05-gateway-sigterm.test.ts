@@ -5,6 +5,7 @@ import { childPath, component, prepareScenario, ROOT, uniqueTag, waitReady, GATE
 import { postProduct } from './support/catalog.ts'
 import { startSale, whenStarted } from './support/load.ts'
 import { checkInvariants, describeSale } from './support/invariants.ts'
+import { benchAuthSecret } from '../../bench/buyers.ts'
 
 // Scenario 5: the gateway on :3002 gets SIGTERM in the middle of the load while a second gateway on
 // :3012 keeps serving. Graceful shutdown: in-flight requests finish, the producer flushes, nothing is
@@ -16,7 +17,8 @@ t.test('order-gateway SIGTERMed mid-load: in-flight requests finish, nothing hal
   const clients = await prepareScenario(t, ['order-gateway'])
   const second = spawn(process.execPath, [resolve(ROOT, 'services/order-gateway/src/server.ts')], {
     cwd: ROOT,
-    env: { ...process.env, PATH: childPath(), GATEWAY_PORT: '3012', GATEWAY_HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
+    // The stack's signing secret (what `make local` gives its gateway), so both verify the same buyers.
+    env: { ...process.env, PATH: childPath(), GATEWAY_PORT: '3012', GATEWAY_HOST: '127.0.0.1', LOG_LEVEL: 'warn', AUTH_JWT_SECRET: benchAuthSecret() },
     stdio: ['ignore', 'ignore', 'inherit']
   })
   const secondExited = new Promise<number | null>((resolve) => second.once('exit', (code) => resolve(code)))

@@ -233,7 +233,7 @@ t.test('at least 100 malformed requests get their documented 4xx and change noth
     })),
     { name: 'GET /admin/../../etc/passwd', base: 'catalog', method: 'GET', path: '/admin/%2E%2E/%2E%2E/etc/passwd', headers: ADMIN, status: 404, code: 'NOT_FOUND' },
     { name: 'GET /nope', base: 'catalog', method: 'GET', path: '/nope', status: 404, code: 'NOT_FOUND' },
-    { name: 'POST /health/ready (wrong method)', base: 'catalog', method: 'POST', path: '/health/ready', body: {}, status: 404, code: 'NOT_FOUND' },
+    { name: 'POST /health/ready (wrong method)', base: 'catalog', method: 'POST', path: '/health/ready', body: {}, status: 405, code: 'METHOD_NOT_ALLOWED' },
     // ---- a few through nginx ----------------------------------------------------------------
     { name: 'nginx POST /api/orders quantity 0', base: 'nginx', method: 'POST', path: '/api/orders', body: { ...order, quantity: 0 }, status: 400, code: 'VALIDATION_FAILED' },
     { name: 'nginx POST /api/orders bad JSON', base: 'nginx', method: 'POST', path: '/api/orders', raw: '{', headers: JSON_CT, status: 400, code: 'INVALID_JSON' },
