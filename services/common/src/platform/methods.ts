@@ -17,6 +17,8 @@ export function trackAllowedMethods (app: FastifyInstance, options: { maxParamLe
   const methods = new Set<HTTPMethod>()
   const noop = (): void => {}
   app.addHook('onRoute', (route) => {
+    // A route that only answers 405 (a path shaped like another route's) serves no method.
+    if ((route.config as { methodNotAllowed?: boolean } | undefined)?.methodNotAllowed === true) return
     for (const method of [route.method].flat() as HTTPMethod[]) {
       // Two plugins may register the same path and method under different constraints; one entry is enough.
       if (router.hasRoute(method, route.url)) continue

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { ErrorResponse } from '@flash/common'
+import { ErrorCode, ErrorResponse, errorBody } from '@flash/common'
 import { SalesQuery, SalesSummary } from '../schemas.ts'
 import type { OrderRepository } from '../orders/repository.ts'
 
@@ -15,5 +15,17 @@ export const salesRoutes: FastifyPluginAsyncTypebox<{ orders: OrderRepository }>
   }, async (request) => {
     const sold = await orders.unitsSold(request.query.productId)
     return { items: [...sold].map(([productId, unitsSold]) => ({ productId, unitsSold })) }
+  })
+
+  // /orders/sales has the shape of /orders/{id}: without this, DELETE /orders/sales would be the
+  // withdrawal of an order called "sales" (400 naming params/id) instead of 405. Not a served method:
+  // the platform's Allow lists leave it out (config.methodNotAllowed).
+  app.route({
+    method: 'DELETE',
+    url: '/orders/sales',
+    config: { methodNotAllowed: true },
+    schema: { hide: true },
+    handler: async (_request, reply) => reply.code(405).header('allow', 'GET, HEAD')
+      .send(errorBody(405, ErrorCode.METHOD_NOT_ALLOWED, 'DELETE is not allowed on this path; allowed: GET, HEAD'))
   })
 }
