@@ -35,3 +35,12 @@ t.test('bad input is a 400 naming the field', async (t) => {
     t.match(res.json().message, /querystring/)
   }
 })
+
+t.test('/orders/sales serves GET only: DELETE is 405 with Allow, not the withdrawal of an order called "sales"', async (t) => {
+  for (const method of ['DELETE', 'PUT', 'OPTIONS'] as const) {
+    const res = await app.inject({ method, url: '/orders/sales?productId=1' })
+    t.equal(res.statusCode, 405, method)
+    t.equal(res.headers.allow, 'GET, HEAD', `${method}: Allow lists what the path serves`)
+    t.equal(res.json().code, 'METHOD_NOT_ALLOWED')
+  }
+})
