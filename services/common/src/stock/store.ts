@@ -2,6 +2,7 @@ import type { Cluster } from 'ioredis'
 import { readFileSync } from 'node:fs'
 import { productKeys, productTag as productTagOf, STOCK_EVENTS_CHANNEL } from '../keys.ts'
 import { loadLuaScript, runLuaScript, type LuaScript } from '../clients/lua.ts'
+import { sleep } from '../sleep.ts'
 
 // The stock that Redis holds for sale, and every way it changes. Each change is one Lua script on the
 // product's shard (all its keys share the hash tag), so no interleaving of requests can break I1/I3.
@@ -232,7 +233,7 @@ export class StockStore {
         const before = reply[1] === '' || reply[1] === undefined ? null : Number(reply[1])
         return { outcome: 'set', before, after: Number(reply[2]), pending: Number(reply[3]), mysqlStock: mysql.stock }
       }
-      await new Promise((resolve) => setTimeout(resolve, Math.min(5 * 2 ** attempt, 200)))
+      await sleep(Math.min(5 * 2 ** attempt, 200))
     }
     return { outcome: 'busy' }
   }

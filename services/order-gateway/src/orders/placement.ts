@@ -1,6 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify'
 import {
-  AppError, ErrorCode, MessageType, SCHEMA_VERSION, errorBody, newOrderId, serviceUnavailable,
+  AppError, ErrorCode, MessageType, SCHEMA_VERSION, errorBody, newOrderId, serviceUnavailable, sleep,
   type StockStore, type OrderPlaced
 } from '@flash/common'
 import type { OrderPublisher } from '../publishing/publisher.ts'
@@ -33,8 +33,6 @@ const DUPLICATE_POLL_MS = 10
  * product: the same key for another product is another request.
  */
 const fingerprintOf = (input: PlaceOrderInput): string => `${input.quantity}|${input.userId ?? ''}`
-
-const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 
 const insufficientStockMessage = (productId: number, unitsLeft: number): string => `only ${unitsLeft} unit(s) of product ${productId} left`
 const insufficientStock = (productId: number, unitsLeft: number): AppError =>
@@ -194,7 +192,7 @@ export class OrderPlacement {
       if (pending) return orderId
       if (record === null) throw serviceUnavailable('the first attempt with this Idempotency-Key failed; retry')
       if (Date.now() >= deadline) break
-      await pause(DUPLICATE_POLL_MS)
+      await sleep(DUPLICATE_POLL_MS)
     }
     throw serviceUnavailable('the first attempt with this Idempotency-Key is still in progress; retry')
   }
