@@ -42,9 +42,10 @@ USER nginx
 # Healthy = it serves the shop and reaches every service through its proxy paths (a page alone
 # would stay "healthy" while every /api request answers 502): the product list, and the gateway's
 # and the processor's API documents (cheap: no database behind them). Unhealthy only after 100 s
-# of failures: a `make up` that recreates the services behind a running nginx (DEBUG=1 and back)
-# must not see it unhealthy meanwhile (compose --wait gives up on an unhealthy container); up.sh
-# checks these paths itself once --wait is done.
+# of failures, so a service's restart does not flap it. A `make up` that recreates the services
+# behind a running nginx (DEBUG=1 and back) can outlast that on a busy machine: compose --wait
+# then gives up on nginx, and up.sh waits (bounded) for this check to pass again, then checks
+# these paths itself.
 HEALTHCHECK --interval=5s --timeout=4s --start-period=10s --retries=20 \
   CMD for path in / '/api/products?pageSize=1' /docs/gateway/json /docs/processor/json; do \
         wget -q -O /dev/null "http://127.0.0.1:${NGINX_PORT}$path" || exit 1; \

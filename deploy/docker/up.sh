@@ -2,7 +2,7 @@
 # `make up` with a Docker engine: build the images, start the stack, wait until every long-running
 # container is healthy (and every one-shot exited 0), then print the URLs. On failure, show which
 # container is not healthy and the end of its log.
-# Environment: COMPOSE (default "docker compose"), UP_TIMEOUT_S (default 600).
+# Environment: COMPOSE (default "docker compose"), UP_TIMEOUT_S (default 600), UP_RECOVER_S (120).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 
@@ -22,13 +22,46 @@ setting() {
   echo "$value"
 }
 
+# Containers not where `up --wait` wants them (healthy, or a one-shot exited 0), one per line:
+# "service|state|health|exit-code" (health is empty for a container without a healthcheck).
+not_ready() {
+  "${COMPOSE[@]}" ps -a --format '{{.Service}}|{{.State}}|{{.Health}}|{{.ExitCode}}' |
+    awk -F'|' '($3 != "" && $3 != "healthy") || ($2 == "exited" && $4 != "0") || ($2 != "running" && $2 != "exited")'
+}
+
+# compose --wait gives up on the first container it sees unhealthy, even one that is unhealthy
+# only because what it checks was being replaced: nginx (its healthcheck goes through to the
+# services) or a service (its readiness checks MySQL, Redis, Kafka) when this `up` recreated what
+# is behind it (DEBUG=1 and back recreates mysql, kafka and the services behind the same nginx)
+# and their start outlasted its failed checks (100 s for nginx), which a busy machine does. Their
+# healthchecks keep running and pass again once the replacements answer. So when --wait failed
+# with containers left that are all running (unhealthy or still starting), wait up to RECOVER_S
+# more for every one to be healthy; anything created, exited or restarting, or still not healthy
+# then, is a failure, and so is a failure of --wait with nothing left to wait for.
+RECOVER_S="${UP_RECOVER_S:-120}"
+recovered() {
+  local left waited deadline=$((SECONDS + RECOVER_S))
+  left="$(not_ready)" || return 1
+  [[ -n "$left" ]] || return 1
+  waited="$(cut -d'|' -f1 <<<"$left" | sort -u | paste -sd ' ')"
+  while [[ -n "$left" ]]; do
+    if cut -d'|' -f2 <<<"$left" | grep -qv '^running$' || ((SECONDS >= deadline)); then
+      return 1
+    fi
+    sleep 2
+    left="$(not_ready)" || return 1
+  done
+  echo "make up: compose --wait gave up on $waited; healthy $((SECONDS + RECOVER_S - deadline)) s later, once what it checks answered again"
+}
+
 t0=$SECONDS
+# The images first, on their own: a failed build must not pass for a health problem below.
+"${COMPOSE[@]}" build
 # --wait: until every service is healthy, or exited 0 when others wait for its completion.
-if ! "${COMPOSE[@]}" up -d --build --remove-orphans --wait --wait-timeout "$TIMEOUT_S"; then
+if ! "${COMPOSE[@]}" up -d --no-build --remove-orphans --wait --wait-timeout "$TIMEOUT_S" && ! recovered; then
   echo "make up: the stack did not become healthy; containers:" >&2
   "${COMPOSE[@]}" ps -a >&2 || true
-  for c in $("${COMPOSE[@]}" ps -a --format '{{.Service}} {{.Health}} {{.State}} {{.ExitCode}}' |
-    awk '($2 != "" && $2 != "healthy") || ($3 == "exited" && $4 != "0") { print $1 }' | sort -u); do
+  for c in $(not_ready | cut -d'|' -f1 | sort -u); do
     echo "--- last log lines of $c" >&2
     "${COMPOSE[@]}" logs --tail=30 "$c" >&2 || true
   done
