@@ -22,9 +22,9 @@ up: ## everything in Docker Compose: build, start, wait until healthy, print the
 down: ## stop and remove the Compose containers (data volumes kept; docker compose down -v wipes them)
 	@$(DOCKER_CHECK) || { echo "make down: no Docker engine reachable — nothing to stop (make local-down stops make local)"; exit 1; }
 	@# rm --stop --volumes first: it stops in dependency order like down, and removes the anonymous
-	@# volumes of the images' VOLUMEs that nothing mounts (redis-cluster's /data, the kafka image's
-	@# secrets/config/data in kafka-topics, …), which `down` alone leaves behind on every cycle. The
-	@# named data volumes are kept; `down` then removes the network and orphans.
+	@# volumes of any image VOLUME that docker-compose.yml does not mount (there is none today:
+	@# see x-kafka-image-volumes there), which `down` alone leaves behind on every cycle. The named
+	@# data volumes are kept; `down` then removes the network and orphans.
 	@$(COMPOSE) rm --stop --force --volumes
 	@$(COMPOSE) down --remove-orphans
 

@@ -462,10 +462,15 @@ const steps: Step[] = [
     }
   },
   {
-    name: 'make down, then remove the volumes',
+    name: 'make down (no anonymous volume left, also after recreations), then remove the volumes',
     timeoutMs: 4 * MINUTE,
     run: async () => {
+      // After steps 9 and 10 recreated containers: an anonymous volume compose handed from an old
+      // container to its replacement is one Docker no longer removes with the container.
+      const anonymous = await anonymousVolumesOfProject()
       await must('make down', make('down', [], 3 * MINUTE))
+      const leftAnonymous = await existingVolumes([...new Set([...state.anonymousVolumes, ...anonymous])])
+      expect(leftAnonymous.length === 0, 'make down leaves no anonymous volume of the run behind', leftAnonymous)
       await must('compose down -v', compose(['down', '-v', '--remove-orphans'], MINUTE))
       const left = await projectVolumes()
       expect(left.length === 0, 'no volume of the project is left', left)
