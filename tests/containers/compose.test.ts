@@ -226,3 +226,24 @@ t.test('.dockerignore keeps installed dependencies, local data and secrets out o
     t.notOk(ignored(path), `${path} is in the context`)
   }
 })
+
+t.test('every VOLUME of the base images is mounted, so no container gets an anonymous volume', async (t) => {
+  // The VOLUME lines of the official images (docker-library mysql and redis, apache/kafka's
+  // docker/jvm/Dockerfile). An unmounted one becomes an anonymous volume, which compose hands by
+  // name to the container's replacement when it recreates it, and Docker then never removes.
+  const imageVolumes: Record<string, string[]> = {
+    mysql: ['/var/lib/mysql'],
+    redis: ['/data'],
+    'apache/kafka': ['/etc/kafka/secrets', '/var/lib/kafka/data', '/mnt/shared/config']
+  }
+  const target = (v: string | Record<string, unknown>): string => typeof v === 'string' ? v.split(':')[1] ?? '' : String(v.target ?? '')
+  let checked = 0
+  for (const [name, service] of Object.entries(services)) {
+    const paths = imageVolumes[(service.image ?? '').split(':')[0]!]
+    if (!paths) continue
+    const mounted = new Set((service.volumes ?? []).map(target))
+    for (const path of paths) t.ok(mounted.has(path), `${name} mounts ${path} (${service.image}'s VOLUME)`)
+    checked++
+  }
+  t.equal(checked, 10, 'mysql, six redis nodes, redis-cluster, kafka and kafka-topics are checked')
+})
