@@ -34,16 +34,16 @@ not_ready() {
 # services) or a service (its readiness checks MySQL, Redis, Kafka) when this `up` recreated what
 # is behind it (DEBUG=1 and back recreates mysql, kafka and the services behind the same nginx)
 # and their start outlasted its failed checks (100 s for nginx), which a busy machine does. Their
-# healthchecks keep running and pass again once the replacements answer. So when --wait failed
-# with containers left that are all running (unhealthy or still starting), wait up to RECOVER_S
-# more for every one to be healthy; anything created, exited or restarting, or still not healthy
-# then, is a failure, and so is a failure of --wait with nothing left to wait for.
+# healthchecks keep running and pass again once the replacements answer (often before compose has
+# finished saying it gave up). So when --wait failed for that reason alone ("container … is
+# unhealthy"), wait up to RECOVER_S more for every container to be healthy (or a one-shot exited
+# 0); anything created, exited or restarting, or still not healthy then, is a failure.
 RECOVER_S="${UP_RECOVER_S:-120}"
 recovered() {
-  local left waited deadline=$((SECONDS + RECOVER_S))
+  local left gave_up deadline=$((SECONDS + RECOVER_S))
+  gave_up="$(sed -En 's/.*container ([^ ]+) is unhealthy$/\1/p' "$up_log" | sort -u | paste -sd ' ')"
+  [[ -n "$gave_up" ]] || return 1
   left="$(not_ready)" || return 1
-  [[ -n "$left" ]] || return 1
-  waited="$(cut -d'|' -f1 <<<"$left" | sort -u | paste -sd ' ')"
   while [[ -n "$left" ]]; do
     if cut -d'|' -f2 <<<"$left" | grep -qv '^running$' || ((SECONDS >= deadline)); then
       return 1
@@ -51,14 +51,18 @@ recovered() {
     sleep 2
     left="$(not_ready)" || return 1
   done
-  echo "make up: compose --wait gave up on $waited; healthy $((SECONDS + RECOVER_S - deadline)) s later, once what it checks answered again"
+  echo "make up: compose --wait gave up on $gave_up (unhealthy); all healthy $((SECONDS + RECOVER_S - deadline)) s later"
 }
 
 t0=$SECONDS
 # The images first, on their own: a failed build must not pass for a health problem below.
 "${COMPOSE[@]}" build
 # --wait: until every service is healthy, or exited 0 when others wait for its completion.
-if ! "${COMPOSE[@]}" up -d --no-build --remove-orphans --wait --wait-timeout "$TIMEOUT_S" && ! recovered; then
+# Its output is shown as it comes and kept, to tell why it failed.
+up_log="$(mktemp)"
+trap 'rm -f "$up_log"' EXIT
+if ! "${COMPOSE[@]}" up -d --no-build --remove-orphans --wait --wait-timeout "$TIMEOUT_S" 2>&1 | tee "$up_log" &&
+  ! recovered; then
   echo "make up: the stack did not become healthy; containers:" >&2
   "${COMPOSE[@]}" ps -a >&2 || true
   for c in $(not_ready | cut -d'|' -f1 | sort -u); do
