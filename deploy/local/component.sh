@@ -20,7 +20,11 @@ usage() {
 main() {
   (($# == 2)) || usage
   local action="$1" name="$2"
-  { infra_components; service_components; } | grep -qx -- "$name" || usage
+  # Not `| grep -q`: under pipefail, grep quitting at the first match can kill the listing with
+  # SIGPIPE and fail the pipeline (it did, for mariadb, the first name listed).
+  local known
+  known="$(infra_components; service_components)"
+  grep -qx -- "$name" <<<"$known" || usage
   take_lock
   case "$action" in
     stop) stop_component "$name" 30 TERM ;;

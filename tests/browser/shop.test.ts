@@ -38,6 +38,10 @@ async function until<T> (what: string, probe: () => Promise<T>, ok: (value: T) =
 }
 
 const DESKTOP = { width: 1280, height: 900 }
+// How long an open page may take to show a stock change: a 1 s poll behind nginx's 1 s micro-cache,
+// about 2 s, with room for a loaded machine (a 3 s bound failed at load average 20). A freshness
+// bound, not a speed measurement.
+const LIVE_MS = 10_000
 const PHONE = { width: 390, height: 844 }
 
 /** Desktop and phone shots of the page as it is now (same tab: sessionStorage's admin token stays). */
@@ -137,7 +141,7 @@ t.test('a buyer buys in the shop and sees the order confirmed while the stock fa
   await fate.locator('[data-status="confirmed"]').waitFor({ timeout: 60_000 })
   orderId = (await fate.getAttribute('data-order-id')) ?? ''
   t.ok(orderId !== '', `order ${orderId} shown as confirmed`)
-  await t.resolves(card.getByTestId('stock').getByText('23', { exact: true }).waitFor({ timeout: 3000 }), 'stock fell to 23 without a reload')
+  await t.resolves(card.getByTestId('stock').getByText('23', { exact: true }).waitFor({ timeout: LIVE_MS }), 'stock fell to 23 without a reload')
 
   const order = await api<Order>('GET', `/orders/${orderId}`, undefined, true)
   t.match(order.body, { orderId, productId: created.id, quantity: 2, status: 'confirmed' }, 'the API agrees: confirmed, 2 units')
@@ -155,7 +159,7 @@ t.test('a buyer buys in the shop and sees the order confirmed while the stock fa
   // Stock sold elsewhere shows up in the open page within about a second.
   const outside = await api<{ orderId: string }>('POST', '/orders', { productId: created.id, quantity: 3 })
   t.equal(outside.status, 202, 'an order placed through the API is accepted')
-  await t.resolves(card.getByTestId('stock').getByText('19', { exact: true }).waitFor({ timeout: 3000 }), 'the open shop page shows 19 within 3 s (1 s poll + 1 s nginx micro-cache)')
+  await t.resolves(card.getByTestId('stock').getByText('19', { exact: true }).waitFor({ timeout: LIVE_MS }), 'the open shop page shows 19 without a reload')
   await screenshot(page, 'shop')
 })
 

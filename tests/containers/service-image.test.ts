@@ -13,6 +13,7 @@ import { promisify } from 'node:util'
 import { randomUUID } from 'node:crypto'
 import { once } from 'node:events'
 import { sleep } from '@flash/common'
+import { createTopics } from '@flash/common/test-support'
 import { Kafka, logLevel } from 'kafkajs'
 import { ROOT, SERVICES, readCompose, buildOf, buildArgs, envExample, envNamesRead } from './lib.ts'
 import { replayDockerfile } from './replay.ts'
@@ -103,7 +104,7 @@ for (const svc of SERVICES) {
       await admin.deleteTopics({ topics: [topic, `${topic}.dlq`] }).catch(() => {})
       await admin.disconnect()
     })
-    await admin.createTopics({ topics: [{ topic, numPartitions: 1 }, { topic: `${topic}.dlq`, numPartitions: 1 }], waitForLeaders: true })
+    await createTopics(admin, [{ topic, numPartitions: 1 }, { topic: `${topic}.dlq`, numPartitions: 1 }])
 
     const [command, ...args] = final.cmd as string[]
     const cwd = replay.nativePath('.')

@@ -80,6 +80,7 @@ export async function buildApp (config: CatalogConfig, deps: AppDeps = {}): Prom
     stock,
     log: app.log.child({ component: 'stale-sweeper' }),
     staleSeconds: config.STALE_RESERVATION_SECONDS,
+    everySeconds: config.STALE_SWEEP_SECONDS,
     onReleased: (units) => metrics.staleUnitsReleased.inc(units)
   })
 

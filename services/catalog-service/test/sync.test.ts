@@ -245,8 +245,10 @@ t.test('reconcile reports agreement, pending units and stale reservations; relea
   // Every catalog app running meanwhile (other test files, the `make local` service) sweeps stale
   // reservations of all products older than its STALE_RESERVATION_SECONDS (120 s by default): this
   // test's "old" reservation is 90 s old, stale for this app (60 s) and for the report, but for no
-  // other sweeper. (An hour-old one was sometimes released by them before the report ran.)
-  const app = await buildTestApp(t, {}, { STALE_RESERVATION_SECONDS: '60' })
+  // other sweeper. (An hour-old one was sometimes released by them before the report ran.) This app
+  // does not sweep by itself: on a loaded machine its own sweep released the reservation before the
+  // report and the release this test makes.
+  const app = await buildTestApp(t, {}, { STALE_RESERVATION_SECONDS: '60', STALE_SWEEP_SECONDS: '0' })
   const { redis, store } = testStack(t)
   const product = await postProduct(app, { stock: 10 })
   const keys = productKeys(product.id)
@@ -292,8 +294,8 @@ t.test('reconcile reports agreement, pending units and stale reservations; relea
 })
 
 t.test('the service releases stale reservations by itself', async (t) => {
-  // STALE_RESERVATION_SECONDS=40: the sweep runs every 10 s and releases what is older than 40 s.
-  const app = await buildTestApp(t, {}, { STALE_RESERVATION_SECONDS: '40' })
+  // The sweep runs every 10 s and releases what is older than 40 s.
+  const app = await buildTestApp(t, {}, { STALE_RESERVATION_SECONDS: '40', STALE_SWEEP_SECONDS: '10' })
   const { redis, store } = testStack(t)
   const product = await postProduct(app, { stock: 5 })
   const orderId = newOrderId()

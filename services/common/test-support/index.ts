@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { ResultSetHeader } from 'mysql2/promise'
+import type { Admin, ITopicConfig } from 'kafkajs'
 import { loadConfig, MysqlEnv, RedisEnv } from '../src/config.ts'
 import { createMysqlPool, type Pool } from '../src/clients/mysql.ts'
 import { createRedisCluster, type Cluster } from '../src/clients/redis.ts'
@@ -105,4 +106,20 @@ export async function waitUntil<T> (what: string, probe: () => Promise<T | undef
     }
     await sleep(everyMs)
   }
+}
+
+/**
+ * Creates Kafka topics and waits until every partition has a leader. kafkajs's own `waitForLeaders`
+ * asks the controller for metadata right after the create and gives up on UNKNOWN_TOPIC_OR_PARTITION,
+ * which a KRaft broker answers until its metadata cache has caught up with the new topic (a test
+ * file then died before its first test, now and then); this wait treats that answer as "not yet".
+ */
+export async function createTopics (admin: Admin, topics: ITopicConfig[], timeoutMs = 30_000): Promise<void> {
+  await admin.createTopics({ topics, waitForLeaders: false })
+  const names = topics.map((topic) => topic.topic)
+  await waitUntil(`topics ${names.join(', ')} have leaders`, async () => {
+    const metadata = await admin.fetchTopicMetadata({ topics: names })
+    const led = metadata.topics.every((topic) => topic.partitions.length > 0 && topic.partitions.every((p) => p.leader >= 0))
+    return metadata.topics.length === names.length && led ? true : undefined
+  }, timeoutMs)
 }

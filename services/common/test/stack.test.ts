@@ -5,6 +5,7 @@ import { loadConfig, MysqlEnv, RedisEnv, KafkaEnv } from '../src/config.ts'
 import { createMysqlPool, pingMysql } from '../src/clients/mysql.ts'
 import { createRedisCluster, pingRedis } from '../src/clients/redis.ts'
 import { createKafka, checkTopics } from '../src/clients/kafka.ts'
+import { createTopics } from '../test-support/index.ts'
 
 // The foundation's proof: the servers `make local` started answer the way the services need.
 const config = loadConfig({ ...MysqlEnv, ...RedisEnv, ...KafkaEnv })
@@ -50,7 +51,7 @@ t.test('Kafka: a message goes through a topic and a consumer group', async (t) =
   await admin.connect()
   await checkTopics(admin, [config.KAFKA_ORDERS_TOPIC, config.KAFKA_DLQ_TOPIC])
   const topic = `stack-test-${randomUUID()}`
-  await admin.createTopics({ topics: [{ topic, numPartitions: 3 }], waitForLeaders: true })
+  await createTopics(admin, [{ topic, numPartitions: 3 }])
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 })
   const consumer = kafka.consumer({ groupId: `stack-test-${randomUUID()}` })
   t.teardown(async () => {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { pino } from 'pino'
 import type { Consumer, KafkaMessage } from 'kafkajs'
 import { createKafka, productKeys, decodeMessage, sleep, createAccessTokenSigner, type FinalOrderStatus, type OrderMessage, type App } from '@flash/common'
-import { startTestApp, type TestStack } from '@flash/common/test-support'
+import { createTopics, startTestApp, type TestStack } from '@flash/common/test-support'
 import { loadGatewayConfig, type GatewayConfig } from '../src/config.ts'
 import { buildApp } from '../src/app.ts'
 
@@ -31,7 +31,7 @@ export async function createTestTopic (t: Tap): Promise<string> {
   const topic = `gateway-test-${randomUUID()}`
   const admin = kafka.admin()
   await admin.connect()
-  await admin.createTopics({ topics: [{ topic, numPartitions: 12 }], waitForLeaders: true })
+  await createTopics(admin, [{ topic, numPartitions: 12 }])
   t.teardown(async () => {
     await admin.deleteTopics({ topics: [topic] }).catch(() => {})
     await admin.disconnect()

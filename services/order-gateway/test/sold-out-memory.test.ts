@@ -120,10 +120,12 @@ t.test('a stock sync (archive, un-archive, sync-stock) is announced too', async 
   const [a] = apps as [App, App]
   t.equal((await post(a, { productId: product.id, quantity: 1 })).statusCode, 202)
   await soldOutEverywhere(t, [a], product.id)
-  const counted = await refusedFromMemory(a)
   // MySQL says three more units exist (a restock by hand, then `make sync-stock`).
   const synced = await stack.store.sync(product.id, async () => ({ stock: 4, status: 'active', perUserLimit: null }))
   t.equal(synced.outcome, 'set')
-  t.ok(await firstAcceptedWithin(a, product.id, 50) !== null, 'the synced units sell at once')
-  t.equal(await refusedFromMemory(a), counted, 'no refusal from memory after the sync')
+  // The announcement travels on the subscriber's own connection, so it may land a moment after the
+  // sync's reply: the bound is the I5 window, and with a 60 s TTL only the announcement can meet it.
+  const ms = await firstAcceptedWithin(a, product.id, 50)
+  t.ok(ms !== null, `the synced units sell within 50 ms (${ms?.toFixed(1)} ms)`)
+  t.equal((await stack.store.snapshot(product.id)).available, 2, 'one of the three synced units sold, once')
 })

@@ -8,7 +8,7 @@ import {
 } from '@flash/common'
 import { loadProcessorConfig, type ProcessorConfig } from '../src/config.ts'
 import { buildApp, type ProcessorDeps } from '../src/app.ts'
-import { openStack, waitUntil, type TestStack } from '@flash/common/test-support'
+import { createTopics, openStack, waitUntil, type TestStack } from '@flash/common/test-support'
 
 // The processor's part of the test support (@flash/common/test-support has the rest: the clients,
 // createProduct, waitUntil). Every test file gets its own topics and consumer group, so the processor
@@ -39,10 +39,7 @@ export async function createStack (name: string, partitions = 12): Promise<Stack
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: `test-${name}`, logger: pino({ level: 'silent' }) })
   const admin = kafka.admin()
   await admin.connect()
-  await admin.createTopics({
-    topics: [{ topic: config.KAFKA_ORDERS_TOPIC, numPartitions: partitions }, { topic: config.KAFKA_DLQ_TOPIC, numPartitions: 1 }],
-    waitForLeaders: true
-  })
+  await createTopics(admin, [{ topic: config.KAFKA_ORDERS_TOPIC, numPartitions: partitions }, { topic: config.KAFKA_DLQ_TOPIC, numPartitions: 1 }])
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 })
   await producer.connect()
   return {

@@ -67,10 +67,14 @@ export async function releaseStaleReservations (deps: ReconcileDeps, cutoff: num
 }
 
 /**
- * Runs the release periodically (a quarter of the stale age), so units of a dead gateway's
- * reservations come back without an operator (I4). The timer does not keep the process alive.
+ * Runs the release every `everySeconds` (0: never), so units of a dead gateway's reservations come
+ * back without an operator (I4). The timer does not keep the process alive.
  */
-export function startStaleSweeper (deps: ReconcileDeps & { log: FastifyBaseLogger, staleSeconds: number, onReleased?: (units: number) => void }): { stop: () => Promise<void> } {
+export function startStaleSweeper (deps: ReconcileDeps & { log: FastifyBaseLogger, staleSeconds: number, everySeconds: number, onReleased?: (units: number) => void }): { stop: () => Promise<void> } {
+  if (deps.everySeconds === 0) {
+    deps.log.info('stale reservations are not swept by this instance (STALE_SWEEP_SECONDS=0)')
+    return { stop: async () => {} }
+  }
   let running: Promise<void> | null = null
   const timer = setInterval(() => {
     if (running !== null) return
@@ -86,7 +90,7 @@ export function startStaleSweeper (deps: ReconcileDeps & { log: FastifyBaseLogge
       })
       .catch((error: unknown) => deps.log.error({ err: error }, 'stale reservation sweep failed'))
       .finally(() => { running = null })
-  }, Math.max(1000, Math.floor(deps.staleSeconds * 1000 / 4)))
+  }, deps.everySeconds * 1000)
   timer.unref()
   return {
     // Waits for a sweep in progress, so the clients it uses are not closed under it.

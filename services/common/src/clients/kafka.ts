@@ -1,6 +1,7 @@
 import { Kafka, logLevel, type LogEntry, type Admin } from 'kafkajs'
 import type { Logger } from 'pino'
 import { parseHostPorts } from '../config.ts'
+import { quietKafkaRequestQueues } from './kafka-request-queue.ts'
 
 const levels: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.ERROR]: 'error',
@@ -11,6 +12,8 @@ const levels: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
 
 /** kafkajs logs through the service's pino logger, as JSON like everything else. */
 export function createKafka (options: { brokers: string, clientId: string, logger: Logger }): Kafka {
+  // No 1 ms polling loop per broker connection (./kafka-request-queue.ts).
+  if (!quietKafkaRequestQueues()) options.logger.warn('kafkajs is not the version whose idle request-queue loop was fixed: check kafka-request-queue.ts')
   const log = options.logger.child({ component: 'kafka' })
   return new Kafka({
     clientId: options.clientId,

@@ -5,6 +5,7 @@ import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import type { Registry } from 'prom-client'
 import { loggerOptions } from '../logger.ts'
+import { lazyChildLogger } from './request-logger.ts'
 import { DEFAULT_TRUSTED_PROXIES } from '../config.ts'
 import { validatorCompiler, schemaErrorFormatter, rejectUnknownQueryParameters } from './validation.ts'
 import { registerErrorHandling } from './errors.ts'
@@ -67,6 +68,7 @@ export async function createPlatformApp (options: PlatformOptions): Promise<App>
     },
     // Request logging is ours (onResponse below): one line at debug, errors at error level.
     logController: new LogController({ requestIdLogLabel: 'requestId', disableRequestLogging: true }),
+    childLoggerFactory: lazyChildLogger,
     trustProxy: (options.trustedProxies ?? DEFAULT_TRUSTED_PROXIES).split(','),
     return503OnClosing: true,
     schemaErrorFormatter,
