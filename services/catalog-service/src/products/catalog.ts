@@ -23,6 +23,7 @@ export class Catalog {
   }
 
   async create (input: NewProduct): Promise<Product> {
+    checkImageUrl(input.imageUrl)
     const window = saleWindow({ saleStartsAt: input.saleStartsAt ?? null, saleEndsAt: input.saleEndsAt ?? null })
     const id = await this.#repository.create({
       name: input.name.trim(),
@@ -74,6 +75,7 @@ export class Catalog {
 
   /** An archived product is not changed (409 PRODUCT_ARCHIVED), as with restock: it is out of the shop for good. */
   async update (id: number, changes: ProductChanges): Promise<Product> {
+    checkImageUrl(changes.imageUrl)
     const { saleStartsAt, saleEndsAt, ...details } = changes
     const movesWindow = saleStartsAt !== undefined || saleEndsAt !== undefined
     let window: { startsAt: Date | null, endsAt: Date | null } | undefined
@@ -182,6 +184,16 @@ function toProduct (details: ProductDetails, stock: number): Product {
 }
 
 /** Earliest and latest bound a window may have (DATETIME's range, and no sale before this system). */
+/**
+ * The schema's pattern (http or https, no spaces) lets through what no browser can load, e.g.
+ * `http://r6C[` (a bracket outside an IPv6 address): the URL must also parse as browsers parse it.
+ */
+function checkImageUrl (imageUrl: string | null | undefined): void {
+  if (typeof imageUrl === 'string' && !URL.canParse(imageUrl)) {
+    throw new AppError(400, ErrorCode.VALIDATION_FAILED, 'body/imageUrl must be a valid http(s) URL')
+  }
+}
+
 const WINDOW_MIN = Date.parse('2000-01-01T00:00:00Z')
 const WINDOW_MAX = Date.parse('9999-12-31T00:00:00Z')
 
