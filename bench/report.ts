@@ -238,7 +238,8 @@ function scenarioLines (report: Report): string[] {
       const u = x.unitsBack
       out.push('', `${x.name}: ${u.units} units restocked (sent +${fmt(u.sentAtMs)} ms, answered +${fmt(u.backAtMs)} ms); ` +
         `sold again by ${u.soldAgainAtMs === null ? '— (not all)' : `+${fmt(u.soldAgainAtMs)} ms`}; after the restock answered: first 202 ${u.firstAcceptedAfterMs === null ? '— (none left)' : `after ${fmt(u.firstAcceptedAfterMs, 1)} ms`}, ` +
-        `${u.falseRefusals} refusals while units lasted, the last ${fmt(u.windowMs, 1)} ms after (I5 window)`)
+        `${u.falseRefusals} refusals while units lasted, the last ${fmt(u.windowMs, 1)} ms after (I5 window); ` +
+        `${u.uncertainRefusals} more while the last accepted order awaited Kafka's ack (its unit may have been gone)`)
     }
   }
   return out

@@ -62,10 +62,18 @@ export interface UnitsBack {
   backAtMs: number
   /** ms from then until the first 202 of a request sent after it */
   firstAcceptedAfterMs: number | null
-  /** refusals of requests sent after the units were back, answered before they sold out again */
+  /**
+   * refusals of requests sent after the units were back and answered before a later-sent request was
+   * still accepted: a unit certainly existed when they were decided
+   */
   falseRefusals: number
-  /** the longest a refusal was answered after the units were back while they lasted (0: none) */
+  /** the longest such a refusal was answered after the units were back (0: none) — the I5 window */
   windowMs: number
+  /**
+   * refusals answered after the last accepted request was sent but before its 202 (which waits for
+   * Kafka's ack): the unit may already have been taken, so they are not counted as false
+   */
+  uncertainRefusals: number
 }
 
 export interface ScenarioResult {
@@ -221,22 +229,30 @@ function unitsBackOf (load: LoadRecord, sentAtMs: number, backAtMs: number, unit
   const soldAgainAtMs = acceptedAt.length > units ? acceptedAt.at(-1) ?? null : null
   let firstAccepted: number | null = null
   let lastAcceptedAfter = -Infinity
+  let lastAcceptedSentAfter = -Infinity
   for (const i of load.accepted.keys()) {
-    if ((load.sentAt[i] ?? -1) < backAtMs) continue
+    const sent = load.sentAt[i] ?? -1
+    if (sent < backAtMs) continue
     const at = load.receivedAt[i] ?? 0
     firstAccepted = firstAccepted === null ? at : Math.min(firstAccepted, at)
     lastAcceptedAfter = Math.max(lastAcceptedAfter, at)
+    lastAcceptedSentAfter = Math.max(lastAcceptedSentAfter, sent)
   }
   let falseRefusals = 0
+  let uncertainRefusals = 0
   let windowEnd = backAtMs
   for (const [i, code] of load.codes) {
     if (code !== 'INSUFFICIENT_STOCK') continue
     const sent = load.sentAt[i] ?? -1
     const received = load.receivedAt[i] ?? -1
-    // Sent after the units were back and answered while some of them were still unsold.
-    if (sent >= backAtMs && received <= lastAcceptedAfter) {
+    if (sent < backAtMs) continue
+    // Answered before a request sent later still got a unit: units were left when it was decided.
+    if (received < lastAcceptedSentAfter) {
       falseRefusals++
       windowEnd = Math.max(windowEnd, received)
+    } else if (received <= lastAcceptedAfter) {
+      // Answered while the last accepted order waited for Kafka's ack: it may have had the last unit.
+      uncertainRefusals++
     }
   }
   return {
@@ -246,6 +262,7 @@ function unitsBackOf (load: LoadRecord, sentAtMs: number, backAtMs: number, unit
     backAtMs,
     firstAcceptedAfterMs: firstAccepted === null ? null : firstAccepted - backAtMs,
     falseRefusals,
-    windowMs: windowEnd - backAtMs
+    windowMs: windowEnd - backAtMs,
+    uncertainRefusals
   }
 }
