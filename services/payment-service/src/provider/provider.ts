@@ -26,8 +26,8 @@ export interface PaymentProvider {
   refund (paymentId: string, idempotencyKey: string): Promise<{ refundId: string, done: boolean }>
   /** verifies the signature over the exact bytes received; throws WebhookSignatureError */
   verify (body: Buffer, signature: string | undefined): ProviderEvent
-  /** sandbox: the signature header the provider would send with this body */
-  sign (body: string): string
+  /** sandbox: the signature header the provider would send with this body (now, or at `timestamp` s) */
+  sign (body: string, timestamp?: number): string
 }
 
 export class WebhookSignatureError extends Error {

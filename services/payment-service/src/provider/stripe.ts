@@ -82,8 +82,8 @@ export class StripeProvider implements PaymentProvider {
     }
   }
 
-  sign (body: string): string {
-    return this.#stripe.webhooks.generateTestHeaderString({ payload: body, secret: this.#o.webhookSecret })
+  sign (body: string, timestamp?: number): string {
+    return this.#stripe.webhooks.generateTestHeaderString({ payload: body, secret: this.#o.webhookSecret, ...(timestamp === undefined ? {} : { timestamp }) })
   }
 
   /**
