@@ -27,6 +27,7 @@ export const provider = new StripeProvider({
 export interface PaymentStack {
   stack: Stack
   gateway: App
+  /** replaced by a test that restarts it (closed with the stack) */
   processor: App
   payments: App
   config: PaymentServiceConfig
@@ -61,7 +62,7 @@ export async function startPaymentStack (name: string, options: { processor?: Re
   const payments = await buildPayments(config, options.payments)
   await payments.listen({ host: '127.0.0.1', port })
   await waitUntil('the gateway is ready', async () => (await gateway.inject({ url: '/health/ready' })).statusCode === 200 || undefined, 30_000)
-  return {
+  const paymentStack: PaymentStack = {
     stack,
     gateway,
     processor,
@@ -71,10 +72,11 @@ export async function startPaymentStack (name: string, options: { processor?: Re
     close: async () => {
       await payments.close()
       await gateway.close()
-      await processor.close()
+      await paymentStack.processor.close()
       await stack.close()
     }
   }
+  return paymentStack
 }
 
 export interface HeldOrder { orderId: string, productId: number, receipt: string, amount: number, payBy: Date }
