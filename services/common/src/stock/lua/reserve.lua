@@ -17,8 +17,6 @@ if fingerprint ~= '' then
   local first = redis.call('GET', KEYS[5])
   if first then
     local record = cjson.decode(first)
-    -- A record written before the fields were spelled out: {o = orderId, f = fingerprint, s = state}.
-    if record.orderId == nil then record = { orderId = record.o, fingerprint = record.f } end
     if record.fingerprint ~= fingerprint then return {'KEY_REUSED', record.orderId} end
     return {'DUPLICATE', record.orderId}
   end
