@@ -17,7 +17,7 @@ CREATE TABLE IF NOT EXISTS products (
   KEY idx_products_status_name (status, name)
 ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci;
 
--- Issue 14: sale windows, added to a products table created before them. MySQL 8.4 has no
+-- Sale windows, added to a products table created before them. MySQL 8.4 has no
 -- ADD COLUMN IF NOT EXISTS, so each ALTER runs only when information_schema lacks the column.
 SET @add_column = (SELECT IF(COUNT(*) = 0,
   'ALTER TABLE products ADD COLUMN sale_starts_at DATETIME(3) NULL AFTER status',
@@ -51,7 +51,7 @@ CREATE TABLE IF NOT EXISTS orders (
   KEY idx_orders_status (status, id)
 ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci;
 
--- Buyer accounts (issue 13), owned by the catalog-service. `password_hash` is a self-describing scrypt
+-- Buyer accounts, owned by the catalog-service. `password_hash` is a self-describing scrypt
 -- string (`scrypt$N$r$p$salt$hash`, base64url), so the cost can be raised later without a migration.
 -- The unique index uses the table's case-insensitive collation: `Alice` and `alice` are one name.
 CREATE TABLE IF NOT EXISTS buyers (

@@ -26,7 +26,7 @@ export const ErrorCode = {
   RATE_LIMITED: 'RATE_LIMITED',
   SERVICE_UNAVAILABLE: 'SERVICE_UNAVAILABLE',
   INTERNAL_ERROR: 'INTERNAL_ERROR',
-  // buyers and sessions (issue 13)
+  // buyers and sessions
   /** no valid session: the access token is missing where one is needed, malformed, forged or expired */
   UNAUTHENTICATED: 'UNAUTHENTICATED',
   /** a guest may not do this (a product with a per-user limit, listing orders): sign in first */

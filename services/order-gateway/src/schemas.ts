@@ -11,9 +11,9 @@ export const OrderId = Type.String({ pattern: ORDER_ID_PATTERN, description: 'UL
 export const ProductId = Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER })
 
 /**
- * The per-order maximum is configuration, so the body schema is built from it. There is no `userId`
- * (issue 13): the buyer is the signed-in session; a body that still sends one is answered
- * `400 VALIDATION_FAILED` naming body/userId.
+ * The per-order maximum is configuration, so the body schema is built from it. There is no `userId`:
+ * the buyer is the signed-in session, so a body cannot buy as someone else; a body that still sends
+ * one is answered `400 VALIDATION_FAILED` naming body/userId.
  */
 export const PlaceOrderBody = (maxQuantity: number) => Type.Object({
   productId: ProductId,
@@ -78,7 +78,7 @@ export const OrderQuery = Type.Object({
   }))
 }, { additionalProperties: false })
 
-// Issue 14: units sold per product, for the admin's product table (aggregates only, no buyer data).
+// Units sold per product, for the admin's product table (aggregates only, no buyer data).
 export const SalesQuery = Type.Object({
   productId: Type.Array(ProductId, { minItems: 1, maxItems: 100, uniqueItems: true, description: 'repeat for several products: ?productId=1&productId=2' })
 }, { additionalProperties: false })

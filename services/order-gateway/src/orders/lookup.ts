@@ -22,6 +22,6 @@ export async function lookUpOrder (orders: OrderRepository, pending: PendingOrde
   }
 }
 
-/** One answer for a missing order and for someone else's: existence is not revealed (issue 13). */
+/** One answer for a missing order and for someone else's: existence is not revealed. */
 export const orderNotFound = (orderId: string): AppError =>
   new AppError(404, ErrorCode.ORDER_NOT_FOUND, `order ${orderId} does not exist`)

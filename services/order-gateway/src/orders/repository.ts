@@ -94,7 +94,7 @@ export class OrderRepository {
   }
 
   /** Newest first: order ids are time-ordered, so this is a scan of the (…, id) indexes. */
-  /** Units of confirmed orders per product (issue 14: the admin's "sold" column); absent ids sold 0. */
+  /** Units of confirmed orders per product (the admin's "sold" column); absent ids sold 0. */
   async unitsSold (productIds: number[]): Promise<Map<number, number>> {
     const sold = new Map<number, number>(productIds.map((id) => [id, 0]))
     if (productIds.length === 0) return sold

@@ -3,7 +3,7 @@ import { ErrorCode, ErrorResponse, errorBody } from '@flash/common'
 import { SalesQuery, SalesSummary } from '../schemas.ts'
 import type { OrderRepository } from '../orders/repository.ts'
 
-// Issue 14: units sold per product (confirmed orders), the admin product table's "sold" column.
+// Units sold per product (confirmed orders), the admin product table's "sold" column.
 export const salesRoutes: FastifyPluginAsyncTypebox<{ orders: OrderRepository }> = async (app, { orders }) => {
   app.get('/orders/sales', {
     schema: {
