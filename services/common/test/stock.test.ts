@@ -141,4 +141,3 @@ t.test('changing status or limit moves seq, so an in-flight sync cannot write th
   t.match(outcome, { outcome: 'set' })
   t.equal((await store.snapshot(productId)).status, 'archived')
 })
-
