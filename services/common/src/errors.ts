@@ -33,7 +33,15 @@ export const ErrorCode = {
   SIGN_IN_REQUIRED: 'SIGN_IN_REQUIRED',
   /** one answer for a wrong password and an unknown username alike (no enumeration) */
   INVALID_CREDENTIALS: 'INVALID_CREDENTIALS',
-  USERNAME_TAKEN: 'USERNAME_TAKEN'
+  USERNAME_TAKEN: 'USERNAME_TAKEN',
+  // payments
+  /** the order is not awaiting payment (paid, expired, withdrawn, free, or not processed yet); details: status */
+  ORDER_NOT_PAYABLE: 'ORDER_NOT_PAYABLE',
+  PAYMENT_NOT_FOUND: 'PAYMENT_NOT_FOUND',
+  /** a webhook whose Stripe-Signature does not verify (forged, another secret, too old, replayed with another body) */
+  WEBHOOK_SIGNATURE_INVALID: 'WEBHOOK_SIGNATURE_INVALID',
+  /** the payment provider did not answer; retry */
+  PAYMENT_PROVIDER_UNAVAILABLE: 'PAYMENT_PROVIDER_UNAVAILABLE'
 } as const
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode]
 

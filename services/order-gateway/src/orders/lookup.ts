@@ -17,6 +17,10 @@ export async function lookUpOrder (orders: OrderRepository, pending: PendingOrde
     buyerName: (await orders.buyerNames([waiting.userId])).get(waiting.userId ?? '') ?? null,
     status: 'pending',
     reason: null,
+    amount: null,
+    currency: null,
+    payBy: null,
+    paymentStatus: null,
     createdAt: waiting.createdAt,
     updatedAt: waiting.createdAt
   }
