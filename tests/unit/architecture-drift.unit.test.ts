@@ -13,7 +13,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url'
 //   | Key | keys.ts | …                 every Redis key; the keys.ts cell is the expression that builds it
 //   | `<table>` column | …             one table per MySQL table, a row per column
 //   | Code | Status | …                every ErrorCode
-//   | Variable | Default | …           every environment variable
+//   | Variable | Default | Read by | … every environment variable, and the services whose config reads it
 
 const root = fileURLToPath(new URL('../../', import.meta.url))
 const doc = readFileSync(join(root, 'docs/ARCHITECTURE.md'), 'utf8')
@@ -193,17 +193,33 @@ function readSchema (dir: string): { source: string, schema: Schema } {
 
 // --- the environment: every service's config schema, and .env.example ------------------------------
 
-async function configVariables (): Promise<Set<string>> {
+/** A service's short name as the document writes it: catalog-service → catalog, order-gateway → gateway. */
+const shortName = (dir: string): string => dir.replace(/^order-/, '').replace(/-service$/, '')
+
+/**
+ * Every variable of every config schema (services/<dir>/src/config.ts, the shared groups included), and
+ * which services read each: the keys of the `…Env` objects a service's config.ts exports.
+ */
+async function configVariables (): Promise<{ names: Set<string>, readers: Map<string, Set<string>>, services: string[] }> {
   const names = new Set<string>()
-  const configs = readdirSync(join(root, 'services')).map((s) => join(root, 'services', s, 'src', 'config.ts')).filter(existsSync)
-  for (const file of configs) {
+  const readers = new Map<string, Set<string>>()
+  const services: string[] = []
+  for (const dir of readdirSync(join(root, 'services')).sort()) {
+    const file = join(root, 'services', dir, 'src', 'config.ts')
+    if (!existsSync(file)) continue
+    const isService = existsSync(join(root, 'services', dir, 'src', 'server.ts'))
+    if (isService) services.push(shortName(dir))
     const module = await import(pathToFileURL(file).href) as Record<string, unknown>
     for (const [exported, value] of Object.entries(module)) {
       if (!exported.endsWith('Env') || typeof value !== 'object' || value === null) continue
-      for (const name of Object.keys(value)) if (/^[A-Z][A-Z0-9_]*$/.test(name)) names.add(name)
+      for (const name of Object.keys(value)) {
+        if (!/^[A-Z][A-Z0-9_]*$/.test(name)) continue
+        names.add(name)
+        if (isService) readers.set(name, (readers.get(name) ?? new Set()).add(shortName(dir)))
+      }
     }
   }
-  return names
+  return { names, readers, services }
 }
 
 const envExample = (): Set<string> =>
@@ -282,18 +298,30 @@ t.test('every ErrorCode is in the table of codes, and nothing else', async (t) =
   none(t, gone, 'every row is an ErrorCode', 'codes in the document that errors.ts does not define')
 })
 
-t.test('every environment variable is in the table of variables, and nothing else', async (t) => {
-  const read = await configVariables()
+t.test('every environment variable is in the table of variables, with the services that read it', async (t) => {
+  const { names: read, readers, services } = await configVariables()
   const example = envExample()
   t.ok(read.size > 10, 'the services\' config schemas were read')
   const inCode = new Set([...read, ...example])
-  const documented = new Set(firstColumn(tablesWith((h) => h[0] === 'Variable' && h[1] === 'Default')))
+  const rows = tablesWith((h) => h[0] === 'Variable' && h[1] === 'Default' && h[2] === 'Read by').flatMap((table) => table.rows)
+  const documented = new Set(firstColumn([{ header: [], rows }]))
   const missing = difference(inCode, documented)
   const gone = difference(documented, inCode)
   const notInExample = difference(read, example)
-  none(t, missing, 'every variable has a row', 'variables (config schemas, .env.example) missing from the | Variable | Default | table')
+  none(t, missing, 'every variable has a row', 'variables (config schemas, .env.example) missing from the | Variable | Default | Read by | table')
   none(t, gone, 'every row is a variable something reads', 'variables in the document that no config schema or .env.example has')
   none(t, notInExample, 'every variable a service reads is in .env.example', 'variables a service reads that .env.example does not list')
+  // "Read by" names services by short name (catalog, gateway, processor, …) or says "every service".
+  const wrongReaders: string[] = []
+  for (const row of rows) {
+    const name = codeOf(row[0])
+    if (name === null || !inCode.has(name)) continue
+    const cell = row[2] ?? ''
+    const said = (/every service/.test(cell) ? services : services.filter((s) => new RegExp(`\\b${s}\\b`).test(cell))).sort()
+    const actual = [...(readers.get(name) ?? [])].sort()
+    if (said.join(', ') !== actual.join(', ')) wrongReaders.push(`${name}: the table says ${said.join(', ') || 'no service'}, read by ${actual.join(', ') || 'no service'}`)
+  }
+  none(t, wrongReaders, 'every "Read by" cell names the services whose config schema has the variable', 'wrong "Read by" cells')
 })
 
 t.test('the schema reader: migrations in file-name order win over init.sql; CREATE, ADD, MODIFY, CHANGE, DROP', async (t) => {
