@@ -87,7 +87,7 @@ export async function buildApp (config: GatewayConfig): Promise<App> {
       new AppError(429, ErrorCode.RATE_LIMITED, `too many orders from this client; retry in ${context.after}`)
   })
 
-  // Buyers (issue 13): the browser's session is its httpOnly access cookie, API clients send a bearer
+  // Buyers: the browser's session is its httpOnly access cookie, API clients send a bearer
   // token; either is verified here per request, without a database or Redis call.
   await app.register(cookie)
   const callers = new Callers({
