@@ -15,7 +15,7 @@ t.teardown(s.close)
 
 const conservation = async (t: Test, productId: number, putOnSale: number): Promise<void> => {
   const [rows] = await s.stack.mysql.query<RowDataPacket[]>(
-    "SELECT status, COALESCE(SUM(quantity), 0) AS units FROM orders WHERE product_id = ? GROUP BY status", [productId])
+    'SELECT status, COALESCE(SUM(quantity), 0) AS units FROM orders WHERE product_id = ? GROUP BY status', [productId])
   const units = (status: string): number => Number(rows.find((r) => r.status === status)?.units ?? 0)
   const mysql = await sqlStock(s.stack, productId)
   const redis = (await s.stack.store.snapshot(productId)).available ?? -1

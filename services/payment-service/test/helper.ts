@@ -1,4 +1,4 @@
-import { createAccessTokenSigner, createReceipts, type App } from '@flash/common'
+import { createAccessTokenSigner, type App } from '@flash/common'
 import { waitUntil, createProduct } from '@flash/common/test-support'
 import type { RowDataPacket } from 'mysql2/promise'
 import { loadGatewayConfig } from '../../order-gateway/src/config.ts'
@@ -16,8 +16,6 @@ export const ADMIN_TOKEN = 'payment-test-admin-token'
 export const WEBHOOK_SECRET = 'whsec_payment_test_secret'
 const signAccessToken = createAccessTokenSigner(AUTH_JWT_SECRET)
 export const asBuyer = (id: string): Record<string, string> => ({ authorization: `Bearer ${signAccessToken({ id, username: `name-of-${id}` })}` })
-const receipts = createReceipts(AUTH_JWT_SECRET)
-export const asReceiptHolder = (orderId: string): Record<string, string> => ({ 'x-order-receipt': receipts.issue(orderId) })
 
 /** What signs events as Stripe would (the endpoint's secret) and verifies them as the service does. */
 export const provider = new StripeProvider({
