@@ -105,23 +105,39 @@ export const ordersRepository = {
     return inserted
   },
 
-  async lockOrder (conn: PoolConnection, orderId: string): Promise<LockedOrder | null> {
-    const [rows] = await conn.query<RowDataPacket[]>(
-      `SELECT ${ORDER_RECORD_COLUMNS} FROM orders WHERE id = ? FOR UPDATE`, [orderId])
-    return rows[0] === undefined ? null : toOrderRecord(rows[0])
+  /**
+   * Locks the orders (ascending id, in chunks) and reads them whole; missing ids are absent. The
+   * batch decides on these rows and writes the outcome with setStatus and recordPayments.
+   */
+  async lockOrders (conn: PoolConnection, orderIds: string[]): Promise<Map<string, LockedOrder>> {
+    const found = new Map<string, LockedOrder>()
+    for (const ids of chunks([...orderIds].sort())) {
+      const [rows] = await conn.query<RowDataPacket[]>(
+        `SELECT ${ORDER_RECORD_COLUMNS} FROM orders WHERE id IN (${placeholders(ids.length)}) ORDER BY id FOR UPDATE`, ids)
+      for (const row of rows) found.set(String(row.id), toOrderRecord(row))
+    }
+    return found
   },
 
-  /** Withdraws a confirmed, held or paid order (each guarded by its status: applied once). */
-  async markCancelled (conn: PoolConnection, orderId: string, reason: string): Promise<void> {
-    await conn.execute("UPDATE orders SET status = 'cancelled', reason = ? WHERE id = ? AND status IN ('confirmed', 'awaiting_payment', 'paid')", [reason, orderId])
+  /** The new status of orders the batch holds locked (one statement per chunk). */
+  async setStatus (conn: PoolConnection, orderIds: string[], status: 'paid' | 'expired' | 'cancelled', reason: string | null): Promise<void> {
+    for (const ids of chunks(orderIds)) {
+      await conn.query(`UPDATE orders SET status = ?, reason = ? WHERE id IN (${placeholders(ids.length)})`, [status, reason, ...ids])
+    }
   },
 
-  async markPaid (conn: PoolConnection, orderId: string, paymentId: string, paidAt: Date): Promise<void> {
-    await conn.execute("UPDATE orders SET status = 'paid', payment_id = ?, paid_at = ? WHERE id = ? AND status = 'awaiting_payment'", [paymentId, paidAt, orderId])
-  },
-
-  async markExpired (conn: PoolConnection, orderId: string, reason: string): Promise<void> {
-    await conn.execute("UPDATE orders SET status = 'expired', reason = ? WHERE id = ? AND status = 'awaiting_payment'", [reason, orderId])
+  /** The payment that paid each order, and when (locked by the batch). */
+  async recordPayments (conn: PoolConnection, paid: Array<{ id: string, paymentId: string, paidAt: Date }>): Promise<void> {
+    for (const rows of chunks(paid)) {
+      const cases = (column: 'paymentId' | 'paidAt'): { sql: string, params: Array<string | Date> } => ({
+        sql: `CASE id ${rows.map(() => 'WHEN ? THEN ?').join(' ')} END`,
+        params: rows.flatMap((r) => [r.id, r[column]])
+      })
+      const payment = cases('paymentId')
+      const paidAt = cases('paidAt')
+      await conn.query(`UPDATE orders SET payment_id = ${payment.sql}, paid_at = ${paidAt.sql} WHERE id IN (${placeholders(rows.length)})`,
+        [...payment.params, ...paidAt.params, ...rows.map((r) => r.id)])
+    }
   },
 
   /** Held orders whose deadline has passed, oldest deadline first (the expiry scan; index on status, pay_by). */
