@@ -1,7 +1,8 @@
-import { mkdir } from 'node:fs/promises'
+import { mkdir, readFile } from 'node:fs/promises'
+import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import { sleep } from '@flash/common'
-import { chromium, selectors, type Browser } from 'playwright-core'
+import { chromium, selectors, type Browser, type Page } from 'playwright-core'
 
 // What every browser test shares: where the stack is, the API as a client calls it, and a Chromium.
 
@@ -38,5 +39,25 @@ export async function launchBrowser (): Promise<Browser> {
   return await chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'],
+  })
+}
+
+/** axe-core's source, injected into a page (the context needs bypassCSP: the shop's CSP forbids inline scripts). */
+let axeSource: string | undefined
+async function axe (): Promise<string> {
+  axeSource ??= await readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8')
+  return axeSource
+}
+
+/** WCAG 2.1 A/AA violations of impact serious or critical on the page as it is now, as "rule×count: target". */
+export async function seriousViolations (page: Page): Promise<string[]> {
+  if (!(await page.evaluate('typeof window.axe === "object"'))) await page.addScriptTag({ content: await axe() })
+  return await page.evaluate(async () => {
+    interface Result { id: string; impact: string | null; nodes: { target: unknown[] }[] }
+    const run = (window as unknown as { axe: { run: (ctx: Document, opts: unknown) => Promise<{ violations: Result[] }> } }).axe.run
+    const { violations } = await run(document, { runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] })
+    return violations
+      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+      .map((v) => `${v.id}×${v.nodes.length}: ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`)
   })
 }
