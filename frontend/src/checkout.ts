@@ -42,7 +42,7 @@ export function checkoutPhase(order: Order | null, payment: Pick<Payment, 'statu
     case 'cancelled': return refund ?? 'cancelled'
     case 'awaiting_payment': break
   }
-  if (order.paymentStatus === 'paid' || payment?.status === 'succeeded') return 'processing'
+  if (order.paymentStatus === 'paid' || payment?.status === 'succeeded' || payment?.status === 'paid') return 'processing'
   if (payment?.status === 'processing') return 'processing'
   if (order.paymentStatus === 'flagged' || payment?.status === 'flagged') return 'flagged'
   const payBy = order.payBy ? Date.parse(order.payBy) : Number.NaN

@@ -101,8 +101,10 @@ const en = {
   'form.urlInvalid': 'Must be an http(s) URL of at most 2048 characters.',
 
   'sim.title': 'Flash-sale simulator',
-  'sim.hint': 'Fires orders from this browser, one buyer each, and checks the invariants when the sale is over. Run it on a product nobody else is buying.',
-  'sim.product': 'Product',
+  'sim.hint': 'Runs a flash sale from this browser on a product it creates for the run ({prefix} …) and archives afterwards: live products are never touched, and the buyers are guests, so no accounts are created. When the sale is over it checks that nothing was oversold.',
+  'sim.units': 'Units on sale',
+  'sim.ownProduct': 'This run sells its own product #{id} ({prefix} …), archived when the run ends.',
+  'sim.phase.preparing': 'Creating the run’s product…',
   'sim.buyers': 'Buyers (N)',
   'sim.concurrency': 'Concurrency',
   'sim.quantity': 'Units per buyer',
@@ -127,7 +129,6 @@ const en = {
   'sim.ok': 'No oversell: units confirmed = units sold, oversold = 0.',
   'sim.bad': 'Invariant broken: units confirmed ≠ units sold, or oversold > 0.',
   'sim.errors': 'Failure reasons',
-  'sim.noProducts': 'Create a product in Admin first.',
 
   'common.loading': 'Loading…',
   'common.retry': 'Retry',
@@ -213,7 +214,6 @@ const en = {
   'form.saleEndsAt': 'Sale ends (your local time)',
   'form.windowOrder': 'The end must be after the start.',
   'form.dateInvalid': 'Enter a date and time.',
-  'sim.invalidProduct': 'Choose a product to run the sale on.',
   'sim.invalidField': '{field}: must be a whole number from {min} to {max}.',
   // --- issue 13: buyers, sessions, guest orders ---
   'auth.signIn': 'Sign in',
@@ -238,7 +238,6 @@ const en = {
   'orders.lookupNotFound': 'No order with this id and receipt.',
   'shop.receipt': 'Receipt: {receipt}',
   'orders.mineOf': 'Orders of {name}',
-  'sim.phase.signing-in': 'Signing buyers in… {n}/{total}',
   'error.UNAUTHENTICATED': 'Your session has ended. Please sign in again.',
   'error.SIGN_IN_REQUIRED': 'Please sign in first (products with a per-buyer limit and the order list need an account).',
   'error.INVALID_CREDENTIALS': 'Username or password is not correct.',
@@ -276,6 +275,11 @@ const en = {
   'pay.myOrders': 'My orders',
   'shop.payNow': 'Pay now · {time}',
   'shop.signInToBuy': 'Sign in to buy',
+  'shop.limitBought': 'Limit {n} · you have {bought}',
+  'product.back': 'All products',
+  'product.grabbed': '{pct}% grabbed',
+  'product.grabbedLabel': 'Share of the units already taken',
+  'product.notFound': 'This product does not exist or is no longer on sale.',
   'auth.title': 'Sign in or register',
   'auth.usernameInvalid': 'Username: 3–32 characters, only letters, digits, _ . and -.',
   'auth.passwordInvalid': 'Password: 8–128 characters.',
@@ -307,6 +311,7 @@ const en = {
   'admin.unitsExpired': 'Expired',
   'form.paymentWindow': 'Time to pay (seconds)',
   'form.priceRequired': 'Enter a price (0 for a free product).',
+  'form.stockFull': 'Stock is at the maximum of {max} units.',
   'form.paymentWindowHint': 'How long a buyer’s units stay held for payment. Free products need none.',
 } as const
 
@@ -410,8 +415,10 @@ const zh: Record<MessageKey, string> = {
   'form.urlInvalid': '请输入 http(s) 地址，最多 2048 个字符。',
 
   'sim.title': '秒杀模拟',
-  'sim.hint': '由本浏览器模拟多个用户同时下单，结束后校验不变量。请选择没有其他人购买的商品。',
-  'sim.product': '商品',
+  'sim.hint': '在本浏览器中对专门为本次运行创建的商品（{prefix} …）进行秒杀，运行结束后自动下架：绝不触及在售商品；模拟用户均为游客，不会创建账号。结束后校验是否超卖。',
+  'sim.units': '在售件数',
+  'sim.ownProduct': '本次运行使用专用商品 #{id}（{prefix} …），运行结束后下架。',
+  'sim.phase.preparing': '正在创建本次运行的商品…',
   'sim.buyers': '用户数 (N)',
   'sim.concurrency': '并发数',
   'sim.quantity': '每人购买数量',
@@ -436,7 +443,6 @@ const zh: Record<MessageKey, string> = {
   'sim.ok': '没有超卖：已确认件数 = 已售件数，超卖 = 0。',
   'sim.bad': '不变量被破坏：已确认件数 ≠ 已售件数，或出现超卖。',
   'sim.errors': '失败原因',
-  'sim.noProducts': '请先在库存管理中创建商品。',
 
   'common.loading': '加载中…',
   'common.retry': '重试',
@@ -522,7 +528,6 @@ const zh: Record<MessageKey, string> = {
   'form.saleEndsAt': '结束时间（本地时间）',
   'form.windowOrder': '结束时间须晚于开始时间。',
   'form.dateInvalid': '请输入日期和时间。',
-  'sim.invalidProduct': '请选择要模拟抢购的商品。',
   'sim.invalidField': '{field}：须为 {min} 到 {max} 之间的整数。',
   // --- issue 13: buyers, sessions, guest orders ---
   'auth.signIn': '登录',
@@ -547,7 +552,6 @@ const zh: Record<MessageKey, string> = {
   'orders.lookupNotFound': '没有与该订单号和凭证匹配的订单。',
   'shop.receipt': '凭证：{receipt}',
   'orders.mineOf': '{name} 的订单',
-  'sim.phase.signing-in': '正在登录模拟用户… {n}/{total}',
   'error.UNAUTHENTICATED': '登录已失效，请重新登录。',
   'error.SIGN_IN_REQUIRED': '请先登录（限购商品和订单列表需要账号）。',
   'error.INVALID_CREDENTIALS': '用户名或密码错误。',
@@ -585,6 +589,11 @@ const zh: Record<MessageKey, string> = {
   'pay.myOrders': '我的订单',
   'shop.payNow': '去支付 · {time}',
   'shop.signInToBuy': '登录后抢购',
+  'shop.limitBought': '限购{n}件·已购{bought}',
+  'product.back': '全部商品',
+  'product.grabbed': '已抢 {pct}%',
+  'product.grabbedLabel': '已被抢购的比例',
+  'product.notFound': '商品不存在或已下架。',
   'auth.title': '登录或注册',
   'auth.usernameInvalid': '用户名：3–32 个字符，只能包含字母、数字、_ . 和 -。',
   'auth.passwordInvalid': '密码：8–128 个字符。',
@@ -616,6 +625,7 @@ const zh: Record<MessageKey, string> = {
   'admin.unitsExpired': '已过期',
   'form.paymentWindow': '支付时限（秒）',
   'form.priceRequired': '请填写价格（免费商品填 0）。',
+  'form.stockFull': '库存已达上限 {max} 件。',
   'form.paymentWindowHint': '买家抢到后保留商品等待支付的时长。免费商品无需支付。',
 }
 

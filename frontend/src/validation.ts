@@ -10,6 +10,7 @@ export const LIMITS = {
   imageUrlMax: 2048,
   perUserLimitMax: 1000,
   restockMax: 1_000_000,
+  paymentWindowMin: 5,
   paymentWindowMax: 86_400,
 } as const
 

@@ -49,7 +49,7 @@ export function createCheckout(orderId: string, access: OrderAccess, api: Checko
       const order = await api.getOrder(orderId, access)
       state.order = order
       const open = state.payment
-      if (open !== null && (open.status === 'processing' || open.status === 'succeeded')) {
+      if (open !== null && (open.status === 'processing' || open.status === 'succeeded' || open.status === 'paid')) {
         // The order shows the outcome once applied; the payment says "declined" first.
         state.payment = await api.getPayment(open.paymentId, access)
       }
