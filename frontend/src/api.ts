@@ -19,7 +19,7 @@ export type SalesRow = SalesSummary['items'][number]
 /** GET /payments/config: sandbox mode and its test cards. */
 export type PaymentConfig = Static<typeof PaymentsConfig>
 
-// --- buyers and sessions (issue 13) -----------------------------------------------------------
+// --- buyers and sessions -----------------------------------------------------------------------
 
 export type { Buyer, Session }
 
@@ -63,7 +63,7 @@ interface RequestOptions {
 
 const BASE = '/api'
 
-// --- server clock (issue 14) -----------------------------------------------------------------
+// --- server clock ------------------------------------------------------------------------------
 // Sale windows are judged by the servers' clock; a phone's clock may be minutes off. Every answer
 // carries X-Server-Time (ms, or nginx's "seconds.millis"); the offset of the answer with the
 // shortest round trip is the best estimate, so a slow answer never makes the countdown worse.

@@ -1,4 +1,4 @@
-// What the buyer of a held order sees, decided from the order and its payment alone (issue 18): a
+// What the buyer of a held order sees, decided from the order and its payment alone: a
 // pure function, so every state the payment can be in has a fast test (tests/unit/frontend).
 import type { Order, Payment } from './api.ts'
 

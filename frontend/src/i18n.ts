@@ -153,7 +153,7 @@ const en = {
   'error.BAD_GATEWAY': 'The service is not reachable right now (HTTP {status}).',
   'error.HTTP_ERROR': 'Request failed (HTTP {status}).',
 
-  // --- issue 14: sale windows, outcomes at the button, every server code and reason ----------
+  // --- sale windows, outcomes at the button, every server code and reason -------------------
   'sale.startsIn': 'Starts in {time}',
   'sale.startsAt': 'Sale starts {when}',
   'sale.endsIn': 'Ends in {time}',
@@ -215,7 +215,7 @@ const en = {
   'form.windowOrder': 'The end must be after the start.',
   'form.dateInvalid': 'Enter a date and time.',
   'sim.invalidField': '{field}: must be a whole number from {min} to {max}.',
-  // --- issue 13: buyers, sessions, guest orders ---
+  // --- buyers, sessions, guest orders ---
   'auth.signIn': 'Sign in',
   'auth.register': 'Register',
   'auth.signOut': 'Sign out',
@@ -243,7 +243,7 @@ const en = {
   'error.INVALID_CREDENTIALS': 'Username or password is not correct.',
   'error.USERNAME_TAKEN': 'This username is taken. Please choose another.',
 
-  // --- issue 18: paying within the hold ---
+  // --- paying within the hold ---
   'status.awaiting_payment': 'Awaiting payment',
   'status.paid': 'Paid',
   'status.expired': 'Expired',
@@ -467,7 +467,7 @@ const zh: Record<MessageKey, string> = {
   'error.BAD_GATEWAY': '服务暂时不可用（HTTP {status}）。',
   'error.HTTP_ERROR': '请求失败（HTTP {status}）。',
 
-  // --- issue 14: sale windows, outcomes at the button, every server code and reason ----------
+  // --- sale windows, outcomes at the button, every server code and reason -------------------
   'sale.startsIn': '{time} 后开抢',
   'sale.startsAt': '开抢时间 {when}',
   'sale.endsIn': '距结束 {time}',
@@ -529,7 +529,7 @@ const zh: Record<MessageKey, string> = {
   'form.windowOrder': '结束时间须晚于开始时间。',
   'form.dateInvalid': '请输入日期和时间。',
   'sim.invalidField': '{field}：须为 {min} 到 {max} 之间的整数。',
-  // --- issue 13: buyers, sessions, guest orders ---
+  // --- buyers, sessions, guest orders ---
   'auth.signIn': '登录',
   'auth.register': '注册',
   'auth.signOut': '退出登录',
@@ -557,7 +557,7 @@ const zh: Record<MessageKey, string> = {
   'error.INVALID_CREDENTIALS': '用户名或密码错误。',
   'error.USERNAME_TAKEN': '该用户名已被占用，请换一个。',
 
-  // --- issue 18: paying within the hold ---
+  // --- paying within the hold ---
   'status.awaiting_payment': '待支付',
   'status.paid': '已支付',
   'status.expired': '已过期',
@@ -662,7 +662,7 @@ function isMessageKey(key: string): key is MessageKey {
 }
 
 /**
- * A readable, translated message for anything a request can throw. Issue 14: never the server's
+ * A readable, translated message for anything a request can throw. Never the server's
  * own text in the Chinese UI — every stable code has its sentence, a 5xx says "something went
  * wrong, retry", and an unknown code is named, not quoted.
  */

@@ -1,4 +1,4 @@
-// Buyers in a real browser (issue 13), against the real stack behind nginx: register, sign in, buy,
+// Buyers in a real browser, against the real stack behind nginx: register, sign in, buy,
 // see the order in "My orders", sign out and the list is gone; a second browser context (another
 // buyer) can neither see nor withdraw it. The session is httpOnly, SameSite=Strict cookies that
 // page scripts cannot read; a broken access cookie is repaired by one refresh.
@@ -63,7 +63,7 @@ t.test('register, sign in, buy, see it in My orders, sign out and the list is go
   await a.goto(`${BASE_URL}/`)
   await a.getByTestId('guest-hint').waitFor()
   // A guest cannot buy a product with a per-buyer limit: the card says so before the click, and the
-  // click opens the sign-in dialog (issue 19) instead of sending an order the gateway would refuse.
+  // click opens the sign-in dialog instead of sending an order the gateway would refuse.
   await a.getByTestId('search').fill(`Auth ${RUN}`)
   const card = a.locator(`[data-test="product-card"][data-product-id="${product.id}"]`)
   await t.resolves(card.getByTestId('buy').getByText('Sign in to buy').waitFor(), 'a guest is asked to sign in before the click')

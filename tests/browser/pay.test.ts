@@ -1,4 +1,4 @@
-// Paying within the hold (issue 18), the shop's side, in a real Chromium at phone and desktop width,
+// Paying within the hold, the shop's side, in a real Chromium at phone and desktop width,
 // Chinese and English: the checkout shows the hold's countdown, offers the sandbox's test cards, and
 // shows processing, declined (pay again while the hold lasts), paid, expired and refunded.
 //

@@ -1,4 +1,4 @@
-// Issue 14 in a real browser, against the real stack behind nginx: a scheduled sale counts down and
+// Sale windows in a real browser, against the real stack behind nginx: a scheduled sale counts down and
 // its Buy button opens at the start without a reload; every outcome of Buy is shown at the button
 // (and in a toast) on a phone, in both languages, without the server's English text in the Chinese
 // UI; no page scrolls sideways at 360 or 390 px; screenshots of every page are kept.
@@ -96,7 +96,7 @@ async function outcomeNextToButton (t: Test, page: Page, productCard: Locator, s
     `${label}: the outcome sits right under the Buy button (${JSON.stringify(button)} → ${JSON.stringify(box)})`)
   const text = (await outcome.textContent())?.trim() ?? ''
   t.ok(text.length > 0, `${label}: "${text}"`)
-  // Issue 19: the news is at the button, so no toast covers the next row's buttons on a phone.
+  // The news is at the button, so no toast covers the next row's buttons on a phone.
   t.equal(await page.getByTestId('toast').count(), 0, `${label}: no toast while the button is in view`)
   return text
 }

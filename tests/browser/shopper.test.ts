@@ -1,4 +1,4 @@
-// Issue 19 in a real Chromium, as a new shopper and an operator meet the shop: Chinese and English,
+// The shop in a real Chromium, as a new shopper and an operator meet the shop: Chinese and English,
 // 1280 and 390 px. Sign-in on a phone, guest orders kept across tabs and found by id + receipt,
 // readable sign-up errors, admin errors at the action, blank price and restock bounds, order states
 // explained with price and total, a product's own page ("已抢 n%", the buyer's limit), no failing

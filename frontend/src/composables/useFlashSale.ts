@@ -123,7 +123,7 @@ export function useFlashSale() {
   }
 
   /**
-   * Runs a sale on a product made for it (never a live one: issue 19), with the admin token, and
+   * Runs a sale on a product made for it (never a live one), with the admin token, and
    * archives that product afterwards whatever happened, so it never lingers in the shop.
    */
   async function start(settings: SaleSettings, adminToken: string): Promise<void> {

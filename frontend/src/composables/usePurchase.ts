@@ -1,4 +1,4 @@
-// Buying from the shop's grid and from a product's own page (issue 19): one click, one order (an
+// Buying from the shop's grid and from a product's own page: one click, one order (an
 // Idempotency-Key per click), its news at the button, a toast only when the button is out of sight,
 // and the buyer's remaining per-buyer limit known before the click: from this browser's orders, the
 // signed-in buyer's orders on the server, and what a PER_USER_LIMIT refusal said.
@@ -49,7 +49,7 @@ export function usePurchase(shown: () => Product[]) {
 
   /**
    * Whether the product's buy button is on screen: its outcome is then shown right there, and a toast
-   * would only cover the next row's buttons on a phone (issue 19).
+   * would only cover the next row's buttons on a phone.
    */
   function buttonInView(productId: number): boolean {
     const button = document.querySelector(`[data-test="product-card"][data-product-id="${productId}"] [data-test="buy"]`)

@@ -1,4 +1,4 @@
-// The shop's checkout decisions (issue 18), with no stack and no browser: what a held order's buyer
+// The shop's checkout decisions, with no stack and no browser: what a held order's buyer
 // sees in every state of the order and its payment, and how the checkout polls and pays.
 import t from 'tap'
 import { canPay, checkoutPhase, formatAmount } from '../../../frontend/src/checkout.ts'

@@ -33,7 +33,7 @@ export const orderRoutes: FastifyPluginAsyncTypebox<OrderRoutesOptions> = async 
 
   app.post('/orders', {
     config: { rateLimit: options.rateLimit },
-    // Clients that still send a buyer id get an answer that says why (issue 13), not only "additional
+    // Clients that still send a buyer id get an answer that says why, not only "additional
     // property": the buyer is whoever the session says.
     preValidation: async (request) => {
       const body = request.body
