@@ -1,5 +1,5 @@
 import { reactive, watch } from 'vue'
-import { ApiError, getOrder, isFinal, type OrderStatus } from '../api.ts'
+import { ApiError, getOrder, isFinal, serverNow, type OrderStatus } from '../api.ts'
 import { receiptFor } from '../session.ts'
 
 export interface TrackedOrder {
@@ -57,12 +57,25 @@ function open(): TrackedOrder[] {
   return orders.filter((o) => o.orderId !== null && !isFinal(o.status as OrderStatus))
 }
 
+// A held order changes only when its buyer pays (the checkout page follows that once a second) or
+// when the hold ends: between those it is asked about every tenth round, so a crowd of buyers holding
+// units for ten minutes does not become a crowd of reads.
+const HELD_EVERY = 10
+let round = -1
+
+function due(tracked: TrackedOrder): boolean {
+  if (tracked.status !== 'awaiting_payment') return true
+  const payBy = tracked.payBy ? Date.parse(tracked.payBy) : Number.NaN
+  return round % HELD_EVERY === 0 || !(serverNow() < payBy)
+}
+
 async function poll(): Promise<void> {
   timer = undefined
   inFlight = true
+  round++
   try {
     await Promise.all(
-      open().map(async (tracked) => {
+      open().filter(due).map(async (tracked) => {
         try {
           // A guest order is read with its receipt; a buyer's with the session cookie.
           const receipt = receiptFor(tracked.orderId as string)
@@ -100,7 +113,9 @@ export function useOrderTracker() {
     if (orders.length > KEEP) orders.length = KEEP
     schedule()
   }
-  // Orders restored from an earlier visit that were still open are followed again.
+  // Orders restored from an earlier visit that were still open are followed again, held ones too
+  // (they may have been paid on the checkout page meanwhile).
+  round = -1
   schedule()
   return { orders, track, isFinal }
 }
