@@ -69,7 +69,7 @@ for (const locale of ['zh', 'en'] as const) {
     await page.getByTestId('sign-in-form').waitFor()
     for (const field of ['auth-username', 'auth-password', 'auth-login', 'auth-rules']) await onScreen(t, page, `[data-test="${field}"]`, field)
     t.equal(await page.evaluate('document.activeElement?.dataset.test'), 'auth-username', 'the username field has the focus')
-    const ruleColour = await page.getByTestId('auth-rules').evaluate((el) => getComputedStyle(el).color)
+    const ruleColour = await page.evaluate<string>('getComputedStyle(document.querySelector(\'[data-test="auth-rules"]\')).color')
     t.not(ruleColour, 'rgb(255, 255, 255)', `the rules hint is readable (${ruleColour})`)
     t.same(await seriousViolations(page), [], 'axe: the open dialog has no serious or critical violation')
     await page.screenshot({ path: join(SCREENSHOTS, `shopper-sign-in-${locale}-phone.png`) })
@@ -78,7 +78,7 @@ for (const locale of ['zh', 'en'] as const) {
     await page.getByTestId('auth-username').fill('ab')
     await page.getByTestId('auth-password').fill('short')
     await page.getByTestId('auth-register').click()
-    t.equal(await page.getByTestId('auth-username').evaluate((el) => (el as HTMLInputElement).validity.tooShort), true, 'a 2-letter name is stopped by the browser')
+    t.equal(await page.getByTestId('auth-username').evaluate((el) => (el as unknown as { validity: { tooShort: boolean } }).validity.tooShort), true, 'a 2-letter name is stopped by the browser')
     t.same(authCalls, [], 'and nothing was sent')
     const taken = `taken_${RUN}_${locale}`
     await api('POST', '/auth/register', { username: taken, password: 'a-good-password' })
@@ -223,10 +223,10 @@ t.test('keyboard: the first Tab reaches a skip link to the content, and the focu
   await page.keyboard.press('Enter')
   t.equal(await page.evaluate('document.activeElement?.id'), 'main', 'Enter moves the focus to the content')
   await page.keyboard.press('Tab')
-  const ring = await page.evaluate(() => {
-    const style = getComputedStyle(document.activeElement as Element)
+  const ring = await page.evaluate<{ width: number; style: string; colour: string }>(`(() => {
+    const style = getComputedStyle(document.activeElement)
     return { width: parseFloat(style.outlineWidth), style: style.outlineStyle, colour: style.outlineColor }
-  })
+  })()`)
   t.ok(ring.width >= 2 && ring.style !== 'none', `the focused element has a ring (${JSON.stringify(ring)})`)
 })
 

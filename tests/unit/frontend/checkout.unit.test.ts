@@ -71,7 +71,7 @@ function fakeApi (order: Order) {
     async startPayment (orderId) {
       calls.push('startPayment')
       if (current.status !== 'awaiting_payment') throw new ApiError(409, 'ORDER_NOT_PAYABLE', 'not payable', undefined, undefined, { status: current.status })
-      payment ??= { paymentId: 'pay_1', orderId, status: 'requires_payment', amount: 1234, currency: 'cny', payBy: current.payBy ?? null, sandbox: true }
+      payment ??= { paymentId: 'pay_1', orderId, status: 'requires_payment', amount: 1234, currency: 'cny', payBy: current.payBy ?? null, reason: null, sandbox: true }
       return { ...payment }
     },
     async confirmSandboxPayment (_id, method) {
