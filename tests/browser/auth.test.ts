@@ -3,7 +3,7 @@
 // buyer) can neither see nor withdraw it. The session is httpOnly, SameSite=Strict cookies that
 // page scripts cannot read; a broken access cookie is repaired by one refresh.
 //
-// BASE_URL (default http://127.0.0.1:8080), ADMIN_TOKEN (default change-me-admin-token),
+// BASE_URL (default http://127.0.0.1:8080), ADMIN_TOKEN (default the local value of .env.example),
 // CHROMIUM_PATH (default /usr/bin/chromium). Screenshots: test-results/screenshots/auth-*.png.
 import t from 'tap'
 import { join } from 'node:path'

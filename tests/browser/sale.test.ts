@@ -3,7 +3,7 @@
 // (and in a toast) on a phone, in both languages, without the server's English text in the Chinese
 // UI; no page scrolls sideways at 360 or 390 px; screenshots of every page are kept.
 //
-// BASE_URL (default http://localhost:8080), ADMIN_TOKEN (default change-me-admin-token),
+// BASE_URL (default http://localhost:8080), ADMIN_TOKEN (default the local value of .env.example),
 // CHROMIUM_PATH (default /usr/bin/chromium). Screenshots: test-results/screenshots/sale-*.png.
 import t, { type Test } from 'tap'
 import { join } from 'node:path'

@@ -3,7 +3,7 @@
 // units come back, the flash-sale simulator finds no oversell, and the UI speaks Chinese.
 // Every outcome is asserted in the UI and again through the API.
 //
-// BASE_URL (default http://127.0.0.1:8080), ADMIN_TOKEN (default change-me-admin-token).
+// BASE_URL (default http://127.0.0.1:8080), ADMIN_TOKEN (default the local value of .env.example).
 // The buyer here shops as a guest: its Orders page follows the receipts this tab kept, and
 // the API checks read orders with the admin token. tests/browser/auth.test.ts covers signed-in buyers.
 // Screenshots of every page, desktop and phone width: test-results/screenshots/.

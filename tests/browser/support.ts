@@ -7,7 +7,7 @@ import { chromium, selectors, type Browser, type Page } from 'playwright-core'
 // What every browser test shares: where the stack is, the API as a client calls it, and a Chromium.
 
 export const BASE_URL = (process.env.BASE_URL ?? 'http://127.0.0.1:8080').replace(/\/$/, '')
-export const ADMIN_TOKEN = process.env.ADMIN_TOKEN ?? 'change-me-admin-token'
+export const ADMIN_TOKEN = process.env.ADMIN_TOKEN ?? 'local-only-flash-sale-admin-token-replace-me-in-any-real-deployment'
 export const SCREENSHOTS = join(import.meta.dirname, '..', '..', 'test-results', 'screenshots')
 
 /**
