@@ -201,6 +201,27 @@ t.test('admin: a blank price and a restock past the maximum are refused at the f
   await api('DELETE', `/products/${full.id}`, undefined, true)
 })
 
+t.test('an original price is shown crossed out next to the sale price (the catalog\'s field, added to its answer here)', async (t) => {
+  const { context, page } = await open('zh', PHONE)
+  t.teardown(() => context.close())
+  // The catalog does not serve originalPrice yet: its answers are given one on the way to the page.
+  await page.route(/\/api\/products(\/\d+)?(\?|$)/, async (route) => {
+    const response = await route.fetch()
+    const body = await response.json() as { items?: Record<string, unknown>[] } & Record<string, unknown>
+    const add = (p: Record<string, unknown>) => (p.id === priced.id ? { ...p, originalPrice: 1999 } : p)
+    await route.fulfill({ response, json: body.items ? { ...body, items: body.items.map(add) } : add(body) })
+  })
+  await page.goto(`${BASE_URL}/`)
+  await page.getByTestId('search').fill(priced.name)
+  const card = page.locator(`[data-test="product-card"][data-product-id="${priced.id}"]`)
+  await t.resolves(card.getByTestId('original-price').getByText('¥19.99').waitFor(), 'the original price, crossed out (<del>)')
+  t.equal((await card.getByTestId('price').textContent())?.trim(), '¥12.34', 'beside the sale price')
+  t.match(await card.getByTestId('original-price').textContent(), /原价/, 'and named for screen readers')
+  await card.getByTestId('product-name').click()
+  await t.resolves(page.getByTestId('original-price').getByText('¥19.99').waitFor(), 'on the product\'s page too')
+  await page.screenshot({ path: join(SCREENSHOTS, 'shopper-original-price-zh-phone.png'), fullPage: true })
+})
+
 t.test('the simulator is not in a shopper\'s menu, and asks for the admin sign-in', async (t) => {
   const { context, page } = await open('en', DESKTOP)
   t.teardown(() => context.close())
