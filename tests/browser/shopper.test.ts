@@ -197,6 +197,14 @@ t.test('admin: a blank price and a restock past the maximum are refused at the f
   const [errorBox, buttonBox] = [await error.boundingBox(), await row.getByTestId('restock').boundingBox()]
   t.ok(errorBox !== null && buttonBox !== null && Math.abs(errorBox.y - buttonBox.y) < 200, 'next to the button that failed')
   await page.unroute(/\/api\/products\/\d+\/restock/)
+
+  // The edit dialog takes the focus and gives it back on Esc.
+  await row.getByTestId('edit').click()
+  await page.getByTestId('edit-dialog').waitFor()
+  t.equal(await page.evaluate('document.activeElement?.dataset.test'), 'form-name', 'the edit dialog focuses its first field')
+  await page.keyboard.press('Escape')
+  await t.resolves(page.getByTestId('edit-dialog').waitFor({ state: 'detached' }), 'Esc closes it')
+  t.equal(await page.evaluate('document.activeElement?.dataset.test'), 'edit', 'the focus is back on Edit')
   await page.screenshot({ path: join(SCREENSHOTS, 'shopper-admin-row-error-en-phone.png'), fullPage: true })
   await api('DELETE', `/products/${full.id}`, undefined, true)
 })
