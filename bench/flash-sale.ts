@@ -31,7 +31,7 @@ if (Number(process.versions.node.split('.')[0]) < 24) {
 //   BENCH_PATH=gateway|nginx                       straight at the gateway, or through nginx (/api)
 //   TARGET=<base url of /orders>                   overrides what BENCH_PATH picks
 //   GATEWAY_URL, CATALOG_URL, NGINX_URL            where the stack answers (defaults: :3002 :3001 :8080)
-//   ADMIN_TOKEN=change-me-admin-token              creates the product
+//   ADMIN_TOKEN=local-only-flash-sale-admin-token-replace-me-in-any-real-deployment              creates the product
 //   CEILINGS=full|short|off                        short: a tenth of the Redis/SQL work (make test)
 //   REDIS_CEILING_OPS=200000 REDIS_CEILING_CONCURRENCY=100
 //   SQL_CEILING_ROWS=100000 SQL_CEILING_BATCH=500 SQL_CEILING_CONCURRENCY=2
@@ -117,7 +117,7 @@ export function readKnobs (env: NodeJS.ProcessEnv = process.env): Knobs {
     GATEWAY_URL: gateway,
     CATALOG_URL: env.CATALOG_URL || 'http://127.0.0.1:3001',
     NGINX_URL: nginx,
-    ADMIN_TOKEN: env.ADMIN_TOKEN || 'change-me-admin-token',
+    ADMIN_TOKEN: env.ADMIN_TOKEN || 'local-only-flash-sale-admin-token-replace-me-in-any-real-deployment',
     CEILINGS: oneOf('CEILINGS', ['full', 'short', 'off'] as const, 'full'),
     REDIS_CEILING_OPS: int('REDIS_CEILING_OPS', 200_000),
     REDIS_CEILING_CONCURRENCY: int('REDIS_CEILING_CONCURRENCY', 100),
