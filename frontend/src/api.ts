@@ -5,16 +5,15 @@
 // The shapes are the services' own TypeBox schemas, imported as types only: nothing of the backend
 // is bundled (`import type` is erased), and a change to a service's contract breaks this build.
 import type { ErrorCode as ServiceErrorCode } from '@backend/common/src/errors.ts'
-import type { OrderPaymentStatus, OrderStatus, PaymentStatus } from '@backend/common/src/schemas.ts'
+import type { OrderStatus, PaymentStatus } from '@backend/common/src/schemas.ts'
 import type {
   NewProduct, Product as ServiceProduct, ProductChanges, ProductPage, ProductQuery, ReconcileReport, SyncReport,
 } from '@backend/catalog-service/src/schemas.ts'
 import type { CancelAccepted, Order, OrderAccepted, OrderPage, SalesSummary } from '@backend/order-gateway/src/schemas.ts'
-import type { Static } from '@sinclair/typebox'
 import type { Payment, PaymentsConfig } from '@backend/payment-service/src/schemas.ts'
 import type { BuyerView as Buyer, SessionView as Session } from '@backend/catalog-service/src/buyers/schemas.ts'
 
-export type { NewProduct, Order, OrderPage, OrderPaymentStatus, OrderStatus, Payment, PaymentStatus, ProductChanges, ReconcileReport, SyncReport }
+export type { NewProduct, Order, OrderPage, OrderStatus, Payment, PaymentStatus, ProductChanges, ReconcileReport, SyncReport }
 /**
  * `originalPrice` (minor units, the price before the sale) is not served by the catalog yet: the shop
  * shows it crossed out as soon as a product carries it.
@@ -22,7 +21,7 @@ export type { NewProduct, Order, OrderPage, OrderPaymentStatus, OrderStatus, Pay
 export type Product = ServiceProduct & { originalPrice?: number | null }
 export type SalesRow = SalesSummary['items'][number]
 /** GET /payments/config: sandbox mode and its test cards. */
-export type PaymentConfig = Static<typeof PaymentsConfig>
+export type PaymentConfig = PaymentsConfig
 
 // --- buyers and sessions -----------------------------------------------------------------------
 

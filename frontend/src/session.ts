@@ -78,11 +78,6 @@ export function receiptFor(orderId: string): string | undefined {
   return receipts.value[orderId]
 }
 
-export function forgetReceipt(orderId: string): void {
-  const { [orderId]: _gone, ...rest } = receipts.value
-  receipts.value = rest
-}
-
 // --- admin -------------------------------------------------------------------------------------
 
 const TOKEN_KEY = 'flash.adminToken'

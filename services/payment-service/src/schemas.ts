@@ -45,6 +45,8 @@ export const PaymentsConfig = Type.Object({
   }))
 })
 
+export type PaymentsConfig = Static<typeof PaymentsConfig>
+
 export const WebhookHeaders = Type.Object({
   'stripe-signature': Type.Optional(Type.String({ maxLength: 4096, description: 'Stripe\'s signature of the exact body: t=<timestamp>,v1=<HMAC-SHA256>' }))
 })
