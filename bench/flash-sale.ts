@@ -10,6 +10,7 @@ import { StockStore } from '@flash/common/stock/store.ts'
 import { httpCeiling, redisCeiling, sqlCeiling } from './ceilings.ts'
 import { loadStats, perSecond, renderTable, stockSeries, writeReport, type Report, type ScenarioSummary, type Target } from './report.ts'
 import { runScenario, SCENARIO_NAMES, type ScenarioName, type ScenarioResult, type ScenarioSpec } from './scenarios.ts'
+import { measureFloor, type FloorReport } from './floor.ts'
 import { COMPONENTS } from './cpu.ts'
 import { mintBuyers, measureVerifyCost } from './buyers.ts'
 
@@ -23,7 +24,9 @@ if (Number(process.versions.node.split('.')[0]) < 24) {
 // `make bench`: a flash sale against the stack that is up, its invariants checked from MySQL and Redis,
 // and the ceilings of this machine measured in the same run. Every knob is an environment variable:
 //
-//   SCENARIOS=sale,sold-out,accept,backlog,overload   which scenarios, in this order (bench/scenarios.ts)
+//   SCENARIOS=sale,sold-out,accept,backlog,overload,floor   which scenarios, in this order (bench/scenarios.ts;
+//                                                  floor: bench/floor.ts)
+//   FLOOR_REQUESTS=20000 FLOOR_ACCEPTED=5000 FLOOR_ROUNDS=3   floor: requests per case and round
 //   STOCK=20000 REQUESTS=100000 CONNECTIONS=100   sale: units on sale, buyers (one unit each), connections
 //   SOLD_OUT_REQUESTS=50000 UNITS_BACK=50          sold-out: buyers for 1 unit; units restocked mid-run
 //   ACCEPT_ORDERS=50000 BACKLOG_ORDERS=40000       accept / backlog: buyers, every one accepted
@@ -42,8 +45,18 @@ if (Number(process.versions.node.split('.')[0]) < 24) {
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 
+/** Scenarios with their own runner and their own section of the report (not a product sale of runScenario). */
+const OWN_RUNNER = ['floor'] as const
+type OwnRunnerName = typeof OWN_RUNNER[number]
+const ALL_SCENARIOS = [...SCENARIO_NAMES, ...OWN_RUNNER] as const
+type AnyScenarioName = ScenarioName | OwnRunnerName
+const hasOwnRunner = (name: AnyScenarioName): name is OwnRunnerName => (OWN_RUNNER as readonly string[]).includes(name)
+
 export interface Knobs {
-  SCENARIOS: ScenarioName[]
+  SCENARIOS: AnyScenarioName[]
+  FLOOR_REQUESTS: number
+  FLOOR_ACCEPTED: number
+  FLOOR_ROUNDS: number
   SOLD_OUT_REQUESTS: number
   UNITS_BACK: number
   ACCEPT_ORDERS: number
@@ -96,12 +109,15 @@ export function readKnobs (env: NodeJS.ProcessEnv = process.env): Knobs {
   const requests = int('REQUESTS', 100_000)
   const connections = int('CONNECTIONS', 100)
   if (connections > requests) throw new Error(`CONNECTIONS=${connections} is more than REQUESTS=${requests}`)
-  const scenarios = (env.SCENARIOS || SCENARIO_NAMES.join(',')).split(',').map((name) => name.trim()).filter((name) => name !== '')
+  const scenarios = (env.SCENARIOS || ALL_SCENARIOS.join(',')).split(',').map((name) => name.trim()).filter((name) => name !== '')
   for (const name of scenarios) {
-    if (!(SCENARIO_NAMES as readonly string[]).includes(name)) throw new Error(`SCENARIOS: ${JSON.stringify(name)} is not one of ${SCENARIO_NAMES.join(', ')}`)
+    if (!(ALL_SCENARIOS as readonly string[]).includes(name)) throw new Error(`SCENARIOS: ${JSON.stringify(name)} is not one of ${ALL_SCENARIOS.join(', ')}`)
   }
   return {
-    SCENARIOS: scenarios as ScenarioName[],
+    SCENARIOS: scenarios as AnyScenarioName[],
+    FLOOR_REQUESTS: int('FLOOR_REQUESTS', 20_000),
+    FLOOR_ACCEPTED: int('FLOOR_ACCEPTED', 5000),
+    FLOOR_ROUNDS: int('FLOOR_ROUNDS', 3),
     SOLD_OUT_REQUESTS: int('SOLD_OUT_REQUESTS', 50_000),
     UNITS_BACK: int('UNITS_BACK', 50),
     ACCEPT_ORDERS: int('ACCEPT_ORDERS', 50_000),
@@ -191,17 +207,27 @@ export async function runBench (knobs: Knobs = readKnobs()): Promise<BenchOutcom
       log
     }
     const results: ScenarioResult[] = []
+    let floor: FloorReport | null = null
     for (const name of knobs.SCENARIOS) {
+      if (hasOwnRunner(name)) {
+        floor = await measureFloor({
+          gatewayUrl: knobs.GATEWAY_URL, catalogUrl: knobs.CATALOG_URL, adminToken: knobs.ADMIN_TOKEN, store, runTag, log,
+          requests: knobs.FLOOR_REQUESTS, acceptedRequests: knobs.FLOOR_ACCEPTED, connections: knobs.CONNECTIONS,
+          rounds: knobs.FLOOR_ROUNDS, timeoutSeconds: knobs.TIMEOUT_SECONDS
+        })
+        continue
+      }
       if (name === 'backlog' && !existsSync(join(knobs.LOCAL_RUN_DIR, 'order-processor.pid'))) {
         log('backlog: skipped (it stops and starts the processor of `make local`, whose pid file is missing)')
         continue
       }
       results.push(await runScenario(context, specOf(knobs, name)))
     }
+    // The first product sale is the one the report details; a run of own-runner scenarios alone has none.
     const primary = results[0]
-    if (primary === undefined) throw new Error('no scenario ran')
-    const sale = primary.stats
-    const load = primary.load
+    if (primary === undefined && floor === null) throw new Error('no scenario ran')
+    const ceilingRequests = primary?.spec.requests ?? knobs.REQUESTS
+    const ceilingConnections = primary?.spec.connections ?? knobs.CONNECTIONS
 
     // 2. ceilings, after the scenarios so their leftovers (a big ledger, deleted rows) never slow them
     let http: Report['ceilings']['http'] = null
@@ -211,8 +237,8 @@ export async function runBench (knobs: Knobs = readKnobs()): Promise<BenchOutcom
       const short = knobs.CEILINGS === 'short' ? 10 : 1
       log('ceiling: bare Fastify route')
       const bare = await httpCeiling({
-        requests: primary.spec.requests, connections: primary.spec.connections, runTag, timeoutSeconds: knobs.TIMEOUT_SECONDS,
-        authorizations: mintBuyers(primary.spec.requests, `${runTag}bare`).map((b) => b.authorization)
+        requests: ceilingRequests, connections: ceilingConnections, runTag, timeoutSeconds: knobs.TIMEOUT_SECONDS,
+        authorizations: mintBuyers(ceilingRequests, `${runTag}bare`).map((b) => b.authorization)
       })
       http = { ...loadStats(bare), path: 'bare Fastify, direct' }
       log('ceiling: reservation script alone')
@@ -225,59 +251,31 @@ export async function runBench (knobs: Knobs = readKnobs()): Promise<BenchOutcom
     const tokenCost = measureVerifyCost(5000)
     const summaries = results.map((r) => summarize(r, http?.requestsPerSecond ?? null, sqlRate?.perSecond ?? null))
     const ratios = {
-      gatewayToHttp: ratio(sale.requestsPerSecond, http?.requestsPerSecond),
-      processorToSql: ratio(primary.processor.perSecond, sqlRate?.perSecond),
-      gatewayToRedis: ratio(sale.requestsPerSecond, redisRate?.perSecond)
+      gatewayToHttp: ratio(primary?.stats.requestsPerSecond, http?.requestsPerSecond),
+      processorToSql: ratio(primary?.processor.perSecond, sqlRate?.perSecond),
+      gatewayToRedis: ratio(primary?.stats.requestsPerSecond, redisRate?.perSecond)
     }
-    const targets = targetsOf(knobs, results, summaries)
-    const acceptedTimes = [...load.accepted.keys()]
-    const last202Received = acceptedTimes.length ? Math.max(...acceptedTimes.map((i) => load.receivedAt[i] ?? 0)) : null
-    const last202Sent = acceptedTimes.length ? Math.max(...acceptedTimes.map((i) => load.sentAt[i] ?? 0)) : null
-    let firstRefusal: number | null = null
-    for (const [i, code] of load.codes) if (code === 'INSUFFICIENT_STOCK') firstRefusal = Math.min(firstRefusal ?? Infinity, load.receivedAt[i] ?? Infinity)
-    let total = 0
-    const lastWrite = primary.writes.at(-1)
+    const targets = [...targetsOf(knobs, results, summaries), ...floorTargets(floor)]
     const allChecks = results.flatMap((r) => r.verification.checks.map((c) => ({ ...c, name: `[${r.name}] ${c.name}` })))
     const report: Report = {
       runId,
       startedAt: started.toISOString(),
       machine: { cpus: availableParallelism(), node: process.version },
-      knobs: { SCENARIOS: knobs.SCENARIOS.join(','), STOCK: primary.spec.stock, REQUESTS: primary.spec.requests, CONNECTIONS: primary.spec.connections, BENCH_PATH: knobs.BENCH_PATH, TARGET: knobs.TARGET, CEILINGS: knobs.CEILINGS },
-      productId: primary.productId,
-      sale: {
-        ...sale,
-        scenario: primary.name,
-        path: knobs.BENCH_PATH,
-        url: `${knobs.TARGET}/orders`,
-        accepted: primary.accepted,
-        sellOutMs: primary.accepted >= primary.spec.stock ? last202Received : null,
-        firstRefusalMs: firstRefusal,
-        last202SentMs: last202Sent,
-        last202ReceivedMs: last202Received
-      },
-      drain: primary.drain,
-      throughput: {
-        confirmedPerSecondEndToEnd: lastWrite ? primary.verification.confirmedUnits / ((lastWrite.at - load.epochAt0) / 1000) : 0,
-        processorPerSecond: primary.processor.perSecond,
-        processorPeakPerSecond: primary.processor.peakPerSecond,
-        processorKeptUp: primary.processor.keptUp
-      },
-      memory: primary.memory,
+      knobs: { SCENARIOS: knobs.SCENARIOS.join(','), STOCK: primary?.spec.stock ?? knobs.STOCK, REQUESTS: ceilingRequests, CONNECTIONS: ceilingConnections, BENCH_PATH: knobs.BENCH_PATH, TARGET: knobs.TARGET, CEILINGS: knobs.CEILINGS },
+      ...primaryPart(knobs, primary),
       ceilings: { http, redis: redisRate, sql: sqlRate },
       ratios,
       tokenVerifyMicros: { wall: tokenCost.perVerifyMicros, cpu: tokenCost.perVerifyCpuMicros },
       scenarios: summaries,
+      floor,
       targets,
       verification: {
-        ...primary.verification,
+        confirmedUnits: primary?.verification.confirmedUnits ?? 0,
+        mysqlStock: primary?.verification.mysqlStock ?? null,
+        redisStock: primary?.verification.redisStock ?? null,
         passed: results.every((r) => r.verification.passed),
         checks: allChecks,
         warnings: results.flatMap((r) => r.verification.warnings.map((w) => `[${r.name}] ${w}`))
-      },
-      series: {
-        seconds: perSecond(load),
-        stock: stockSeries(primary.samples, load.epochAt0),
-        confirmed: primary.writes.map((w) => ({ ms: w.at - load.epochAt0, total: (total += w.n) }))
       }
     }
     const files = writeReport(report, knobs.RESULTS_DIR)
@@ -287,6 +285,60 @@ export async function runBench (knobs: Knobs = readKnobs()): Promise<BenchOutcom
   } finally {
     await Promise.allSettled([pool.end(), redis.quit()])
   }
+}
+
+/** What the report details of the first product sale of the run (none: nulls and empty series). */
+function primaryPart (knobs: Knobs, primary: ScenarioResult | undefined): Pick<Report, 'productId' | 'sale' | 'drain' | 'throughput' | 'memory' | 'series'> {
+  if (primary === undefined) return { productId: null, sale: null, drain: null, throughput: null, memory: {}, series: { seconds: [], stock: [], confirmed: [] } }
+  const load = primary.load
+  const acceptedTimes = [...load.accepted.keys()]
+  const last202Received = acceptedTimes.length ? Math.max(...acceptedTimes.map((i) => load.receivedAt[i] ?? 0)) : null
+  const last202Sent = acceptedTimes.length ? Math.max(...acceptedTimes.map((i) => load.sentAt[i] ?? 0)) : null
+  let firstRefusal: number | null = null
+  for (const [i, code] of load.codes) if (code === 'INSUFFICIENT_STOCK') firstRefusal = Math.min(firstRefusal ?? Infinity, load.receivedAt[i] ?? Infinity)
+  let total = 0
+  const lastWrite = primary.writes.at(-1)
+  return {
+    productId: primary.productId,
+    sale: {
+      ...primary.stats,
+      scenario: primary.name,
+      path: knobs.BENCH_PATH,
+      url: `${knobs.TARGET}/orders`,
+      accepted: primary.accepted,
+      sellOutMs: primary.accepted >= primary.spec.stock ? last202Received : null,
+      firstRefusalMs: firstRefusal,
+      last202SentMs: last202Sent,
+      last202ReceivedMs: last202Received
+    },
+    drain: primary.drain,
+    throughput: {
+      confirmedPerSecondEndToEnd: lastWrite ? primary.verification.confirmedUnits / ((lastWrite.at - load.epochAt0) / 1000) : 0,
+      processorPerSecond: primary.processor.perSecond,
+      processorPeakPerSecond: primary.processor.peakPerSecond,
+      processorKeptUp: primary.processor.keptUp
+    },
+    memory: primary.memory,
+    series: {
+      seconds: perSecond(load),
+      stock: stockSeries(primary.samples, load.epochAt0),
+      confirmed: primary.writes.map((w) => ({ ms: w.at - load.epochAt0, total: (total += w.n) }))
+    }
+  }
+}
+
+/** Issue 22's goals for the floor: a sold-out refusal ≤ 1.2× and /health/live ≤ 1.1× the bare route's CPU. */
+function floorTargets (floor: FloorReport | null): Target[] {
+  const goal = (name: 'sold-out refusal' | 'health/live', limit: number): Target => {
+    const c = floor?.cases.find((x) => x.name === name)
+    return {
+      name: `gateway CPU per ${name} vs bare Fastify route (floor)`,
+      goal: `≤ ${limit}×`,
+      value: c === undefined ? 'not run' : c.toBare === null ? 'no bare figure' : `${c.toBare.toFixed(2)}× (${c.cpuMicrosPerRequest.toFixed(1)} µs)`,
+      met: c?.toBare == null ? null : c.toBare <= limit
+    }
+  }
+  return [goal('sold-out refusal', 1.2), goal('health/live', 1.1)]
 }
 
 function specOf (knobs: Knobs, name: ScenarioName): ScenarioSpec {

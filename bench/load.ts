@@ -11,8 +11,10 @@ import autocannon, { type RequestContext, type RequestSpec, type Result } from '
 export interface LoadOptions {
   /** base URL, e.g. http://127.0.0.1:3002 */
   baseUrl: string
-  /** path of the orders route at that base (/orders or /api/orders) */
+  /** path of the orders route at that base (/orders or /api/orders), or of what a GET asks for */
   ordersPath: string
+  /** POST (an order, the default) or GET (no body: a health or read route) */
+  method?: 'POST' | 'GET'
   productId: number
   requests: number
   connections: number
@@ -80,6 +82,7 @@ export async function runLoad (options: LoadOptions): Promise<LoadRecord> {
   let answered = 0
   const body = `{"productId":${options.productId},"quantity":1}`
   const authorizations = options.authorizations
+  const get = options.method === 'GET'
 
   const setupRequest = (request: RequestSpec, context: RequestContext): RequestSpec => {
     const i = next++
@@ -93,10 +96,10 @@ export async function runLoad (options: LoadOptions): Promise<LoadRecord> {
     ;(context as BenchContext).i = i
     record.sentAt[i] = performance.now() - record.t0
     record.sent = i + 1
-    request.body = body
+    if (!get) request.body = body
     request.headers = {
       ...(authorizations === undefined ? {} : { authorization: authorizations[i] ?? '' }),
-      'content-type': 'application/json',
+      ...(get ? {} : { 'content-type': 'application/json' }),
       'idempotency-key': `bench-${options.runTag}-${i}`,
       'x-forwarded-for': buyerAddress(i)
     }
@@ -128,7 +131,7 @@ export async function runLoad (options: LoadOptions): Promise<LoadRecord> {
     options.onAnswered?.(answered)
   }
 
-  const requests: RequestSpec[] = [{ method: 'POST', path: options.ordersPath, setupRequest, onResponse }]
+  const requests: RequestSpec[] = [{ method: get ? 'GET' : 'POST', path: options.ordersPath, setupRequest, onResponse }]
   const { promise, resolve, reject } = Promise.withResolvers<Result>()
   const instance = autocannon({
     url: options.baseUrl,

@@ -5,6 +5,7 @@ import type { Verification, DrainResult } from './verify.ts'
 import type { MemoryPeak, Sample, Service } from './sampler.ts'
 import type { RateResult } from './ceilings.ts'
 import type { UnitsBack } from './scenarios.ts'
+import type { FloorReport } from './floor.ts'
 import { COMPONENTS, type Component } from './cpu.ts'
 
 // One report per run: a table on the terminal, the same numbers as JSON, and a chart (SVG) of
@@ -61,8 +62,9 @@ export interface Report {
   startedAt: string
   machine: { cpus: number, node: string }
   knobs: Record<string, string | number>
-  productId: number
-  sale: LoadStats & {
+  /** the first product sale of the run (null, with `sale`, `drain` and `throughput`: none ran) */
+  productId: number | null
+  sale: (LoadStats & {
     /** the scenario these details are of (the first one run) */
     scenario: string
     path: string
@@ -73,8 +75,8 @@ export interface Report {
     firstRefusalMs: number | null
     last202SentMs: number | null
     last202ReceivedMs: number | null
-  }
-  drain: DrainResult
+  }) | null
+  drain: DrainResult | null
   throughput: {
     /** confirmed orders / (first request → last order written) */
     confirmedPerSecondEndToEnd: number
@@ -83,7 +85,7 @@ export interface Report {
     processorPeakPerSecond: number
     /** the processor wrote its last order within 500 ms of the last 202: its rate is the arrival rate */
     processorKeptUp: boolean
-  }
+  } | null
   memory: Partial<Record<Service, { pid: number, peakRssMb: number, vmHwmMb: number | null }>>
   ceilings: {
     http: (LoadStats & { path: string }) | null
@@ -94,6 +96,8 @@ export interface Report {
   /** what verifying one buyer's access token costs (every order carries one), measured in the bench process */
   tokenVerifyMicros: { wall: number, cpu: number }
   scenarios: ScenarioSummary[]
+  /** the per-request CPU floor of the gateway beside a bare route (SCENARIOS=floor) */
+  floor: FloorReport | null
   targets: Target[]
   verification: Verification
   series: { seconds: SecondPoint[], stock: Array<{ ms: number, stock: number | null }>, confirmed: Array<{ ms: number, total: number }> }
@@ -185,8 +189,19 @@ const fmt = (n: number | null | undefined, digits = 0): string =>
 const pct = (r: number | null): string => r === null ? '—' : `${(r * 100).toFixed(0)}%`
 
 export function renderTable (report: Report): string {
+  const out = [...saleTable(report), ...scenarioLines(report), ...floorLines(report.floor), '', 'targets:']
+  for (const t of report.targets) out.push(`  ${t.met === null ? '  n/a ' : t.met ? '  met' : 'MISSED'}  ${t.name}: ${t.value} (goal ${t.goal})`)
+  out.push('', `invariants: ${report.verification.passed ? 'all hold' : 'VIOLATED'}`)
+  for (const c of report.verification.checks) out.push(`  ${c.ok ? 'ok  ' : 'FAIL'}  ${c.id} ${c.name}: ${c.detail}`)
+  for (const w of report.verification.warnings) out.push(`  warn  ${w}`)
+  return out.join('\n')
+}
+
+/** The first product sale beside the ceilings (nothing when no product sale ran). */
+function saleTable (report: Report): string[] {
   const s = report.sale
   const h = report.ceilings.http
+  if (s === null || report.drain === null || report.throughput === null) return []
   const rows: Array<[string, string, string]> = [
     ['', `sale (${s.path})`, 'ceiling'],
     ['requests/s', fmt(s.requestsPerSecond), h ? `${fmt(h.requestsPerSecond)} bare Fastify (${pct(report.ratios.gatewayToHttp)})` : '—'],
@@ -206,16 +221,26 @@ export function renderTable (report: Report): string {
   ]
   const widths = [0, 1, 2].map((c) => Math.max(...rows.map((r) => r[c]!.length)))
   const line = (r: [string, string, string]): string => `  ${r[0].padEnd(widths[0]!)}  ${r[1].padEnd(widths[1]!)}  ${r[2]}`
-  const out = [`flash sale ${report.runId}: ${s.scenario}: STOCK ${report.knobs.STOCK}, ${s.requests} requests, ${report.knobs.CONNECTIONS} connections, ${report.machine.cpus} cores`, ...rows.map(line), '', ...scenarioLines(report), '', 'targets:']
-  for (const t of report.targets) out.push(`  ${t.met === null ? '  n/a ' : t.met ? '  met' : 'MISSED'}  ${t.name}: ${t.value} (goal ${t.goal})`)
-  out.push('', `invariants: ${report.verification.passed ? 'all hold' : 'VIOLATED'}`)
-  for (const c of report.verification.checks) out.push(`  ${c.ok ? 'ok  ' : 'FAIL'}  ${c.id} ${c.name}: ${c.detail}`)
-  for (const w of report.verification.warnings) out.push(`  warn  ${w}`)
-  return out.join('\n')
+  return [`flash sale ${report.runId}: ${s.scenario}: STOCK ${report.knobs.STOCK}, ${s.requests} requests, ${report.knobs.CONNECTIONS} connections, ${report.machine.cpus} cores`, ...rows.map(line), '']
+}
+
+/** The gateway's CPU per request for its cheapest answers, beside the bare route, same run. */
+export function floorLines (floor: FloorReport | null): string[] {
+  if (floor === null) return []
+  const head = ['', 'CPU µs/request (best)', 'vs bare', 'every round', 'req/s (best round)', 'other answers']
+  const rows = floor.cases.map((c) => [
+    `${c.name} (${c.expectedStatus})`, fmt(c.cpuMicrosPerRequest, 1), c.toBare === null ? '—' : `${c.toBare.toFixed(2)}×`,
+    c.runs.map((r) => fmt(r, 1)).join(' / '), fmt(c.requestsPerSecond), fmt(c.unexpected)
+  ])
+  const table = [head, ...rows]
+  const widths = head.map((_h, k) => Math.max(...table.map((r) => r[k]!.length)))
+  return ['', `floor: the process's own CPU per request (bare route: its own process; the rest: the gateway at ${floor.gatewayUrl}, pid ${floor.gatewayPid}), best of ${floor.rounds} rounds, ${floor.connections} connections:`,
+    ...table.map((r) => '  ' + r.map((cell, k) => cell.padEnd(widths[k]!)).join('  '))]
 }
 
 /** Every scenario on one line, then the CPU each component spent per accepted order. */
 function scenarioLines (report: Report): string[] {
+  if (report.scenarios.length === 0) return []
   const head: string[] = ['scenario', 'req/s', 'vs bare', 'p99 ms', 'accepted', '>2 s', 'processor/s', 'vs SQL', 'CPU µs/accepted', 'RSS gw MB']
   const rows = report.scenarios.map((x) => [
     x.name, fmt(x.requestsPerSecond), pct(x.toHttpCeiling), fmt(x.latencyMs.p99, 1), fmt(x.accepted), fmt(x.slowOver2s),
@@ -249,7 +274,7 @@ function scenarioLines (report: Report): string[] {
 export function renderMarkdown (report: Report): string {
   const s = report.sale
   const h = report.ceilings.http
-  const lines = [
+  const lines = s === null || report.drain === null || report.throughput === null ? [] : [
     '| | this run | ceiling (same run) | ratio |',
     '|---|---|---|---|',
     `| requests/s (${s.path}) | ${fmt(s.requestsPerSecond)} | ${h ? fmt(h.requestsPerSecond) : '—'} bare Fastify | ${pct(report.ratios.gatewayToHttp)} |`,
@@ -261,12 +286,14 @@ export function renderMarkdown (report: Report): string {
     `| processor confirmed orders/s | ${fmt(report.throughput.processorPerSecond)} | ${report.ceilings.sql ? fmt(report.ceilings.sql.perSecond) : '—'} batched INSERT | ${pct(report.ratios.processorToSql)} |`,
     `| reservation script alone | | ${report.ceilings.redis ? fmt(report.ceilings.redis.perSecond) : '—'} /s | |`,
     ...Object.entries(report.memory).map(([service, m]) => `| peak RSS ${service} | ${fmt(m?.peakRssMb, 1)} MB | | |`),
-    '',
+    ''
+  ]
+  lines.push(
     '| target | goal | this run | |',
     '|---|---|---|---|',
     ...report.targets.map((t) => `| ${t.name} | ${t.goal} | ${t.value} | ${t.met === null ? 'undecided' : t.met ? 'met' : '**missed**'} |`)
-  ]
-  lines.push('', '```', ...scenarioLines(report), '```')
+  )
+  lines.push('', '```', ...scenarioLines(report), ...floorLines(report.floor), '```')
   return lines.join('\n')
 }
 
@@ -328,7 +355,7 @@ export function renderSvg (report: Report): string {
   ]
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="660" font-family="sans-serif">
 <rect width="100%" height="100%" fill="white"/>
-<text x="${width / 2}" y="18" font-size="14" text-anchor="middle">flash sale ${esc(report.runId)}: ${report.knobs.REQUESTS} requests for ${report.knobs.STOCK} units over ${report.knobs.CONNECTIONS} connections (${esc(report.sale.path)})</text>
+<text x="${width / 2}" y="18" font-size="14" text-anchor="middle">flash sale ${esc(report.runId)}: ${report.knobs.REQUESTS} requests for ${report.knobs.STOCK} units over ${report.knobs.CONNECTIONS} connections (${esc(report.sale?.path ?? 'no sale ran')})</text>
 ${body.join('\n')}
 </svg>
 `

@@ -102,11 +102,15 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const component = (action: 'stop' | 'start', name: string) =>
   run('bash', [`${ROOT}deploy/local/component.sh`, action, name], { cwd: ROOT, timeout: 180_000 })
 
-async function createProduct (ctx: ScenarioContext, name: string, stock: number): Promise<number> {
+/**
+ * A product on sale, waited for until Redis holds its units. Price 0 unless `extra` says otherwise: a
+ * free product is confirmed at its 202 (no payment window), which is what the classic scenarios measure.
+ */
+export async function createProduct (ctx: Pick<ScenarioContext, 'catalogUrl' | 'adminToken' | 'store'>, name: string, stock: number, extra: Record<string, unknown> = {}): Promise<number> {
   const response = await fetch(`${ctx.catalogUrl}/products`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${ctx.adminToken}` },
-    body: JSON.stringify({ name, stock, price: 100 })
+    body: JSON.stringify({ name, stock, price: 0, ...extra })
   })
   const body = await response.json() as { id?: number }
   if (response.status !== 201 || typeof body.id !== 'number') throw new Error(`POST /products answered ${response.status}: ${JSON.stringify(body)}`)
