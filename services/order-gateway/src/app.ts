@@ -1,6 +1,7 @@
 import rateLimit from '@fastify/rate-limit'
 import underPressure from '@fastify/under-pressure'
-import cookie from '@fastify/cookie'
+import { parseCookie } from 'cookie'
+import type { FastifyRequest } from 'fastify'
 import {
   createPlatformApp, createMysqlPool, pingMysql, createRedisCluster, pingRedis, createKafka, StockStore,
   AppError, ErrorCode, resolveAuthSecret, createAccessTokenVerifier, createReceipts, type App, type Logger
@@ -88,8 +89,10 @@ export async function buildApp (config: GatewayConfig): Promise<App> {
   })
 
   // Buyers (issue 13): the browser's session is its httpOnly access cookie, API clients send a bearer
-  // token; either is verified here per request, without a database or Redis call.
-  await app.register(cookie)
+  // token; either is verified here per request, without a database or Redis call. The gateway sets no
+  // cookie, and only a route that asks who the caller is reads one (a sold-out refusal never does): the
+  // Cookie header is parsed when request.cookies is first read, not by two hooks on every request.
+  app.decorateRequest('cookies', { getter (this: FastifyRequest) { return parseCookie(this.headers.cookie ?? '') } })
   const callers = new Callers({
     adminToken: config.ADMIN_TOKEN,
     verifyAccessToken: createAccessTokenVerifier(auth.secret),
