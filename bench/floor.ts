@@ -72,7 +72,7 @@ export async function measureFloor (o: FloorOptions): Promise<FloorReport> {
   const gatewayPort = Number(new URL(o.gatewayUrl).port || 80)
   const gatewayPid = pidListeningOn(gatewayPort)
   if (gatewayPid === null) throw new Error(`floor: no process of this user listens on ${o.gatewayUrl} (its CPU cannot be read)`)
-  const warmUp = Math.min(2000, Math.ceil(o.requests / 5))
+  const warmUp = Math.min(5000, Math.ceil(o.requests / 4))
   const acceptedWarmUp = Math.min(1000, Math.ceil(o.acceptedRequests / 5))
   const soldOut = await createProduct(o, `Bench floor sold-out ${o.runTag}`, 1)
   const onSale = await createProduct(o, `Bench floor auth ${o.runTag}`, 1)

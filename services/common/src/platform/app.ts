@@ -3,6 +3,7 @@ import Fastify, { LogController, type FastifyInstance, type FastifyBaseLogger, t
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
+import proxyAddr from '@fastify/proxy-addr'
 import type { Registry } from 'prom-client'
 import { loggerOptions } from '../logger.ts'
 import { lazyChildLogger } from './request-logger.ts'
@@ -53,6 +54,28 @@ const processPrefix = randomUUID().slice(0, 8)
 let requestCounter = 0
 const newRequestId = (): string => `${processPrefix}-${(++requestCounter).toString(36)}`
 
+const REMEMBERED_ADDRESSES = 10_000
+
+/**
+ * Whether an address is a trusted proxy, remembered per address. Fastify asks for every read of
+ * request.ip (the gateway's rate limit keys on it, per order), and proxy-addr parses the address with
+ * ipaddr.js and matches every range on each call. A buyer's forwarded address is asked too, so the
+ * memory is bounded: past REMEMBERED_ADDRESSES it starts again.
+ */
+export function rememberedTrust (list: string[]): (address: string, hop: number) => boolean {
+  const trusted = proxyAddr.compile(list)
+  const known = new Map<string, boolean>()
+  return (address, hop) => {
+    let answer = known.get(address)
+    if (answer === undefined) {
+      if (known.size >= REMEMBERED_ADDRESSES) known.clear()
+      answer = trusted(address, hop)
+      known.set(address, answer)
+    }
+    return answer
+  }
+}
+
 /**
  * A Fastify instance with what every service shares: request ids (taken from `x-request-id` when sane,
  * echoed back), strict validation, the error shape of docs/ARCHITECTURE.md §5, health, metrics, OpenAPI at /docs.
@@ -69,7 +92,7 @@ export async function createPlatformApp (options: PlatformOptions): Promise<App>
     // Request logging is ours (onResponse below): one line at debug, errors at error level.
     logController: new LogController({ requestIdLogLabel: 'requestId', disableRequestLogging: true }),
     childLoggerFactory: lazyChildLogger,
-    trustProxy: (options.trustedProxies ?? DEFAULT_TRUSTED_PROXIES).split(','),
+    trustProxy: rememberedTrust((options.trustedProxies ?? DEFAULT_TRUSTED_PROXIES).split(',').map((entry) => entry.trim())),
     return503OnClosing: true,
     schemaErrorFormatter,
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH }
