@@ -14,7 +14,7 @@ import { deleteOrdersOfProduct, insertOrderBatch } from './repository.ts'
 // SQL inserts can do here. Each leaves nothing behind.
 
 /** Product ids far above any auto-increment id: the ceilings' keys and rows never meet a real product. */
-const throwawayProductId = (): number => 970_000_000 + Math.floor(Math.random() * 10_000_000)
+export const throwawayProductId = (): number => 970_000_000 + Math.floor(Math.random() * 10_000_000)
 
 /**
  * Runs `work` against a bare Fastify route in its own process (bench/bare-server.ts): its base URL and

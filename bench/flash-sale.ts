@@ -11,6 +11,8 @@ import { httpCeiling, redisCeiling, sqlCeiling } from './ceilings.ts'
 import { loadStats, perSecond, renderTable, stockSeries, writeReport, type Report, type ScenarioSummary, type Target } from './report.ts'
 import { runScenario, SCENARIO_NAMES, type ScenarioName, type ScenarioResult, type ScenarioSpec } from './scenarios.ts'
 import { measureFloor, type FloorReport } from './floor.ts'
+import { compare, oursOf, runNaive, writeNaiveSvg, type NaiveComparison } from './versus-naive.ts'
+import { FAULT_NAMES, type FaultName, type FaultPlan } from './fault.ts'
 import { COMPONENTS } from './cpu.ts'
 import { mintBuyers, measureVerifyCost } from './buyers.ts'
 
@@ -27,6 +29,9 @@ if (Number(process.versions.node.split('.')[0]) < 24) {
 //   SCENARIOS=sale,sold-out,accept,backlog,overload,floor   which scenarios, in this order (bench/scenarios.ts;
 //                                                  floor: bench/floor.ts)
 //   FLOOR_REQUESTS=20000 FLOOR_ACCEPTED=5000 FLOOR_ROUNDS=3   floor: requests per case and round
+//   naive: the sale's STOCK/REQUESTS/CONNECTIONS against bench/naive/ (not part of the product), beside ours
+//   FAULT=kafka|mysql FAULT_SECONDS=10             naive: stop that component a third into both sales
+//                                                  (it stops what everyone on the machine shares)
 //   STOCK=20000 REQUESTS=100000 CONNECTIONS=100   sale: units on sale, buyers (one unit each), connections
 //   SOLD_OUT_REQUESTS=50000 UNITS_BACK=50          sold-out: buyers for 1 unit; units restocked mid-run
 //   ACCEPT_ORDERS=50000 BACKLOG_ORDERS=40000       accept / backlog: buyers, every one accepted
@@ -46,7 +51,7 @@ if (Number(process.versions.node.split('.')[0]) < 24) {
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 
 /** Scenarios with their own runner and their own section of the report (not a product sale of runScenario). */
-const OWN_RUNNER = ['floor'] as const
+const OWN_RUNNER = ['floor', 'naive'] as const
 type OwnRunnerName = typeof OWN_RUNNER[number]
 const ALL_SCENARIOS = [...SCENARIO_NAMES, ...OWN_RUNNER] as const
 type AnyScenarioName = ScenarioName | OwnRunnerName
@@ -57,6 +62,8 @@ export interface Knobs {
   FLOOR_REQUESTS: number
   FLOOR_ACCEPTED: number
   FLOOR_ROUNDS: number
+  FAULT: FaultName | null
+  FAULT_SECONDS: number
   SOLD_OUT_REQUESTS: number
   UNITS_BACK: number
   ACCEPT_ORDERS: number
@@ -118,6 +125,8 @@ export function readKnobs (env: NodeJS.ProcessEnv = process.env): Knobs {
     FLOOR_REQUESTS: int('FLOOR_REQUESTS', 20_000),
     FLOOR_ACCEPTED: int('FLOOR_ACCEPTED', 5000),
     FLOOR_ROUNDS: int('FLOOR_ROUNDS', 3),
+    FAULT: env.FAULT ? oneOf('FAULT', FAULT_NAMES, 'kafka') : null,
+    FAULT_SECONDS: int('FAULT_SECONDS', 10),
     SOLD_OUT_REQUESTS: int('SOLD_OUT_REQUESTS', 50_000),
     UNITS_BACK: int('UNITS_BACK', 50),
     ACCEPT_ORDERS: int('ACCEPT_ORDERS', 50_000),
@@ -208,7 +217,28 @@ export async function runBench (knobs: Knobs = readKnobs()): Promise<BenchOutcom
     }
     const results: ScenarioResult[] = []
     let floor: FloorReport | null = null
+    let naive: NaiveComparison | null = null
+    let naiveChart: string | null = null
     for (const name of knobs.SCENARIOS) {
+      if (name === 'naive') {
+        const sale = specOf(knobs, 'sale')
+        const fault: FaultPlan | undefined = knobs.FAULT === null ? undefined : { name: knobs.FAULT, afterAnswered: Math.floor(sale.requests / 3), downMs: knobs.FAULT_SECONDS * 1000 }
+        // Ours: the sale of this run with the same spec, else one run now (with the fault, always its own).
+        let ours = fault === undefined ? results.find((r) => r.name === 'sale' && r.fault === null) : undefined
+        if (ours === undefined) {
+          ours = await runScenario(context, { ...sale, ...(fault === undefined ? {} : { fault }) })
+          results.push(ours)
+        }
+        const side = await runNaive({
+          pool, redis, runTag, runDir: knobs.LOCAL_RUN_DIR, log,
+          redisNodes: config.REDIS_NODES, kafkaBrokers: process.env.KAFKA_BROKERS || '127.0.0.1:9092',
+          mysql: { host: config.MYSQL_HOST, port: config.MYSQL_PORT, user: config.MYSQL_USER, password: config.MYSQL_PASSWORD, database: config.MYSQL_DATABASE },
+          timeoutSeconds: knobs.TIMEOUT_SECONDS, drainTimeoutMs: knobs.DRAIN_TIMEOUT_SECONDS * 1000
+        }, { stock: sale.stock, requests: sale.requests, connections: sale.connections, ...(fault === undefined ? {} : { fault }) })
+        naive = compare(await oursOf(pool, ours), side.figures, { stock: sale.stock, requests: sale.requests, connections: sale.connections }, { ours: ours.fault, naive: side.fault })
+        naiveChart = writeNaiveSvg(naive, runId, knobs.RESULTS_DIR)
+        continue
+      }
       if (hasOwnRunner(name)) {
         floor = await measureFloor({
           gatewayUrl: knobs.GATEWAY_URL, catalogUrl: knobs.CATALOG_URL, adminToken: knobs.ADMIN_TOKEN, store, runTag, log,
@@ -225,7 +255,7 @@ export async function runBench (knobs: Knobs = readKnobs()): Promise<BenchOutcom
     }
     // The first product sale is the one the report details; a run of own-runner scenarios alone has none.
     const primary = results[0]
-    if (primary === undefined && floor === null) throw new Error('no scenario ran')
+    if (primary === undefined && floor === null && naive === null) throw new Error('no scenario ran')
     const ceilingRequests = primary?.spec.requests ?? knobs.REQUESTS
     const ceilingConnections = primary?.spec.connections ?? knobs.CONNECTIONS
 
@@ -268,6 +298,7 @@ export async function runBench (knobs: Knobs = readKnobs()): Promise<BenchOutcom
       tokenVerifyMicros: { wall: tokenCost.perVerifyMicros, cpu: tokenCost.perVerifyCpuMicros },
       scenarios: summaries,
       floor,
+      naive,
       targets,
       verification: {
         confirmedUnits: primary?.verification.confirmedUnits ?? 0,
@@ -279,7 +310,7 @@ export async function runBench (knobs: Knobs = readKnobs()): Promise<BenchOutcom
       }
     }
     const files = writeReport(report, knobs.RESULTS_DIR)
-    process.stdout.write(renderTable(report) + `\n\nreport: ${files.json}\nchart:  ${files.svg}\n`)
+    process.stdout.write(renderTable(report) + `\n\nreport: ${files.json}\nchart:  ${files.svg}\n${naiveChart === null ? '' : `naive:  ${naiveChart}\n`}`)
     const passed = report.verification.passed && (!knobs.STRICT_TARGETS || targets.every((t) => t.met !== false))
     return { report, files, passed }
   } finally {

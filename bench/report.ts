@@ -6,6 +6,7 @@ import type { MemoryPeak, Sample, Service } from './sampler.ts'
 import type { RateResult } from './ceilings.ts'
 import type { UnitsBack } from './scenarios.ts'
 import type { FloorReport } from './floor.ts'
+import { naiveLines, type NaiveComparison } from './versus-naive.ts'
 import { COMPONENTS, type Component } from './cpu.ts'
 
 // One report per run: a table on the terminal, the same numbers as JSON, and a chart (SVG) of
@@ -98,6 +99,8 @@ export interface Report {
   scenarios: ScenarioSummary[]
   /** the per-request CPU floor of the gateway beside a bare route (SCENARIOS=floor) */
   floor: FloorReport | null
+  /** ours ÷ the naive app of bench/naive/ under the same sale (SCENARIOS=naive) */
+  naive: NaiveComparison | null
   targets: Target[]
   verification: Verification
   series: { seconds: SecondPoint[], stock: Array<{ ms: number, stock: number | null }>, confirmed: Array<{ ms: number, total: number }> }
@@ -184,12 +187,12 @@ export function stockSeries (samples: Sample[], epochAt0: number): Report['serie
 // ---------------------------------------------------------------------------------------------------
 // terminal table
 
-const fmt = (n: number | null | undefined, digits = 0): string =>
+export const fmt = (n: number | null | undefined, digits = 0): string =>
   n === null || n === undefined || !Number.isFinite(n) ? '—' : n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits })
 const pct = (r: number | null): string => r === null ? '—' : `${(r * 100).toFixed(0)}%`
 
 export function renderTable (report: Report): string {
-  const out = [...saleTable(report), ...scenarioLines(report), ...floorLines(report.floor), '', 'targets:']
+  const out = [...saleTable(report), ...scenarioLines(report), ...floorLines(report.floor), ...naiveLines(report.naive), '', 'targets:']
   for (const t of report.targets) out.push(`  ${t.met === null ? '  n/a ' : t.met ? '  met' : 'MISSED'}  ${t.name}: ${t.value} (goal ${t.goal})`)
   out.push('', `invariants: ${report.verification.passed ? 'all hold' : 'VIOLATED'}`)
   for (const c of report.verification.checks) out.push(`  ${c.ok ? 'ok  ' : 'FAIL'}  ${c.id} ${c.name}: ${c.detail}`)
@@ -274,9 +277,11 @@ function scenarioLines (report: Report): string[] {
 export function renderMarkdown (report: Report): string {
   const s = report.sale
   const h = report.ceilings.http
-  const lines = s === null || report.drain === null || report.throughput === null ? [] : [
-    '| | this run | ceiling (same run) | ratio |',
-    '|---|---|---|---|',
+  const lines = s === null || report.drain === null || report.throughput === null
+    ? []
+    : [
+        '| | this run | ceiling (same run) | ratio |',
+        '|---|---|---|---|',
     `| requests/s (${s.path}) | ${fmt(s.requestsPerSecond)} | ${h ? fmt(h.requestsPerSecond) : '—'} bare Fastify | ${pct(report.ratios.gatewayToHttp)} |`,
     `| latency p50 / p90 / p99 / max | ${fmt(s.latencyMs.p50, 1)} / ${fmt(s.latencyMs.p90, 1)} / ${fmt(s.latencyMs.p99, 1)} / ${fmt(s.latencyMs.max, 1)} ms | ${h ? `${fmt(h.latencyMs.p50, 1)} / ${fmt(h.latencyMs.p90, 1)} / ${fmt(h.latencyMs.p99, 1)} / ${fmt(h.latencyMs.max, 1)} ms` : '—'} | |`,
     `| status counts | ${Object.entries(s.statusCounts).map(([k, v]) => `${k}: ${v}`).join(', ')} | | |`,
@@ -287,24 +292,24 @@ export function renderMarkdown (report: Report): string {
     `| reservation script alone | | ${report.ceilings.redis ? fmt(report.ceilings.redis.perSecond) : '—'} /s | |`,
     ...Object.entries(report.memory).map(([service, m]) => `| peak RSS ${service} | ${fmt(m?.peakRssMb, 1)} MB | | |`),
     ''
-  ]
+      ]
   lines.push(
     '| target | goal | this run | |',
     '|---|---|---|---|',
     ...report.targets.map((t) => `| ${t.name} | ${t.goal} | ${t.value} | ${t.met === null ? 'undecided' : t.met ? 'met' : '**missed**'} |`)
   )
-  lines.push('', '```', ...scenarioLines(report), ...floorLines(report.floor), '```')
+  lines.push('', '```', ...scenarioLines(report), ...floorLines(report.floor), ...naiveLines(report.naive), '```')
   return lines.join('\n')
 }
 
 // ---------------------------------------------------------------------------------------------------
 // chart
 
-const esc = (text: string): string => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
+export const esc = (text: string): string => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
 
-interface Line { points: Array<[number, number]>, color: string, label: string, step?: boolean }
+export interface Line { points: Array<[number, number]>, color: string, label: string, step?: boolean }
 
-function panel (y0: number, height: number, width: number, xMax: number, title: string, lines: Line[]): string {
+export function panel (y0: number, height: number, width: number, xMax: number, title: string, lines: Line[]): string {
   const left = 70
   const right = width - 20
   const yMax = Math.max(1, ...lines.flatMap((l) => l.points.map((p) => p[1]))) * 1.1
