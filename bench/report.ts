@@ -277,23 +277,24 @@ function scenarioLines (report: Report): string[] {
 export function renderMarkdown (report: Report): string {
   const s = report.sale
   const h = report.ceilings.http
-  const lines = s === null || report.drain === null || report.throughput === null
-    ? []
-    : [
-        '| | this run | ceiling (same run) | ratio |',
-        '|---|---|---|---|',
-    `| requests/s (${s.path}) | ${fmt(s.requestsPerSecond)} | ${h ? fmt(h.requestsPerSecond) : '—'} bare Fastify | ${pct(report.ratios.gatewayToHttp)} |`,
-    `| latency p50 / p90 / p99 / max | ${fmt(s.latencyMs.p50, 1)} / ${fmt(s.latencyMs.p90, 1)} / ${fmt(s.latencyMs.p99, 1)} / ${fmt(s.latencyMs.max, 1)} ms | ${h ? `${fmt(h.latencyMs.p50, 1)} / ${fmt(h.latencyMs.p90, 1)} / ${fmt(h.latencyMs.p99, 1)} / ${fmt(h.latencyMs.max, 1)} ms` : '—'} | |`,
-    `| status counts | ${Object.entries(s.statusCounts).map(([k, v]) => `${k}: ${v}`).join(', ')} | | |`,
-    `| time to sell out | ${s.sellOutMs === null ? 'did not sell out' : `${fmt(s.sellOutMs)} ms`} | | |`,
-    `| drain (last answer → last order written) | ${fmt(report.drain.drainMs)} ms | | |`,
-    `| confirmed orders/s, end to end | ${fmt(report.throughput.confirmedPerSecondEndToEnd)} | | |`,
-    `| processor confirmed orders/s | ${fmt(report.throughput.processorPerSecond)} | ${report.ceilings.sql ? fmt(report.ceilings.sql.perSecond) : '—'} batched INSERT | ${pct(report.ratios.processorToSql)} |`,
-    `| reservation script alone | | ${report.ceilings.redis ? fmt(report.ceilings.redis.perSecond) : '—'} /s | |`,
-    ...Object.entries(report.memory).map(([service, m]) => `| peak RSS ${service} | ${fmt(m?.peakRssMb, 1)} MB | | |`),
-    ''
-      ]
+  const lines: string[] = []
+  if (s !== null && report.drain !== null && report.throughput !== null) {
+    lines.push(
+      '| | this run | ceiling (same run) | ratio |',
+      '|---|---|---|---|',
+      `| requests/s (${s.path}) | ${fmt(s.requestsPerSecond)} | ${h ? fmt(h.requestsPerSecond) : '—'} bare Fastify | ${pct(report.ratios.gatewayToHttp)} |`,
+      `| latency p50 / p90 / p99 / max | ${fmt(s.latencyMs.p50, 1)} / ${fmt(s.latencyMs.p90, 1)} / ${fmt(s.latencyMs.p99, 1)} / ${fmt(s.latencyMs.max, 1)} ms | ${h ? `${fmt(h.latencyMs.p50, 1)} / ${fmt(h.latencyMs.p90, 1)} / ${fmt(h.latencyMs.p99, 1)} / ${fmt(h.latencyMs.max, 1)} ms` : '—'} | |`,
+      `| status counts | ${Object.entries(s.statusCounts).map(([k, v]) => `${k}: ${v}`).join(', ')} | | |`,
+      `| time to sell out | ${s.sellOutMs === null ? 'did not sell out' : `${fmt(s.sellOutMs)} ms`} | | |`,
+      `| drain (last answer → last order written) | ${fmt(report.drain.drainMs)} ms | | |`,
+      `| confirmed orders/s, end to end | ${fmt(report.throughput.confirmedPerSecondEndToEnd)} | | |`,
+      `| processor confirmed orders/s | ${fmt(report.throughput.processorPerSecond)} | ${report.ceilings.sql ? fmt(report.ceilings.sql.perSecond) : '—'} batched INSERT | ${pct(report.ratios.processorToSql)} |`,
+      `| reservation script alone | | ${report.ceilings.redis ? fmt(report.ceilings.redis.perSecond) : '—'} /s | |`,
+      ...Object.entries(report.memory).map(([service, m]) => `| peak RSS ${service} | ${fmt(m?.peakRssMb, 1)} MB | | |`)
+    )
+  }
   lines.push(
+    '',
     '| target | goal | this run | |',
     '|---|---|---|---|',
     ...report.targets.map((t) => `| ${t.name} | ${t.goal} | ${t.value} | ${t.met === null ? 'undecided' : t.met ? 'met' : '**missed**'} |`)
