@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 # One image per service, from one Dockerfile: docker build --build-arg SERVICE=order-gateway …
-# SERVICE is catalog-service, order-gateway or order-processor. The TypeScript sources run directly
+# SERVICE is catalog-service, order-gateway, order-processor or payment-service. The TypeScript sources run directly
 # on Node 24 (type stripping): there is no build step, only production dependencies.
 #
 # tests/containers/service-image.test.ts replays this file natively (COPY, RUN, CMD, HEALTHCHECK) in
@@ -29,6 +29,8 @@ WORKDIR /app
 COPY --from=deps /app /app
 COPY services/common services/common
 COPY services/${SERVICE} services/${SERVICE}
+# The schema migrations: the one-shot `migrate` (this image's common runner) applies them.
+COPY migrations migrations
 COPY deploy/docker/healthcheck.mjs deploy/docker/healthcheck.mjs
 # The service's own workspace is the working directory (as for `npm start` there); WORKDIR expands
 # build arguments where CMD cannot, so CMD below is the same for every service.

@@ -29,6 +29,7 @@ infra_components() {
   local p
   for p in "${REDIS_PORTS[@]}"; do echo "redis-$p"; done
   echo kafka
+  echo stripe-mock
 }
 
 # Set by ensure_component: 1 if it had to start the process, 0 if it was already up.
@@ -130,25 +131,21 @@ GRANT ALL PRIVILEGES ON $db.* TO $user@'%';
 SQL
 }
 
-# init.sql (repo root) is idempotent by contract (CREATE ... IF NOT EXISTS), so it is applied on
-# every run: edits to it reach an existing database without a purge.
-mariadb_apply_init_sql() {
-  local init="$ROOT/init.sql"
-  if [[ ! -f "$init" ]]; then
-    say "mariadb: no init.sql at repo root yet — schema not applied"
-    return 0
-  fi
-  if ! mariadb_root "$MYSQL_DATABASE" <"$init" >>"$(log_file mariadb)" 2>&1; then
-    echo "make local: init.sql failed to apply — see $(rel "$(log_file mariadb)")" >&2
+# The versioned migrations (migrations/NNN_name.sql) through the one runner Compose and the tests use;
+# it applies only what the database lacks, so it runs on every `make local`.
+mariadb_migrate() {
+  if ! (cd "$ROOT" && MYSQL_HOST=127.0.0.1 MYSQL_PORT="$MARIADB_PORT" MYSQL_USER="$MYSQL_USER" MYSQL_PASSWORD="$MYSQL_PASSWORD" \
+      MYSQL_DATABASE="$MYSQL_DATABASE" node services/common/src/scripts/migrate.ts) >>"$(log_file mariadb)" 2>&1; then
+    echo "make local: the schema migrations failed — see $(rel "$(log_file mariadb)")" >&2
     exit 1
   fi
-  say "mariadb: applied init.sql to $MYSQL_DATABASE"
+  say "mariadb: $(tail -1 "$(log_file mariadb)" | sed 's/^migrate: //')"
 }
 
 ensure_mariadb() {
   ensure_component mariadb 60 mariadb_healthy mariadb_start "$MARIADB_PORT"
   mariadb_setup_app_user >>"$(log_file mariadb)" 2>&1 || die_component mariadb
-  mariadb_apply_init_sql
+  mariadb_migrate
 }
 
 # ==== Redis Cluster =============================================================================
@@ -346,6 +343,41 @@ ensure_kafka() {
   ensure_kafka_topics
 }
 
+# ==== stripe-mock: Stripe's own mock of its API, for the payment-service ========================
+
+STRIPE_MOCK_PORT=12111
+STRIPE_MOCK_TLS_PORT=12112
+# Keep equal to the stripe/stripe-mock image tag in docker-compose.yml.
+STRIPE_MOCK_VERSION=v0.203.0
+STRIPE_MOCK_BIN="$TOOLS_DIR/bin/stripe-mock"
+
+# Built from source by the Go toolchain (Go module proxy) into .tools/bin, once per version.
+stripe_mock_ensure_binary() {
+  local stamp="$TOOLS_DIR/bin/.stripe-mock-$STRIPE_MOCK_VERSION"
+  [[ -x "$STRIPE_MOCK_BIN" && -f "$stamp" ]] && return 0
+  local go
+  go="$(command -v go || echo /usr/local/go/bin/go)"
+  [[ -x "$go" ]] || die "stripe-mock needs the Go toolchain (go) to build $STRIPE_MOCK_VERSION"
+  say "stripe-mock: building $STRIPE_MOCK_VERSION with go install (once)"
+  mkdir -p "$TOOLS_DIR/bin"
+  GOBIN="$TOOLS_DIR/bin" CGO_ENABLED=0 "$go" install "github.com/stripe/stripe-mock@$STRIPE_MOCK_VERSION" \
+    >>"$(log_file stripe-mock)" 2>&1 || die_component stripe-mock
+  touch "$stamp"
+}
+
+stripe_mock_start() {
+  spawn stripe-mock "$STRIPE_MOCK_BIN" -http-port "$STRIPE_MOCK_PORT" -https-port "$STRIPE_MOCK_TLS_PORT"
+}
+
+stripe_mock_healthy() {
+  curl -fsS --max-time 2 -u sk_test_local: "http://127.0.0.1:$STRIPE_MOCK_PORT/v1/balance" >/dev/null
+}
+
+ensure_stripe_mock() {
+  stripe_mock_ensure_binary
+  ensure_component stripe-mock 30 stripe_mock_healthy stripe_mock_start "$STRIPE_MOCK_PORT" "$STRIPE_MOCK_TLS_PORT"
+}
+
 # ==== start one component by name (component.sh, and anything added later) =======================
 
 # start_component_by_name <name>: start one component with its existing data and wait for it.
@@ -353,6 +385,7 @@ start_component_by_name() {
   case "$1" in
     mariadb) ensure_component mariadb 60 mariadb_healthy mariadb_start "$MARIADB_PORT" ;;
     kafka) ensure_component kafka 60 kafka_healthy kafka_start "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT" ;;
+    stripe-mock) ensure_stripe_mock ;;
     redis-700[1-6])
       ensure_redis_node "${1#redis-}"
       # Report when the restarted node has rejoined (from its nodes.conf) and sees the

@@ -1,11 +1,11 @@
 # shellcheck shell=bash
-# The three services and the front end of `make local`, started after the infrastructure.
+# The four services and the front end of `make local`, started after the infrastructure.
 # Sourced by up.sh and component.sh (after lib.sh and components.sh). Each service runs its
 # TypeScript sources directly on Node 24, with the variables of .env (if present) over the
 # defaults of .env.example, the same names Docker Compose uses.
 
 # name:port (the workspace is services/<name>)
-SERVICES=(catalog-service:3001 order-gateway:3002 order-processor:3003)
+SERVICES=(catalog-service:3001 order-gateway:3002 order-processor:3003 payment-service:3004)
 
 service_components() {
   local s
@@ -38,6 +38,7 @@ service_prefix() {
     catalog-service) echo CATALOG ;;
     order-gateway) echo GATEWAY ;;
     order-processor) echo PROCESSOR ;;
+    payment-service) echo PAYMENT ;;
   esac
 }
 

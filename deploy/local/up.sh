@@ -30,6 +30,7 @@ main() {
   ensure_mariadb
   ensure_redis
   ensure_kafka
+  ensure_stripe_mock
   # Services and nginx: skipped with LOCAL_INFRA_ONLY=1 (e.g. while developing a service by hand).
   if [[ "${LOCAL_INFRA_ONLY:-0}" != 1 ]]; then
     ensure_services
@@ -37,8 +38,8 @@ main() {
   say "make local: up in $((SECONDS - t0)) s (logs in $(rel "$LOG_DIR"))"
   if [[ "${LOCAL_INFRA_ONLY:-0}" != 1 ]]; then
     say "  shop        http://localhost:${NGINX_PORT:-8080}/"
-    say "  API docs    http://localhost:${NGINX_PORT:-8080}/docs/catalog/  /docs/gateway/  /docs/processor/"
-    say "  services    catalog :3001  gateway :3002  processor :3003"
+    say "  API docs    http://localhost:${NGINX_PORT:-8080}/docs/catalog/  /docs/gateway/  /docs/processor/  /docs/payments/"
+    say "  services    catalog :3001  gateway :3002  processor :3003  payments :3004 (stripe-mock :12111)"
   fi
 }
 

@@ -44,7 +44,7 @@ export async function buildApp (config: CatalogConfig, deps: AppDeps = {}): Prom
   const repository = deps.repository?.(pool) ?? new ProductRepository(pool)
   const stock = new CatalogStock(redis, new StockStore(redis), app.log)
   const cache = new ProductCache({ redis, repository, ttlSeconds: config.PRODUCT_CACHE_TTL_SECONDS, log: app.log })
-  const catalog = new Catalog({ repository, cache, stock })
+  const catalog = new Catalog({ repository, cache, stock, paymentWindowSeconds: config.PAYMENT_WINDOW_SECONDS })
   const metrics = createCatalogMetrics(app.metrics)
   const admin = requireAdmin(config.ADMIN_TOKEN) as onRequestAsyncHookHandler
 

@@ -12,7 +12,9 @@ export const LIMITS = {
   imageUrlLength: 2048,
   maxPerUserLimit: 1000,
   maxRestock: 1_000_000,
-  maxPageSize: 100
+  maxPageSize: 100,
+  minPaymentWindowSeconds: 5,
+  maxPaymentWindowSeconds: 86_400
 } as const
 
 const ProductId = Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER })
@@ -34,6 +36,11 @@ const SaleBound = (description: string) => Type.Union([
   Type.String({ format: 'date-time', maxLength: 40, description }),
   Type.Null()
 ])
+const PaymentWindowSeconds = Type.Integer({
+  minimum: LIMITS.minPaymentWindowSeconds,
+  maximum: LIMITS.maxPaymentWindowSeconds,
+  description: 'seconds a buyer has to pay for an accepted order (priced products); unpaid orders expire and their units go back on sale'
+})
 const SaleStartsAt = SaleBound('first instant orders are taken (UTC ISO 8601); null: on sale at once')
 const SaleEndsAt = SaleBound('first instant orders are refused again; must be after saleStartsAt; null: no end')
 
@@ -44,6 +51,7 @@ export const Product = Type.Object({
   stock: Type.Integer({ description: 'live available units (Redis); MySQL stock when the product is not on sale' }),
   imageUrl: Type.Union([Type.String(), Type.Null()]),
   perUserLimit: Type.Union([Type.Integer(), Type.Null()]),
+  paymentWindowSeconds: Type.Integer({ description: 'seconds to pay for an accepted order; a price of 0 needs no payment' }),
   status: ProductStatus,
   saleStartsAt: Type.Union([Timestamp, Type.Null()], { description: 'sale window start (UTC); null: on sale since creation' }),
   saleEndsAt: Type.Union([Timestamp, Type.Null()], { description: 'sale window end (UTC), exclusive; null: no end' }),
@@ -58,6 +66,7 @@ export const NewProduct = Type.Object({
   price: Type.Optional(Price),
   imageUrl: Type.Optional(ImageUrl),
   perUserLimit: Type.Optional(PerUserLimit),
+  paymentWindowSeconds: Type.Optional(PaymentWindowSeconds),
   saleStartsAt: Type.Optional(SaleStartsAt),
   saleEndsAt: Type.Optional(SaleEndsAt)
 }, { additionalProperties: false })
@@ -68,6 +77,7 @@ export const ProductChanges = Type.Object({
   price: Type.Optional(Price),
   imageUrl: Type.Optional(ImageUrl),
   perUserLimit: Type.Optional(PerUserLimit),
+  paymentWindowSeconds: Type.Optional(PaymentWindowSeconds),
   saleStartsAt: Type.Optional(SaleStartsAt),
   saleEndsAt: Type.Optional(SaleEndsAt)
 }, { additionalProperties: false, minProperties: 1 })

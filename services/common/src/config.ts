@@ -46,6 +46,16 @@ export const KafkaEnv = {
   KAFKA_ORDERS_PARTITIONS: Type.Integer({ minimum: 1, maximum: 1000, default: 12 })
 }
 
+export const DEFAULT_CURRENCY = 'cny'
+export const DEFAULT_PAYMENT_WINDOW_SECONDS = 600
+
+export const PaymentEnv = {
+  /** the currency of every priced order (lower-case ISO 4217, as the provider spells it) */
+  PAYMENT_CURRENCY: Type.String({ pattern: '^[a-z]{3}$', default: DEFAULT_CURRENCY }),
+  /** a product's payment window when its creator names none (seconds) */
+  PAYMENT_WINDOW_SECONDS: Type.Integer({ minimum: 5, maximum: 86_400, default: DEFAULT_PAYMENT_WINDOW_SECONDS })
+}
+
 export const AdminEnv = {
   ADMIN_TOKEN: Type.String({ minLength: 8, default: 'change-me-admin-token' })
 }

@@ -26,14 +26,22 @@ export const ErrorCode = {
   RATE_LIMITED: 'RATE_LIMITED',
   SERVICE_UNAVAILABLE: 'SERVICE_UNAVAILABLE',
   INTERNAL_ERROR: 'INTERNAL_ERROR',
-  // buyers and sessions (issue 13)
+  // buyers and sessions
   /** no valid session: the access token is missing where one is needed, malformed, forged or expired */
   UNAUTHENTICATED: 'UNAUTHENTICATED',
   /** a guest may not do this (a product with a per-user limit, listing orders): sign in first */
   SIGN_IN_REQUIRED: 'SIGN_IN_REQUIRED',
   /** one answer for a wrong password and an unknown username alike (no enumeration) */
   INVALID_CREDENTIALS: 'INVALID_CREDENTIALS',
-  USERNAME_TAKEN: 'USERNAME_TAKEN'
+  USERNAME_TAKEN: 'USERNAME_TAKEN',
+  // payments
+  /** the order is not awaiting payment (paid, expired, withdrawn, free, or not processed yet); details: status */
+  ORDER_NOT_PAYABLE: 'ORDER_NOT_PAYABLE',
+  PAYMENT_NOT_FOUND: 'PAYMENT_NOT_FOUND',
+  /** a webhook whose Stripe-Signature does not verify (forged, another secret, too old, replayed with another body) */
+  WEBHOOK_SIGNATURE_INVALID: 'WEBHOOK_SIGNATURE_INVALID',
+  /** the payment provider did not answer; retry */
+  PAYMENT_PROVIDER_UNAVAILABLE: 'PAYMENT_PROVIDER_UNAVAILABLE'
 } as const
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode]
 

@@ -1,4 +1,4 @@
-import { Type, type Static } from '@sinclair/typebox'
+import { Type, type Static, type TSchema } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
 import { ORDER_ID_PATTERN } from './ids.ts'
 
@@ -7,7 +7,9 @@ import { ORDER_ID_PATTERN } from './ids.ts'
 
 export const MessageType = {
   ORDER_PLACED: 'order.placed',
-  ORDER_CANCEL_REQUESTED: 'order.cancel-requested'
+  ORDER_CANCEL_REQUESTED: 'order.cancel-requested',
+  ORDER_PAID: 'order.paid',
+  ORDER_EXPIRE_DUE: 'order.expire-due'
 } as const
 
 export const SCHEMA_VERSION = 1
@@ -42,7 +44,39 @@ export const OrderCancelRequested = Type.Object({
 }, { additionalProperties: false })
 export type OrderCancelRequested = Static<typeof OrderCancelRequested>
 
-export type OrderMessage = OrderPlaced | OrderCancelRequested
+/** The provider took the money for an order (payment-service, after the verified webhook). */
+export const OrderPaid = Type.Object({
+  type: Type.Literal(MessageType.ORDER_PAID),
+  version: Type.Literal(SCHEMA_VERSION),
+  orderId: OrderId,
+  productId: ProductId,
+  paymentId: Type.String({ minLength: 1, maxLength: 64 }),
+  amount: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),
+  currency: Type.String({ pattern: '^[a-z]{3}$' }),
+  requestId: RequestId,
+  paidAt: Timestamp
+}, { additionalProperties: false })
+export type OrderPaid = Static<typeof OrderPaid>
+
+/** An order's payment deadline passed while it still awaited payment (the processor's expiry scan). */
+export const OrderExpireDue = Type.Object({
+  type: Type.Literal(MessageType.ORDER_EXPIRE_DUE),
+  version: Type.Literal(SCHEMA_VERSION),
+  orderId: OrderId,
+  productId: ProductId,
+  requestId: RequestId,
+  payBy: Timestamp
+}, { additionalProperties: false })
+export type OrderExpireDue = Static<typeof OrderExpireDue>
+
+export type OrderMessage = OrderPlaced | OrderCancelRequested | OrderPaid | OrderExpireDue
+
+const schemaOf: Record<string, TSchema> = {
+  [MessageType.ORDER_PLACED]: OrderPlaced,
+  [MessageType.ORDER_CANCEL_REQUESTED]: OrderCancelRequested,
+  [MessageType.ORDER_PAID]: OrderPaid,
+  [MessageType.ORDER_EXPIRE_DUE]: OrderExpireDue
+}
 
 /** What goes to `orders.dlq`: the original bytes and why they can never be processed. */
 export interface DeadLetter {
@@ -72,9 +106,7 @@ export function decodeMessage (value: Buffer | string | null): Decoded {
   }
   if (typeof parsed !== 'object' || parsed === null) return { ok: false, reason: 'value is not a JSON object' }
   const type = (parsed as { type?: unknown }).type
-  const schema = type === MessageType.ORDER_PLACED
-    ? OrderPlaced
-    : type === MessageType.ORDER_CANCEL_REQUESTED ? OrderCancelRequested : undefined
+  const schema = typeof type === 'string' && Object.hasOwn(schemaOf, type) ? schemaOf[type] : undefined
   if (schema === undefined) return { ok: false, reason: `unknown message type ${JSON.stringify(type)}` }
   if (!Value.Check(schema, parsed)) {
     const first = Value.Errors(schema, parsed).First()

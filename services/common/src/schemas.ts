@@ -1,4 +1,4 @@
-import { Type, type Static, type TSchema } from '@sinclair/typebox'
+import { Type, type Static, type TSchema, type TLiteral } from '@sinclair/typebox'
 
 // The shapes more than one service speaks, as TypeBox schemas (validation, serialization, OpenAPI)
 // with their static types. This file imports nothing but TypeBox: the front end imports its types
@@ -8,13 +8,47 @@ import { Type, type Static, type TSchema } from '@sinclair/typebox'
 export const ProductStatus = Type.Union([Type.Literal('active'), Type.Literal('archived')])
 export type ProductStatus = Static<typeof ProductStatus>
 
-/** The states the processor writes to MySQL `orders.status`; a pending order has no row yet. */
-export const FinalOrderStatus = Type.Union([Type.Literal('confirmed'), Type.Literal('failed'), Type.Literal('cancelled')])
+/**
+ * The states the processor writes to MySQL `orders.status`; a pending order has no row yet.
+ * `confirmed`: a free product's order, done. `awaiting_payment`: a priced product's units held until
+ * `payBy`; then `paid`, or `expired` (units back on sale). `cancelled`: withdrawn by the buyer (a paid
+ * one is refunded). `failed`: never sold (its reason says why).
+ */
+export const FinalOrderStatus = Type.Union([
+  Type.Literal('confirmed'), Type.Literal('failed'), Type.Literal('cancelled'),
+  Type.Literal('awaiting_payment'), Type.Literal('paid'), Type.Literal('expired')
+])
 export type FinalOrderStatus = Static<typeof FinalOrderStatus>
 
 /** An order as clients see it: `pending` until the processor has written its row. */
 export const OrderStatus = Type.Union([Type.Literal('pending'), ...FinalOrderStatus.anyOf])
 export type OrderStatus = Static<typeof OrderStatus>
+
+/**
+ * A payment attempt at the provider, MySQL `payments.status`. `succeeded`: the provider took the
+ * money, not yet matched with its order; `paid`: it paid its order; `refund_pending` / `refunded`: the
+ * order could not take it (expired, withdrawn, already paid) and the money goes back; `flagged`: the
+ * provider's amount or currency differs from the order's, never applied.
+ */
+export const PaymentStatus = Type.Union(['requires_payment', 'processing', 'succeeded', 'declined', 'paid', 'refund_pending', 'refunded', 'flagged']
+  .map((s) => Type.Literal(s)) as [TLiteral<'requires_payment'>, TLiteral<'processing'>, TLiteral<'succeeded'>, TLiteral<'declined'>, TLiteral<'paid'>, TLiteral<'refund_pending'>, TLiteral<'refunded'>, TLiteral<'flagged'>])
+export type PaymentStatus = Static<typeof PaymentStatus>
+
+/** An order's payment as the buyer sees it (null: the order needs none, a free product). */
+export const OrderPaymentStatus = Type.Union([
+  Type.Literal('unpaid'), Type.Literal('declined'), Type.Literal('paid'), Type.Literal('refund_pending'),
+  Type.Literal('refunded'), Type.Literal('flagged')
+])
+export type OrderPaymentStatus = Static<typeof OrderPaymentStatus>
+
+/** What the buyer sees of the latest payment attempt of an order. */
+export function orderPaymentStatus (orderStatus: string, payment: PaymentStatus | null): OrderPaymentStatus | null {
+  switch (payment) {
+    case 'succeeded': case 'paid': return 'paid'
+    case 'declined': case 'refund_pending': case 'refunded': case 'flagged': return payment
+    default: return orderStatus === 'confirmed' || orderStatus === 'failed' || orderStatus === 'pending' ? null : 'unpaid'
+  }
+}
 
 /**
  * Every error answer of every service (see errors.ts, errorBody): Fastify's shape plus the extra

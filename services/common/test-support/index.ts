@@ -64,7 +64,10 @@ export interface ProductSpec {
   stock: number
   perUserLimit?: number | null
   status?: ProductStatus
+  /** 0 (the default): a free product, orders confirmed at once; above 0 they wait for payment */
   price?: number
+  /** seconds to pay for a priced product's order */
+  paymentWindowSeconds?: number
   name?: string
 }
 
@@ -79,8 +82,8 @@ export async function createProduct (stack: Pick<TestStack, 'mysql' | 'store'>, 
   const status = spec.status ?? 'active'
   const perUserLimit = spec.perUserLimit ?? null
   const [result] = await stack.mysql.execute<ResultSetHeader>(
-    'INSERT INTO products (name, price, stock, per_user_limit, status) VALUES (?, ?, ?, ?, ?)',
-    [name, spec.price ?? 999, spec.stock, perUserLimit, status])
+    'INSERT INTO products (name, price, stock, per_user_limit, status, payment_window_seconds) VALUES (?, ?, ?, ?, ?, ?)',
+    [name, spec.price ?? 0, spec.stock, perUserLimit, status, spec.paymentWindowSeconds ?? 600])
   const id = Number(result.insertId)
   const synced = await stack.store.sync(id, async () => ({ stock: spec.stock, status, perUserLimit }))
   if (synced.outcome !== 'set') throw new Error(`could not put product ${id} on sale: ${synced.outcome}`)

@@ -15,7 +15,7 @@ import { OrderPlacement } from './orders/placement.ts'
 import { OrderCancellation } from './orders/cancellation.ts'
 import { orderRoutes } from './routes/orders.ts'
 import { salesRoutes } from './routes/sales.ts'
-import { Callers } from './auth/callers.ts'
+import { Callers } from '@flash/common'
 import { StockMemory } from './stock-memory/memory.ts'
 import { listenToStockEvents } from './stock-memory/events.ts'
 

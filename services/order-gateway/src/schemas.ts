@@ -1,7 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox'
 // Subpaths, not '@flash/common': the front end type-checks this file, so no server code may come in.
 import { ORDER_ID_PATTERN } from '@flash/common/ids.ts'
-import { FinalOrderStatus, OrderStatus, Page } from '@flash/common/schemas.ts'
+import { FinalOrderStatus, OrderStatus, OrderPaymentStatus, Page } from '@flash/common/schemas.ts'
 
 // The gateway's HTTP contract. Routes validate against these and /docs is generated from them.
 
@@ -11,8 +11,8 @@ export const OrderId = Type.String({ pattern: ORDER_ID_PATTERN, description: 'UL
 export const ProductId = Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER })
 
 /**
- * The per-order maximum is configuration, so the body schema is built from it. There is no `userId`
- * (issue 13): the buyer is the signed-in session; a body that still sends one is answered
+ * The per-order maximum is configuration, so the body schema is built from it. There is no `userId`:
+ * the buyer is the signed-in session; a body that still sends one is answered
  * `400 VALIDATION_FAILED` naming body/userId.
  */
 export const PlaceOrderBody = (maxQuantity: number) => Type.Object({
@@ -61,6 +61,10 @@ export const Order = Type.Object({
   buyerName: Type.Union([Type.String(), Type.Null()], { description: 'the buyer\'s username; null for a guest order' }),
   status: OrderStatus,
   reason: Type.Union([Type.String(), Type.Null()]),
+  amount: Type.Union([Type.Integer(), Type.Null()], { description: 'minor units to pay (price × quantity); null for a free or still pending order' }),
+  currency: Type.Union([Type.String(), Type.Null()], { description: 'lower-case ISO 4217 code of `amount`' }),
+  payBy: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description: 'deadline of the payment hold: unpaid then, the order expires and its units go back on sale' }),
+  paymentStatus: Type.Union([OrderPaymentStatus, Type.Null()], { description: 'the latest payment attempt as the buyer sees it; null when no payment applies' }),
   createdAt: Type.String({ format: 'date-time' }),
   updatedAt: Type.String({ format: 'date-time' })
 })
@@ -78,13 +82,19 @@ export const OrderQuery = Type.Object({
   }))
 }, { additionalProperties: false })
 
-// Issue 14: units sold per product, for the admin's product table (aggregates only, no buyer data).
+// Units per product and state, for the admin's product table (aggregates only, no buyer data).
 export const SalesQuery = Type.Object({
   productId: Type.Array(ProductId, { minItems: 1, maxItems: 100, uniqueItems: true, description: 'repeat for several products: ?productId=1&productId=2' })
 }, { additionalProperties: false })
 
 export const SalesSummary = Type.Object({
-  items: Type.Array(Type.Object({ productId: Type.Integer(), unitsSold: Type.Integer({ description: 'units of confirmed orders' }) }))
+  items: Type.Array(Type.Object({
+    productId: Type.Integer(),
+    unitsSold: Type.Integer({ description: 'units sold for good: confirmed (free) and paid orders' }),
+    unitsHeld: Type.Integer({ description: 'units held for orders awaiting payment' }),
+    unitsPaid: Type.Integer({ description: 'units of paid orders' }),
+    unitsExpired: Type.Integer({ description: 'units of orders that expired unpaid (back on sale)' })
+  }))
 })
 export type SalesSummary = Static<typeof SalesSummary>
 

@@ -9,7 +9,7 @@ const stack = testStack(t)
 const topic = await createTestTopic(t)
 const app = await buildTestApp(t, testConfig(topic))
 
-t.test('counts the units of confirmed orders only, per product; a product without orders sold 0', async (t) => {
+t.test('counts units per product and state: sold (confirmed and paid), held, paid, expired; a product without orders 0', async (t) => {
   const a = await createProduct(stack, { stock: 50 })
   const b = await createProduct(stack, { stock: 50 })
   const quiet = await createProduct(stack, { stock: 50 })
@@ -18,13 +18,16 @@ t.test('counts the units of confirmed orders only, per product; a product withou
   await insertOrder(stack, { id: newOrderId(), productId: a.id, userId: 'u3', quantity: 7, status: 'failed', reason: 'insufficient stock' })
   await insertOrder(stack, { id: newOrderId(), productId: a.id, userId: 'u4', quantity: 4, status: 'cancelled', reason: 'cancelled by customer' })
   await insertOrder(stack, { id: newOrderId(), productId: b.id, userId: null, quantity: 1, status: 'confirmed' })
+  await insertOrder(stack, { id: newOrderId(), productId: b.id, userId: 'u5', quantity: 2, status: 'paid' })
+  await insertOrder(stack, { id: newOrderId(), productId: b.id, userId: 'u6', quantity: 3, status: 'awaiting_payment' })
+  await insertOrder(stack, { id: newOrderId(), productId: b.id, userId: 'u7', quantity: 4, status: 'expired', reason: 'not paid by the deadline' })
 
   const res = await app.inject(`/orders/sales?productId=${a.id}&productId=${b.id}&productId=${quiet.id}`)
   t.equal(res.statusCode, 200)
   t.same(res.json().items, [
-    { productId: a.id, unitsSold: 5 },
-    { productId: b.id, unitsSold: 1 },
-    { productId: quiet.id, unitsSold: 0 }
+    { productId: a.id, unitsSold: 5, unitsHeld: 0, unitsPaid: 0, unitsExpired: 0 },
+    { productId: b.id, unitsSold: 3, unitsHeld: 3, unitsPaid: 2, unitsExpired: 4 },
+    { productId: quiet.id, unitsSold: 0, unitsHeld: 0, unitsPaid: 0, unitsExpired: 0 }
   ])
 })
 

@@ -5,6 +5,8 @@ import {
 } from '@flash/common'
 import type { ProcessorConfig } from './config.ts'
 import { applyOrderBatch } from './batch.ts'
+import { HoldExpiry } from './holds/expiry.ts'
+import { ordersRepository } from './orders/repository.ts'
 import { OrderConsumer } from './consumer.ts'
 import { createProcessorMetrics } from './metrics.ts'
 import type { OrdersRepository } from './orders/repository.ts'
@@ -12,6 +14,7 @@ import type { OrdersRepository } from './orders/repository.ts'
 declare module 'fastify' {
   interface FastifyInstance {
     orderConsumer: OrderConsumer
+    holdExpiry: HoldExpiry
   }
 }
 
@@ -21,12 +24,14 @@ export interface ProcessorDeps {
   redis?: Cluster
   kafka?: Kafka
   repository?: OrdersRepository
+  /** the clock of payment deadlines (tests move it) */
+  now?: () => number
 }
 
 export async function buildApp (config: ProcessorConfig, deps: ProcessorDeps = {}): Promise<App> {
   const app = await createPlatformApp({
     service: 'order-processor',
-    description: 'Consumes `orders` in batches: writes orders and SQL stock in one transaction per batch, then settles Redis (ledger, compensation, cancellations).',
+    description: 'Consumes `orders` in batches: writes orders and SQL stock in one transaction per batch, then settles Redis (ledger, compensation, cancellations, expired payment holds); announces holds past their deadline.',
     logLevel: config.LOG_LEVEL,
     trustedProxies: config.TRUSTED_PROXIES
   })
@@ -48,9 +53,15 @@ export async function buildApp (config: ProcessorConfig, deps: ProcessorDeps = {
     fetchMaxWaitMs: config.PROCESSOR_FETCH_MAX_WAIT_MS,
     log,
     metrics,
-    apply: (messages, changeTokens) => applyOrderBatch({ pool, stock, repository: deps.repository }, messages, changeTokens)
+    apply: (messages, changeTokens) => applyOrderBatch(
+      { pool, stock, repository: deps.repository, currency: config.PAYMENT_CURRENCY, now: deps.now }, messages, changeTokens)
   })
   app.decorate('orderConsumer', consumer)
+  const expiry = new HoldExpiry({
+    pool, kafka, topic: config.KAFKA_ORDERS_TOPIC, repository: deps.repository ?? ordersRepository,
+    intervalMs: config.PAYMENT_EXPIRY_SCAN_MS, log, now: deps.now
+  })
+  app.decorate('holdExpiry', expiry)
 
   app.readiness.set('mysql', () => pingMysql(pool))
   app.readiness.set('redis', () => pingRedis(redis))
@@ -62,8 +73,12 @@ export async function buildApp (config: ProcessorConfig, deps: ProcessorDeps = {
 
   // The consumer starts once the app is ready (listen, or ready() in tests) and stops first on close:
   // it finishes and commits the batch in flight before the pools it writes through are closed.
-  app.addHook('onReady', async () => { await consumer.start() })
+  app.addHook('onReady', async () => {
+    await consumer.start()
+    if (config.PAYMENT_EXPIRY_SCAN_MS > 0) await expiry.start()
+  })
   app.addHook('onClose', async () => {
+    await expiry.stop()
     await consumer.stop().catch((err: unknown) => log.error({ err }, 'consumer did not stop cleanly'))
     if (deps.pool === undefined) await pool.end().catch(() => {})
     if (deps.redis === undefined) await redis.quit().catch(() => {})

@@ -1,9 +1,10 @@
 import type { Pool, PoolConnection } from 'mysql2/promise'
 import {
-  MessageType, newChangeToken,
-  type OrderMessage, type OrderPlaced, type OrderCancelRequested, type StockStore, type ClaimState, type ChangeOp
+  MessageType, newChangeToken, DEFAULT_CURRENCY,
+  type OrderMessage, type OrderPlaced, type OrderCancelRequested, type OrderPaid, type OrderExpireDue,
+  type StockStore, type ClaimState, type ChangeOp
 } from '@flash/common'
-import { ordersRepository, type OrdersRepository, type NewOrder } from './orders/repository.ts'
+import { ordersRepository, type OrdersRepository, type NewOrder, type LockedOrder, type LockedProduct } from './orders/repository.ts'
 
 // One batch of `orders` messages applied with the protocol of docs/ARCHITECTURE.md §4 step 5:
 //   1. per product, register a stock change in Redis and claim the batch's reservations
@@ -22,6 +23,7 @@ export const FailureReason = {
 } as const
 
 export const CANCELLED_REASON = 'cancelled by customer'
+export const EXPIRED_REASON = 'not paid by the deadline'
 
 /** Largest quantity an order row can hold (orders.quantity is INT UNSIGNED; stay well inside it). */
 const MAX_QUANTITY = 2_147_483_647
@@ -31,6 +33,10 @@ export interface OrderBatchDeps {
   pool: Pool
   stock: StockStore
   repository?: OrdersRepository
+  /** the currency of priced orders (lower-case ISO 4217, PAYMENT_CURRENCY; DEFAULT_CURRENCY if absent) */
+  currency?: string
+  /** the clock deciding whether a hold's deadline has passed (tests move it) */
+  now?: () => number
 }
 
 export interface BatchOutcome {
@@ -46,8 +52,16 @@ export interface BatchOutcome {
   cancelIgnored: number
   /** units put back on sale in Redis for failed orders */
   compensatedUnits: number
-  /** units put back on sale in Redis for cancelled orders */
+  /** units put back on sale in Redis for cancelled and expired orders */
   returnedUnits: number
+  /** new orders written awaiting payment (a priced product: units held until payBy) */
+  held: number
+  /** held orders paid */
+  paid: number
+  /** held orders expired (deadline passed unpaid): units back on sale */
+  expired: number
+  /** order.paid for an order that could not take it (expired, withdrawn, paid already): the payment-service refunds */
+  latePayments: number
 }
 
 /** Why a well-formed message can still never be written (it goes to the DLQ), or null. */
@@ -73,9 +87,15 @@ export async function applyOrderBatch (deps: OrderBatchDeps, messages: OrderMess
   changeTokens: Map<number, string> = new Map()): Promise<BatchOutcome> {
   const repository = deps.repository ?? ordersRepository
   const placed = firstOfEachOrder(messages.filter((m): m is OrderPlaced => m.type === MessageType.ORDER_PLACED))
-  const cancels = firstOfEachOrder(messages.filter((m): m is OrderCancelRequested => m.type === MessageType.ORDER_CANCEL_REQUESTED))
-  const outcome: BatchOutcome = { confirmed: 0, failed: {}, replayed: 0, cancelled: 0, cancelIgnored: 0, compensatedUnits: 0, returnedUnits: 0 }
-  if (placed.length === 0 && cancels.length === 0) return outcome
+  // Every change of an existing order, in partition order: a payment and its order's expiry race to
+  // one outcome, decided by which of them the partition (one order, one partition) delivers first.
+  const changes = messages.filter((m): m is OrderChange => m.type !== MessageType.ORDER_PLACED)
+  const outcome: BatchOutcome = {
+    confirmed: 0, failed: {}, replayed: 0, cancelled: 0, cancelIgnored: 0, compensatedUnits: 0, returnedUnits: 0,
+    held: 0, paid: 0, expired: 0, latePayments: 0
+  }
+  if (placed.length === 0 && changes.length === 0) return outcome
+  const now = deps.now ?? Date.now
 
   const byProduct = new Map<number, OrderPlaced[]>()
   for (const order of placed) {
@@ -95,9 +115,10 @@ export async function applyOrderBatch (deps: OrderBatchDeps, messages: OrderMess
   }
 
   // Step 1: register every change before MySQL moves, so stock sync waits instead of counting a unit
-  // twice; cancellations register one too (no orders to claim).
+  // twice; cancellations and expiries register one too (no orders to claim).
   const claims = new Map<string, ClaimState>()
-  const cancelProducts = cancels.map((c) => c.productId).filter((id) => !byProduct.has(id))
+  const returning = changes.filter((m): m is OrderCancelRequested | OrderExpireDue => m.type !== MessageType.ORDER_PAID)
+  const cancelProducts = returning.map((c) => c.productId).filter((id) => !byProduct.has(id))
   await Promise.all([
     ...[...byProduct].map(async ([productId, orders]) => {
       const states = await deps.stock.beginChange(productId, tokenOf(productId), orders.map((o) => o.orderId))
@@ -117,23 +138,30 @@ export async function applyOrderBatch (deps: OrderBatchDeps, messages: OrderMess
   let committed = false
   try {
     await repository.begin(conn)
-    const products = await repository.lockProducts(conn, [...new Set([...byProduct.keys(), ...cancels.map((c) => c.productId)])])
+    const products = await repository.lockProducts(conn, [...new Set([...byProduct.keys(), ...returning.map((c) => c.productId)])])
     // After the product locks: another instance that wrote any of these orders has committed.
     const existing = await repository.existingOrders(conn, placed.map((o) => o.orderId))
     const rows: NewOrder[] = []
-    const write = (o: OrderPlaced, status: NewOrder['status'], reason: string | null): void => {
+    const write = (o: OrderPlaced, status: 'confirmed' | 'failed', reason: string | null): void => {
+      const product = products.get(o.productId)
+      const hold = status === 'confirmed' && product !== undefined ? holdOf(product, o, deps.currency ?? DEFAULT_CURRENCY) : null
       rows.push({
         id: o.orderId,
         productId: o.productId,
         userId: o.userId,
         quantity: o.quantity,
-        status,
+        status: hold === null ? status : 'awaiting_payment',
         reason,
         requestId: o.requestId === '' ? null : o.requestId.slice(0, REQUEST_ID_MAX),
-        createdAt: new Date(o.createdAt)
+        createdAt: new Date(o.createdAt),
+        amount: hold?.amount ?? null,
+        currency: hold?.currency ?? null,
+        payBy: hold?.payBy ?? null
       })
+      // A held order's units stay sold in Redis exactly like a confirmed one's: its ledger entry goes.
       opsOf(o.productId).push({ op: status === 'confirmed' ? 'confirm' : 'fail', orderId: o.orderId })
-      if (status === 'confirmed') outcome.confirmed++
+      if (hold !== null) outcome.held++
+      else if (status === 'confirmed') outcome.confirmed++
       else outcome.failed[reason ?? ''] = (outcome.failed[reason ?? ''] ?? 0) + 1
     }
 
@@ -177,20 +205,47 @@ export async function applyOrderBatch (deps: OrderBatchDeps, messages: OrderMess
       throw Object.assign(new Error(`orders written concurrently (${rows.length - inserted} of ${rows.length})`), { transient: true })
     }
 
-    for (const c of cancels) {
-      const order = await repository.lockOrder(conn, c.orderId)
+    const returnUnits = async (order: LockedOrder): Promise<void> => {
+      if (!registered.has(order.productId)) await deps.stock.beginChange(order.productId, tokenOf(order.productId))
+      opsOf(order.productId).push({ op: 'return', orderId: order.id, quantity: order.quantity, userId: order.userId })
+    }
+    for (const m of changes) {
+      const order = await repository.lockOrder(conn, m.orderId)
+      if (m.type === MessageType.ORDER_PAID) {
+        if (order !== null && order.status === 'awaiting_payment' && order.amount === m.amount && order.currency === m.currency) {
+          await repository.markPaid(conn, order.id, m.paymentId, new Date(m.paidAt))
+          outcome.paid++
+        } else if (order?.paymentId !== m.paymentId) {
+          // Expired, withdrawn, paid by another payment, or not the order's amount: the units are not
+          // this payment's. Nothing changes here; the payment-service sees the order and refunds.
+          outcome.latePayments++
+        }
+        continue
+      }
+      if (m.type === MessageType.ORDER_EXPIRE_DUE) {
+        if (order !== null && order.status === 'awaiting_payment' && order.payBy !== null && order.payBy.getTime() <= now()) {
+          await repository.markExpired(conn, order.id, EXPIRED_REASON)
+          await repository.returnStock(conn, order.productId, order.quantity)
+          await returnUnits(order)
+          outcome.expired++
+        } else if (order?.status === 'expired') {
+          // Expired before a crash that may have come before Redis got the units back: the return is
+          // marked in Redis, so emitting it again is harmless.
+          await returnUnits(order)
+        }
+        continue
+      }
       if (order === null || order.status === 'failed') { outcome.cancelIgnored++; continue }
-      if (order.status === 'confirmed') {
+      if (WITHDRAWABLE.has(order.status)) {
         await repository.markCancelled(conn, order.id, CANCELLED_REASON)
         await repository.returnStock(conn, order.productId, order.quantity)
         outcome.cancelled++
       } else {
-        // Already cancelled: MySQL is done, but a crash may have come before Redis got the units
-        // back; the return is marked in Redis, so emitting it again is harmless.
+        // Already cancelled or expired: MySQL is done, but a crash may have come before Redis got the
+        // units back; the return is marked in Redis, so emitting it again is harmless.
         outcome.cancelIgnored++
       }
-      if (!registered.has(order.productId)) await deps.stock.beginChange(order.productId, tokenOf(order.productId))
-      opsOf(order.productId).push({ op: 'return', orderId: order.id, quantity: order.quantity, userId: order.userId })
+      await returnUnits(order)
     }
     await conn.commit()
     committed = true
@@ -215,6 +270,28 @@ export async function applyOrderBatch (deps: OrderBatchDeps, messages: OrderMess
   }
   changeTokens.clear()
   return outcome
+}
+
+type OrderChange = OrderCancelRequested | OrderPaid | OrderExpireDue
+
+/** Orders a cancellation withdraws (a paid one is then refunded by the payment-service). */
+const WITHDRAWABLE = new Set(['confirmed', 'awaiting_payment', 'paid'])
+
+export interface Hold { amount: number, currency: string, payBy: Date }
+
+/**
+ * The payment hold of an order the product can cover: a priced product's units wait for payment
+ * until `payBy` (the order's acceptance plus the product's window, so a replay computes the same
+ * deadline); a free product's order is confirmed at once (null).
+ */
+export function holdOf (product: Pick<LockedProduct, 'price' | 'paymentWindowSeconds'>, order: Pick<OrderPlaced, 'quantity' | 'createdAt'>,
+  currency: string): Hold | null {
+  if (product.price <= 0) return null
+  return {
+    amount: product.price * order.quantity,
+    currency,
+    payBy: new Date(Date.parse(order.createdAt) + product.paymentWindowSeconds * 1000)
+  }
 }
 
 /** A connection whose socket failed must not go back to the pool. */

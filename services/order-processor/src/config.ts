@@ -1,5 +1,5 @@
 import { Type, type Static, type TObject } from '@sinclair/typebox'
-import { loadConfig, BaseEnv, MysqlEnv, RedisEnv, KafkaEnv, HttpEnv } from '@flash/common'
+import { loadConfig, BaseEnv, MysqlEnv, RedisEnv, KafkaEnv, HttpEnv, PaymentEnv } from '@flash/common'
 
 export const ProcessorEnv = {
   ...BaseEnv,
@@ -7,6 +7,9 @@ export const ProcessorEnv = {
   ...RedisEnv,
   ...KafkaEnv,
   ...HttpEnv('PROCESSOR', 3003),
+  PAYMENT_CURRENCY: PaymentEnv.PAYMENT_CURRENCY,
+  /** how often each processor looks for payment holds past their deadline (ms; 0 = this one never does) */
+  PAYMENT_EXPIRY_SCAN_MS: Type.Integer({ minimum: 0, maximum: 60_000, default: 500 }),
   KAFKA_GROUP_ID: Type.String({ minLength: 1, default: 'order-processor' }),
   /**
    * Most messages applied in one MySQL transaction (a Kafka batch is split into chunks of this size).

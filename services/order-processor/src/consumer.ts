@@ -186,6 +186,10 @@ export class OrderConsumer {
       cancelled: outcome?.cancelled ?? 0,
       returnedUnits: outcome?.returnedUnits ?? 0,
       replayed: outcome?.replayed ?? 0,
+      held: outcome?.held ?? 0,
+      paid: outcome?.paid ?? 0,
+      expired: outcome?.expired ?? 0,
+      latePayments: outcome?.latePayments ?? 0,
       deadLettered: poison.length,
       ms
     }, 'batch applied')
@@ -202,6 +206,10 @@ export class OrderConsumer {
     m.compensated.inc(outcome.compensatedUnits)
     m.cancelled.inc(outcome.cancelled)
     m.returned.inc(outcome.returnedUnits)
+    m.held.inc(outcome.held)
+    m.paid.inc(outcome.paid)
+    m.expired.inc(outcome.expired)
+    m.latePayments.inc(outcome.latePayments)
   }
 
   async #deadLetter (topic: string, partition: number, poison: Decoded[]): Promise<void> {

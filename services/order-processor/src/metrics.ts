@@ -13,6 +13,10 @@ export function createProcessorMetrics (registry: Registry) {
     compensated: new Counter({ name: 'processor_units_compensated_total', help: 'units of failed orders put back on sale in Redis', registers }),
     cancelled: new Counter({ name: 'processor_orders_cancelled_total', help: 'confirmed orders cancelled', registers }),
     returned: new Counter({ name: 'processor_units_returned_total', help: 'units of cancelled orders put back on sale in Redis', registers }),
+    held: new Counter({ name: 'processor_orders_held_total', help: 'orders written awaiting payment (units held until payBy)', registers }),
+    paid: new Counter({ name: 'processor_orders_paid_total', help: 'held orders paid', registers }),
+    expired: new Counter({ name: 'processor_orders_expired_total', help: 'held orders expired unpaid (units back on sale)', registers }),
+    latePayments: new Counter({ name: 'processor_late_payments_total', help: 'payments for orders that could not take them (refunded by the payment-service)', registers }),
     deadLettered: new Counter({ name: 'processor_dlq_messages_total', help: 'messages sent to the dead-letter topic', registers }),
     retries: new Counter({ name: 'processor_batch_retries_total', help: 'batch attempts that failed and were retried', labelNames: ['transient'] as const, registers })
   }

@@ -29,7 +29,7 @@ export interface CreatedProduct { id: number, stock: number }
 /** POST /products on the running catalog, as an operator would. */
 export async function postProduct (name: string, stock: number, extra: { perUserLimit?: number | null, price?: number } = {}): Promise<CreatedProduct> {
   const product = await expectOk<{ id: number, stock: number }>('create product', 'POST', '/products',
-    { name, stock, price: extra.price ?? 999, ...(extra.perUserLimit === undefined ? {} : { perUserLimit: extra.perUserLimit }) })
+    { name, stock, price: extra.price ?? 0, ...(extra.perUserLimit === undefined ? {} : { perUserLimit: extra.perUserLimit }) })
   return { id: product.id, stock: product.stock }
 }
 

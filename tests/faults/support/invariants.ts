@@ -14,6 +14,9 @@ import type { Purchase, SaleResult } from './load.ts'
 //   I5     every "sold out" answer said fewer units were left than the buyer asked for;
 //   and no POST /orders was answered with a 5xx other than 503.
 
+/** Order states whose units are off sale: confirmed (free), held for payment, paid. */
+const TAKEN = new Set(['confirmed', 'awaiting_payment', 'paid'])
+
 export interface ProductUnderTest { id: number, putOnSale: number }
 
 export interface InvariantInput {
@@ -123,7 +126,8 @@ export async function checkInvariants (t: Test, clients: Clients, input: Invaria
     const [[stockRow]] = await clients.mysql.query<RowDataPacket[]>('SELECT stock FROM products WHERE id = ?', [product.id]) as unknown as [RowDataPacket[]]
     const [sums] = await clients.mysql.query<RowDataPacket[]>(
       'SELECT status, COUNT(*) AS n, COALESCE(SUM(quantity), 0) AS units FROM orders WHERE product_id = ? GROUP BY status', [product.id])
-    const confirmed = Number(sums.find((r) => r.status === 'confirmed')?.units ?? 0)
+    // Units taken from sale: free orders confirmed, priced ones held for payment or paid.
+    const confirmed = sums.filter((r) => TAKEN.has(String(r.status))).reduce((n, r) => n + Number(r.units), 0)
     const stock = Number(stockRow?.stock)
     t.ok(stock >= 0, `product ${product.id}: MySQL stock ${stock} >= 0`)
     t.ok(confirmed <= product.putOnSale, `product ${product.id}: confirmed ${confirmed} <= put on sale ${product.putOnSale} (no oversell)`)
@@ -142,7 +146,7 @@ export async function checkInvariants (t: Test, clients: Clients, input: Invaria
   let ghostsConfirmed = 0
   const soldBehindBack: OrderRow[] = []
   for (const row of productRows) {
-    if (row.status !== 'confirmed' || row.user_id === null) continue
+    if (!TAKEN.has(row.status) || row.user_id === null) continue
     confirmedPerUser.set(row.user_id, (confirmedPerUser.get(row.user_id) ?? 0) + 1)
     const purchase = byUser.get(row.user_id)
     if (purchase !== undefined && purchase.orderId !== row.id) {

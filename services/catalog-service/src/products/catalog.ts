@@ -1,4 +1,4 @@
-import { AppError, ErrorCode, serviceUnavailable } from '@flash/common'
+import { AppError, ErrorCode, serviceUnavailable, DEFAULT_PAYMENT_WINDOW_SECONDS } from '@flash/common'
 import type { Product, NewProduct, ProductChanges, ProductQuery } from '../schemas.ts'
 import { productArchived, productNotFound } from '../errors.ts'
 import type { ProductRepository, ProductRecord } from './repository.ts'
@@ -15,8 +15,10 @@ export class Catalog {
   readonly #repository: ProductRepository
   readonly #cache: ProductCache
   readonly #stock: CatalogStock
+  readonly #paymentWindowSeconds: number
 
-  constructor (options: { repository: ProductRepository, cache: ProductCache, stock: CatalogStock }) {
+  constructor (options: { repository: ProductRepository, cache: ProductCache, stock: CatalogStock, paymentWindowSeconds?: number }) {
+    this.#paymentWindowSeconds = options.paymentWindowSeconds ?? DEFAULT_PAYMENT_WINDOW_SECONDS
     this.#repository = options.repository
     this.#cache = options.cache
     this.#stock = options.stock
@@ -31,6 +33,7 @@ export class Catalog {
       price: input.price ?? 0,
       imageUrl: input.imageUrl ?? null,
       perUserLimit: input.perUserLimit ?? null,
+      paymentWindowSeconds: input.paymentWindowSeconds ?? this.#paymentWindowSeconds,
       saleStartsAt: window.startsAt,
       saleEndsAt: window.endsAt
     })
@@ -174,6 +177,8 @@ function toProduct (details: ProductDetails, stock: number): Product {
     stock,
     imageUrl: details.imageUrl,
     perUserLimit: details.perUserLimit,
+    // Cached details written before payment windows existed lack the field.
+    paymentWindowSeconds: details.paymentWindowSeconds ?? DEFAULT_PAYMENT_WINDOW_SECONDS,
     status: details.status,
     // Cached details written before sale windows existed lack the fields: no window.
     saleStartsAt: details.saleStartsAt ?? null,

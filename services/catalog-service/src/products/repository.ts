@@ -12,6 +12,7 @@ export interface ProductRecord {
   stock: number
   imageUrl: string | null
   perUserLimit: number | null
+  paymentWindowSeconds: number
   status: ProductStatus
   /** sale window (ISO 8601 UTC), null: no bound */
   saleStartsAt: string | null
@@ -26,6 +27,7 @@ export interface NewProductRecord {
   price: number
   imageUrl: string | null
   perUserLimit: number | null
+  paymentWindowSeconds: number
   saleStartsAt: Date | null
   saleEndsAt: Date | null
 }
@@ -35,6 +37,7 @@ export interface ProductDetailChanges {
   price?: number
   imageUrl?: string | null
   perUserLimit?: number | null
+  paymentWindowSeconds?: number
   saleStartsAt?: Date | null
   saleEndsAt?: Date | null
 }
@@ -65,6 +68,7 @@ interface ProductRow extends RowDataPacket {
   stock: number
   image_url: string | null
   per_user_limit: number | null
+  payment_window_seconds: number
   status: ProductStatus
   sale_starts_at: Date | null
   sale_ends_at: Date | null
@@ -72,7 +76,7 @@ interface ProductRow extends RowDataPacket {
   updated_at: Date
 }
 
-const COLUMNS = 'id, name, price, stock, image_url, per_user_limit, status, sale_starts_at, sale_ends_at, created_at, updated_at'
+const COLUMNS = 'id, name, price, stock, image_url, per_user_limit, payment_window_seconds, status, sale_starts_at, sale_ends_at, created_at, updated_at'
 
 const msOrNull = (date: Date | null): number | null => date === null ? null : date.getTime()
 
@@ -83,6 +87,7 @@ const toRecord = (row: ProductRow): ProductRecord => ({
   stock: row.stock,
   imageUrl: row.image_url,
   perUserLimit: row.per_user_limit,
+  paymentWindowSeconds: Number(row.payment_window_seconds),
   status: row.status,
   saleStartsAt: row.sale_starts_at === null ? null : row.sale_starts_at.toISOString(),
   saleEndsAt: row.sale_ends_at === null ? null : row.sale_ends_at.toISOString(),
@@ -98,6 +103,7 @@ const DETAIL_COLUMNS: Record<keyof ProductDetailChanges, string> = {
   price: 'price',
   imageUrl: 'image_url',
   perUserLimit: 'per_user_limit',
+  paymentWindowSeconds: 'payment_window_seconds',
   saleStartsAt: 'sale_starts_at',
   saleEndsAt: 'sale_ends_at'
 }
@@ -111,8 +117,8 @@ export class ProductRepository {
 
   async create (product: NewProductRecord): Promise<number> {
     const [result] = await this.#pool.query<ResultSetHeader>(
-      'INSERT INTO products (name, price, stock, image_url, per_user_limit, sale_starts_at, sale_ends_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
-      [product.name, product.price, product.stock, product.imageUrl, product.perUserLimit, product.saleStartsAt, product.saleEndsAt])
+      'INSERT INTO products (name, price, stock, image_url, per_user_limit, payment_window_seconds, sale_starts_at, sale_ends_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+      [product.name, product.price, product.stock, product.imageUrl, product.perUserLimit, product.paymentWindowSeconds, product.saleStartsAt, product.saleEndsAt])
     return result.insertId
   }
 

@@ -14,9 +14,12 @@ export interface CancellationOptions {
   publishTimeoutMs: number
 }
 
+/** A free order, a held one (units back) and a paid one (refunded by the payment-service, units back). */
+const WITHDRAWABLE = new Set(['confirmed', 'awaiting_payment', 'paid'])
+
 /**
  * The seed's "withdraw order": the gateway only asks (order.cancel-requested, same key and so the same
- * partition as the order); the processor cancels a confirmed order once and returns its units.
+ * partition as the order); the processor cancels a confirmed, held or paid order once and returns its units.
  */
 export class OrderCancellation {
   readonly #o: CancellationOptions
@@ -33,7 +36,7 @@ export class OrderCancellation {
     if (found === null || !mayAccess({ orderId, userId: found.userId })) throw orderNotFound(orderId)
     let productId: number
     if (stored !== null) {
-      if (stored.status !== 'confirmed') {
+      if (!WITHDRAWABLE.has(stored.status)) {
         throw new AppError(409, ErrorCode.ORDER_NOT_CANCELLABLE, `order ${orderId} is ${stored.status} and cannot be cancelled`)
       }
       productId = stored.productId

@@ -17,11 +17,15 @@ export async function lookUpOrder (orders: OrderRepository, pending: PendingOrde
     buyerName: (await orders.buyerNames([waiting.userId])).get(waiting.userId ?? '') ?? null,
     status: 'pending',
     reason: null,
+    amount: null,
+    currency: null,
+    payBy: null,
+    paymentStatus: null,
     createdAt: waiting.createdAt,
     updatedAt: waiting.createdAt
   }
 }
 
-/** One answer for a missing order and for someone else's: existence is not revealed (issue 13). */
+/** One answer for a missing order and for someone else's: existence is not revealed. */
 export const orderNotFound = (orderId: string): AppError =>
   new AppError(404, ErrorCode.ORDER_NOT_FOUND, `order ${orderId} does not exist`)

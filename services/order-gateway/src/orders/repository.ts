@@ -1,6 +1,6 @@
 import type { Pool } from 'mysql2/promise'
 import type { RowDataPacket } from 'mysql2'
-import type { FinalOrderStatus } from '@flash/common'
+import { orderPaymentStatus, type FinalOrderStatus, type OrderPaymentStatus, type PaymentStatus } from '@flash/common'
 
 // SQL of the gateway, and only reads: the processor is the only writer of orders (docs/ARCHITECTURE.md §1).
 
@@ -13,9 +13,15 @@ export interface StoredOrder {
   buyerName: string | null
   status: FinalOrderStatus
   reason: string | null
+  amount: number | null
+  currency: string | null
+  payBy: string | null
+  paymentStatus: OrderPaymentStatus | null
   createdAt: string
   updatedAt: string
 }
+
+export interface UnitsByState { unitsSold: number, unitsHeld: number, unitsPaid: number, unitsExpired: number }
 
 export interface OrderFilter {
   userId?: string | undefined
@@ -31,13 +37,23 @@ interface OrderRow extends RowDataPacket {
   user_id: string | null
   status: FinalOrderStatus
   reason: string | null
+  amount: number | string | null
+  currency: string | null
+  pay_by: Date | null
+  payment_status: PaymentStatus | null
   created_at: Date
   updated_at: Date
 }
 
+// The payment shown is the one that paid the order, else its latest attempt (payments are the
+// payment-service's; read here for display only).
 const SELECT_ORDER = `
   SELECT o.id, o.product_id, p.name AS product_name, o.quantity, o.user_id, o.status, o.reason,
-         o.created_at, o.updated_at
+         o.amount, o.currency, o.pay_by, o.created_at, o.updated_at,
+         COALESCE(
+           (SELECT pp.status FROM payments pp WHERE pp.id = o.payment_id),
+           (SELECT pl.status FROM payments pl WHERE pl.order_id = o.id ORDER BY pl.created_at DESC LIMIT 1)
+         ) AS payment_status
     FROM orders o LEFT JOIN products p ON p.id = o.product_id`
 
 const toOrder = (row: OrderRow): StoredOrder => ({
@@ -49,6 +65,10 @@ const toOrder = (row: OrderRow): StoredOrder => ({
   buyerName: null,
   status: row.status,
   reason: row.reason,
+  amount: row.amount === null ? null : Number(row.amount),
+  currency: row.currency,
+  payBy: row.pay_by === null ? null : row.pay_by.toISOString(),
+  paymentStatus: orderPaymentStatus(row.status, row.payment_status),
   createdAt: row.created_at.toISOString(),
   updatedAt: row.updated_at.toISOString()
 })
@@ -93,18 +113,27 @@ export class OrderRepository {
     return new Map(rows.map((row) => [String(row.id), row.username]))
   }
 
-  /** Newest first: order ids are time-ordered, so this is a scan of the (…, id) indexes. */
-  /** Units of confirmed orders per product (issue 14: the admin's "sold" column); absent ids sold 0. */
-  async unitsSold (productIds: number[]): Promise<Map<number, number>> {
-    const sold = new Map<number, number>(productIds.map((id) => [id, 0]))
-    if (productIds.length === 0) return sold
-    const [rows] = await this.#pool.query<Array<RowDataPacket & { product_id: number, units: string | number }>>(
-      'SELECT product_id, SUM(quantity) AS units FROM orders WHERE status = \'confirmed\' AND product_id IN (?) GROUP BY product_id',
+  /** Units per product and order state (the admin's product table); absent ids count 0 everywhere. */
+  async unitsByState (productIds: number[]): Promise<Map<number, UnitsByState>> {
+    const units = new Map<number, UnitsByState>(productIds.map((id) => [id, { unitsSold: 0, unitsHeld: 0, unitsPaid: 0, unitsExpired: 0 }]))
+    if (productIds.length === 0) return units
+    const [rows] = await this.#pool.query<Array<RowDataPacket & { product_id: number, status: FinalOrderStatus, units: string | number }>>(
+      `SELECT product_id, status, SUM(quantity) AS units FROM orders
+        WHERE status IN ('confirmed', 'awaiting_payment', 'paid', 'expired') AND product_id IN (?) GROUP BY product_id, status`,
       [productIds])
-    for (const row of rows) sold.set(Number(row.product_id), Number(row.units))
-    return sold
+    for (const row of rows) {
+      const counts = units.get(Number(row.product_id))
+      if (counts === undefined) continue
+      const n = Number(row.units)
+      if (row.status === 'confirmed' || row.status === 'paid') counts.unitsSold += n
+      if (row.status === 'awaiting_payment') counts.unitsHeld += n
+      if (row.status === 'paid') counts.unitsPaid += n
+      if (row.status === 'expired') counts.unitsExpired += n
+    }
+    return units
   }
 
+  /** Newest first: order ids are time-ordered, so this is a scan of the (…, id) indexes. */
   async page (filter: OrderFilter, page: number, pageSize: number): Promise<{ items: StoredOrder[], total: number }> {
     if (!Number.isSafeInteger(page) || !Number.isSafeInteger(pageSize)) throw new TypeError('page and pageSize must be integers')
     const { sql, params } = where(filter)

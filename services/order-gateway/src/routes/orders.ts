@@ -9,7 +9,7 @@ import type { OrderPlacement } from '../orders/placement.ts'
 import type { OrderCancellation } from '../orders/cancellation.ts'
 import type { OrderRepository } from '../orders/repository.ts'
 import type { PendingOrders } from '../orders/pending.ts'
-import type { Callers } from '../auth/callers.ts'
+import type { Callers } from '@flash/common'
 import { lookUpOrder, orderNotFound } from '../orders/lookup.ts'
 
 type RefusalBody = Static<typeof ErrorResponse>

@@ -3,18 +3,18 @@ import { ErrorCode, ErrorResponse, errorBody } from '@flash/common'
 import { SalesQuery, SalesSummary } from '../schemas.ts'
 import type { OrderRepository } from '../orders/repository.ts'
 
-// Issue 14: units sold per product (confirmed orders), the admin product table's "sold" column.
+// Units per product and order state: the admin product table's sold, held, paid and expired columns.
 export const salesRoutes: FastifyPluginAsyncTypebox<{ orders: OrderRepository }> = async (app, { orders }) => {
   app.get('/orders/sales', {
     schema: {
       tags: ['orders'],
-      summary: 'Units sold (confirmed orders) per product',
+      summary: 'Units sold, held for payment, paid and expired, per product',
       querystring: SalesQuery,
       response: { 200: SalesSummary, 400: ErrorResponse }
     }
   }, async (request) => {
-    const sold = await orders.unitsSold(request.query.productId)
-    return { items: [...sold].map(([productId, unitsSold]) => ({ productId, unitsSold })) }
+    const units = await orders.unitsByState(request.query.productId)
+    return { items: [...units].map(([productId, counts]) => ({ productId, ...counts })) }
   })
 
   // /orders/sales has the shape of /orders/{id}: without this, DELETE /orders/sales would be the

@@ -1,23 +1,37 @@
-import type { PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise'
+import type { Pool, PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise'
 import type { FinalOrderStatus, ProductStatus } from '@flash/common'
 
-// Every SQL statement of the processor. All of them run inside the one transaction of a batch, on the
-// connection the batch holds; none of them commits.
+// Every SQL statement of the processor. All but the expiry scan run inside the one transaction of a
+// batch, on the connection the batch holds; none of them commits.
 
 export interface NewOrder {
   id: string
   productId: number
   userId: string | null
   quantity: number
-  status: Exclude<FinalOrderStatus, 'cancelled'>
+  status: 'confirmed' | 'failed' | 'awaiting_payment'
   reason: string | null
   requestId: string | null
   createdAt: Date
+  /** the hold of a priced product's order (minor units, currency, deadline); null for a free one */
+  amount: number | null
+  currency: string | null
+  payBy: Date | null
 }
 
-export interface LockedProduct { id: number, stock: number, status: ProductStatus }
+export interface LockedProduct { id: number, stock: number, status: ProductStatus, price: number, paymentWindowSeconds: number }
 
-export interface LockedOrder { id: string, productId: number, userId: string | null, quantity: number, status: FinalOrderStatus }
+export interface LockedOrder {
+  id: string
+  productId: number
+  userId: string | null
+  quantity: number
+  status: FinalOrderStatus
+  amount: number | null
+  currency: string | null
+  payBy: Date | null
+  paymentId: string | null
+}
 
 /** Rows per multi-row statement: keeps packets and IN lists bounded whatever the batch size. */
 const CHUNK = 500
@@ -51,8 +65,16 @@ export const ordersRepository = {
     const sorted = [...productIds].sort((a, b) => a - b)
     for (const ids of chunks(sorted)) {
       const [rows] = await conn.query<RowDataPacket[]>(
-        `SELECT id, stock, status FROM products WHERE id IN (${placeholders(ids.length)}) ORDER BY id FOR UPDATE`, ids)
-      for (const row of rows) found.set(Number(row.id), { id: Number(row.id), stock: Number(row.stock), status: row.status as LockedProduct['status'] })
+        `SELECT id, stock, status, price, payment_window_seconds FROM products WHERE id IN (${placeholders(ids.length)}) ORDER BY id FOR UPDATE`, ids)
+      for (const row of rows) {
+        found.set(Number(row.id), {
+          id: Number(row.id),
+          stock: Number(row.stock),
+          status: row.status as LockedProduct['status'],
+          price: Number(row.price),
+          paymentWindowSeconds: Number(row.payment_window_seconds)
+        })
+      }
     }
     return found
   },
@@ -83,10 +105,10 @@ export const ordersRepository = {
     let inserted = 0
     for (const rows of chunks(orders)) {
       const values: Array<string | number | Date | null> = []
-      for (const o of rows) values.push(o.id, o.productId, o.userId, o.quantity, o.status, o.reason, o.requestId, o.createdAt)
+      for (const o of rows) values.push(o.id, o.productId, o.userId, o.quantity, o.status, o.reason, o.requestId, o.createdAt, o.amount, o.currency, o.payBy)
       const [result] = await conn.query<ResultSetHeader>(
-        `INSERT IGNORE INTO orders (id, product_id, user_id, quantity, status, reason, request_id, created_at) VALUES ${
-          rows.map(() => '(?,?,?,?,?,?,?,?)').join(',')}`, values)
+        `INSERT IGNORE INTO orders (id, product_id, user_id, quantity, status, reason, request_id, created_at, amount, currency, pay_by) VALUES ${
+          rows.map(() => '(?,?,?,?,?,?,?,?,?,?,?)').join(',')}`, values)
       inserted += result.affectedRows
     }
     return inserted
@@ -94,14 +116,40 @@ export const ordersRepository = {
 
   async lockOrder (conn: PoolConnection, orderId: string): Promise<LockedOrder | null> {
     const [rows] = await conn.query<RowDataPacket[]>(
-      'SELECT id, product_id, user_id, quantity, status FROM orders WHERE id = ? FOR UPDATE', [orderId])
+      'SELECT id, product_id, user_id, quantity, status, amount, currency, pay_by, payment_id FROM orders WHERE id = ? FOR UPDATE', [orderId])
     const row = rows[0]
     if (row === undefined) return null
-    return { id: String(row.id), productId: Number(row.product_id), userId: row.user_id === null ? null : String(row.user_id), quantity: Number(row.quantity), status: row.status as FinalOrderStatus }
+    return {
+      id: String(row.id),
+      productId: Number(row.product_id),
+      userId: row.user_id === null ? null : String(row.user_id),
+      quantity: Number(row.quantity),
+      status: row.status as FinalOrderStatus,
+      amount: row.amount === null ? null : Number(row.amount),
+      currency: row.currency === null ? null : String(row.currency),
+      payBy: row.pay_by === null ? null : row.pay_by as Date,
+      paymentId: row.payment_id === null ? null : String(row.payment_id)
+    }
   },
 
+  /** Withdraws a confirmed, held or paid order (each guarded by its status: applied once). */
   async markCancelled (conn: PoolConnection, orderId: string, reason: string): Promise<void> {
-    await conn.execute("UPDATE orders SET status = 'cancelled', reason = ? WHERE id = ? AND status = 'confirmed'", [reason, orderId])
+    await conn.execute("UPDATE orders SET status = 'cancelled', reason = ? WHERE id = ? AND status IN ('confirmed', 'awaiting_payment', 'paid')", [reason, orderId])
+  },
+
+  async markPaid (conn: PoolConnection, orderId: string, paymentId: string, paidAt: Date): Promise<void> {
+    await conn.execute("UPDATE orders SET status = 'paid', payment_id = ?, paid_at = ? WHERE id = ? AND status = 'awaiting_payment'", [paymentId, paidAt, orderId])
+  },
+
+  async markExpired (conn: PoolConnection, orderId: string, reason: string): Promise<void> {
+    await conn.execute("UPDATE orders SET status = 'expired', reason = ? WHERE id = ? AND status = 'awaiting_payment'", [reason, orderId])
+  },
+
+  /** Held orders whose deadline has passed, oldest deadline first (the expiry scan; index on status, pay_by). */
+  async dueHolds (pool: Pool, now: Date, limit: number): Promise<Array<{ id: string, productId: number, payBy: Date }>> {
+    const [rows] = await pool.query<RowDataPacket[]>(
+      "SELECT id, product_id, pay_by FROM orders WHERE status = 'awaiting_payment' AND pay_by <= ? ORDER BY pay_by LIMIT ?", [now, limit])
+    return rows.map((r) => ({ id: String(r.id), productId: Number(r.product_id), payBy: r.pay_by as Date }))
   }
 }
 

@@ -1,8 +1,9 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { FastifyRequest } from 'fastify'
-import { accessTokenOf, bearerToken, type AccessClaims, type Receipts } from '@flash/common'
+import type { AccessClaims, Receipts } from './tokens.ts'
+import { accessTokenOf, bearerToken } from './session.ts'
 
-// Who is asking (issue 13). The gateway verifies the buyer's signed access token itself, per request,
+// Who is asking. The gateway and the payment-service verify the buyer's signed access token per request,
 // with no database or Redis call (a few microseconds of HMAC-SHA256); accounts and passwords live in
 // the catalog. The admin reads every order with the same ADMIN_TOKEN bearer as catalog writes.
 

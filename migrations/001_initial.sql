@@ -1,5 +1,5 @@
--- Schema for the flash-sale order system. Runs on MySQL 8.4 (containers) and MariaDB 10.11 (make local),
--- and is safe to apply again: every statement is idempotent.
+-- The schema as it stood before versioned migrations. CREATE TABLE IF NOT EXISTS, so a database made
+-- by the old init.sql takes this migration as already applied (its tables stay as they are).
 
 CREATE TABLE IF NOT EXISTS products (
   id             BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,
@@ -16,23 +16,6 @@ CREATE TABLE IF NOT EXISTS products (
   PRIMARY KEY (id),
   KEY idx_products_status_name (status, name)
 ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci;
-
--- Issue 14: sale windows, added to a products table created before them. MySQL 8.4 has no
--- ADD COLUMN IF NOT EXISTS, so each ALTER runs only when information_schema lacks the column.
-SET @add_column = (SELECT IF(COUNT(*) = 0,
-  'ALTER TABLE products ADD COLUMN sale_starts_at DATETIME(3) NULL AFTER status',
-  'DO 0') FROM information_schema.columns
-  WHERE table_schema = DATABASE() AND table_name = 'products' AND column_name = 'sale_starts_at');
-PREPARE add_column FROM @add_column;
-EXECUTE add_column;
-DEALLOCATE PREPARE add_column;
-SET @add_column = (SELECT IF(COUNT(*) = 0,
-  'ALTER TABLE products ADD COLUMN sale_ends_at DATETIME(3) NULL AFTER sale_starts_at',
-  'DO 0') FROM information_schema.columns
-  WHERE table_schema = DATABASE() AND table_name = 'products' AND column_name = 'sale_ends_at');
-PREPARE add_column FROM @add_column;
-EXECUTE add_column;
-DEALLOCATE PREPARE add_column;
 
 -- The primary key is the gateway's time-ordered order id: a redelivered order.placed inserts nothing (I3).
 CREATE TABLE IF NOT EXISTS orders (
@@ -51,7 +34,7 @@ CREATE TABLE IF NOT EXISTS orders (
   KEY idx_orders_status (status, id)
 ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci;
 
--- Buyer accounts (issue 13), owned by the catalog-service. `password_hash` is a self-describing scrypt
+-- Buyer accounts, owned by the catalog-service. `password_hash` is a self-describing scrypt
 -- string (`scrypt$N$r$p$salt$hash`, base64url), so the cost can be raised later without a migration.
 -- The unique index uses the table's case-insensitive collation: `Alice` and `alice` are one name.
 CREATE TABLE IF NOT EXISTS buyers (
