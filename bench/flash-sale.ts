@@ -13,6 +13,7 @@ import { runScenario, SCENARIO_NAMES, type ScenarioName, type ScenarioResult, ty
 import { measureFloor, type FloorReport } from './floor.ts'
 import { compare, oursOf, runNaive, writeNaiveSvg, type NaiveComparison } from './versus-naive.ts'
 import { FAULT_NAMES, type FaultName, type FaultPlan } from './fault.ts'
+import { runPay, type PayReport, type PaySpec } from './pay.ts'
 import { COMPONENTS } from './cpu.ts'
 import { mintBuyers, measureVerifyCost } from './buyers.ts'
 
@@ -31,6 +32,9 @@ if (Number(process.versions.node.split('.')[0]) < 24) {
 //   FLOOR_REQUESTS=20000 FLOOR_ACCEPTED=5000 FLOOR_ROUNDS=3   floor: requests per case and round
 //   naive: the sale's STOCK/REQUESTS/CONNECTIONS against bench/naive/ (not part of the product), beside ours
 //   FAULT=kafka|mysql FAULT_SECONDS=10             naive: stop that component a third into both sales
+//   PAY_STOCK=5000 PAY_BUYERS=20000 PAY_WINDOW_SECONDS=20 PAY_SHARE=0.7 PAY_PRICE=1999 PAY_RETRY_RATE=200
+//   PAY_HORIZON_SECONDS=(2 windows + 10) PAY_HOLD_BOUND_MS=5000 PAY_WEBHOOK_CONCURRENCY=50
+//   PAYMENTS_URL=http://127.0.0.1:3004             pay: a priced sale with a payment window (bench/pay.ts)
 //                                                  (it stops what everyone on the machine shares)
 //   STOCK=20000 REQUESTS=100000 CONNECTIONS=100   sale: units on sale, buyers (one unit each), connections
 //   SOLD_OUT_REQUESTS=50000 UNITS_BACK=50          sold-out: buyers for 1 unit; units restocked mid-run
@@ -51,7 +55,7 @@ if (Number(process.versions.node.split('.')[0]) < 24) {
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 
 /** Scenarios with their own runner and their own section of the report (not a product sale of runScenario). */
-const OWN_RUNNER = ['floor', 'naive'] as const
+const OWN_RUNNER = ['floor', 'naive', 'pay'] as const
 type OwnRunnerName = typeof OWN_RUNNER[number]
 const ALL_SCENARIOS = [...SCENARIO_NAMES, ...OWN_RUNNER] as const
 type AnyScenarioName = ScenarioName | OwnRunnerName
@@ -64,6 +68,8 @@ export interface Knobs {
   FLOOR_ROUNDS: number
   FAULT: FaultName | null
   FAULT_SECONDS: number
+  PAY: Omit<PaySpec, 'connections'>
+  PAYMENTS_URL: string
   SOLD_OUT_REQUESTS: number
   UNITS_BACK: number
   ACCEPT_ORDERS: number
@@ -103,6 +109,13 @@ export function readKnobs (env: NodeJS.ProcessEnv = process.env): Knobs {
     if (!Number.isInteger(value) || value < min) throw new Error(`${name}=${JSON.stringify(raw)}: expected an integer ≥ ${min}`)
     return value
   }
+  const share = (name: string, fallback: number): number => {
+    const raw = env[name]
+    if (raw === undefined || raw === '') return fallback
+    const value = Number(raw)
+    if (!(value >= 0 && value <= 1)) throw new Error(`${name}=${JSON.stringify(raw)}: expected a share between 0 and 1`)
+    return value
+  }
   const oneOf = <T extends string>(name: string, allowed: readonly T[], fallback: T): T => {
     const raw = env[name]
     if (raw === undefined || raw === '') return fallback
@@ -127,6 +140,18 @@ export function readKnobs (env: NodeJS.ProcessEnv = process.env): Knobs {
     FLOOR_ROUNDS: int('FLOOR_ROUNDS', 3),
     FAULT: env.FAULT ? oneOf('FAULT', FAULT_NAMES, 'kafka') : null,
     FAULT_SECONDS: int('FAULT_SECONDS', 10),
+    PAY: {
+      stock: int('PAY_STOCK', 5000),
+      buyers: int('PAY_BUYERS', 20_000),
+      windowSeconds: int('PAY_WINDOW_SECONDS', 20, 5),
+      payShare: share('PAY_SHARE', 0.7),
+      price: int('PAY_PRICE', 1999),
+      retryRate: int('PAY_RETRY_RATE', 200),
+      horizonSeconds: int('PAY_HORIZON_SECONDS', 2 * int('PAY_WINDOW_SECONDS', 20, 5) + 10),
+      holdBoundMs: int('PAY_HOLD_BOUND_MS', 5000, 0),
+      webhookConcurrency: int('PAY_WEBHOOK_CONCURRENCY', 50)
+    },
+    PAYMENTS_URL: (env.PAYMENTS_URL || 'http://127.0.0.1:3004').replace(/\/+$/, ''),
     SOLD_OUT_REQUESTS: int('SOLD_OUT_REQUESTS', 50_000),
     UNITS_BACK: int('UNITS_BACK', 50),
     ACCEPT_ORDERS: int('ACCEPT_ORDERS', 50_000),
@@ -219,7 +244,20 @@ export async function runBench (knobs: Knobs = readKnobs()): Promise<BenchOutcom
     let floor: FloorReport | null = null
     let naive: NaiveComparison | null = null
     let naiveChart: string | null = null
+    let pay: PayReport | null = null
     for (const name of knobs.SCENARIOS) {
+      if (name === 'pay') {
+        if (!(await answers(`${knobs.PAYMENTS_URL}/health/live`))) {
+          log(`pay: skipped (no payment-service answers at ${knobs.PAYMENTS_URL})`)
+          continue
+        }
+        pay = await runPay({
+          pool, redis, store, log, runTag,
+          gatewayUrl: knobs.GATEWAY_URL, catalogUrl: knobs.CATALOG_URL, paymentsUrl: knobs.PAYMENTS_URL,
+          adminToken: knobs.ADMIN_TOKEN, timeoutSeconds: knobs.TIMEOUT_SECONDS
+        }, { ...knobs.PAY, connections: knobs.CONNECTIONS })
+        continue
+      }
       if (name === 'naive') {
         const sale = specOf(knobs, 'sale')
         const fault: FaultPlan | undefined = knobs.FAULT === null ? undefined : { name: knobs.FAULT, afterAnswered: Math.floor(sale.requests / 3), downMs: knobs.FAULT_SECONDS * 1000 }
@@ -255,7 +293,7 @@ export async function runBench (knobs: Knobs = readKnobs()): Promise<BenchOutcom
     }
     // The first product sale is the one the report details; a run of own-runner scenarios alone has none.
     const primary = results[0]
-    if (primary === undefined && floor === null && naive === null) throw new Error('no scenario ran')
+    if (primary === undefined && floor === null && naive === null && pay === null) throw new Error('no scenario ran')
     const ceilingRequests = primary?.spec.requests ?? knobs.REQUESTS
     const ceilingConnections = primary?.spec.connections ?? knobs.CONNECTIONS
 
@@ -285,8 +323,11 @@ export async function runBench (knobs: Knobs = readKnobs()): Promise<BenchOutcom
       processorToSql: ratio(primary?.processor.perSecond, sqlRate?.perSecond),
       gatewayToRedis: ratio(primary?.stats.requestsPerSecond, redisRate?.perSecond)
     }
-    const targets = [...targetsOf(knobs, results, summaries), ...floorTargets(floor)]
-    const allChecks = results.flatMap((r) => r.verification.checks.map((c) => ({ ...c, name: `[${r.name}] ${c.name}` })))
+    const targets = [...targetsOf(knobs, results, summaries), ...floorTargets(floor), ...payTargets(pay)]
+    const allChecks = [
+      ...results.flatMap((r) => r.verification.checks.map((c) => ({ ...c, name: `[${r.name}] ${c.name}` }))),
+      ...(pay?.checks ?? []).map((c) => ({ ...c, name: `[pay] ${c.name}` }))
+    ]
     const report: Report = {
       runId,
       startedAt: started.toISOString(),
@@ -299,12 +340,13 @@ export async function runBench (knobs: Knobs = readKnobs()): Promise<BenchOutcom
       scenarios: summaries,
       floor,
       naive,
+      pay,
       targets,
       verification: {
         confirmedUnits: primary?.verification.confirmedUnits ?? 0,
         mysqlStock: primary?.verification.mysqlStock ?? null,
         redisStock: primary?.verification.redisStock ?? null,
-        passed: results.every((r) => r.verification.passed),
+        passed: allChecks.every((c) => c.ok),
         checks: allChecks,
         warnings: results.flatMap((r) => r.verification.warnings.map((w) => `[${r.name}] ${w}`))
       }
@@ -316,6 +358,17 @@ export async function runBench (knobs: Knobs = readKnobs()): Promise<BenchOutcom
   } finally {
     await Promise.allSettled([pool.end(), redis.quit()])
   }
+}
+
+/** Issue 18's goal for the pay scenario: expiry lag p99 ≤ 2 s under load. */
+function payTargets (pay: PayReport | null): Target[] {
+  const p99 = pay?.expiryLag.p99Ms
+  return [{
+    name: 'pay: expiry lag p99 (payBy → units back on sale in Redis)',
+    goal: '≤ 2,000 ms',
+    value: pay === null ? 'not run' : p99 == null ? 'nothing expired' : `${Math.round(p99)} ms (${pay.expiryLag.measured} expiries)`,
+    met: p99 == null ? null : p99 <= 2000
+  }]
 }
 
 /** What the report details of the first product sale of the run (none: nulls and empty series). */

@@ -25,6 +25,8 @@ export interface LoadOptions {
   timeoutSeconds: number
   /** called with the number of answers so far, after each answer (a scenario acts mid-run) */
   onAnswered?: (answered: number) => void
+  /** called with the request number and order id of each 202 as it arrives */
+  onAccepted?: (i: number, orderId: string) => void
 }
 
 /** Per-request records, indexed by request number (0..requests-1), times in ms since `t0`. */
@@ -116,8 +118,10 @@ export async function runLoad (options: LoadOptions): Promise<LoadRecord> {
     if (status === 202) {
       try {
         const parsed = JSON.parse(body) as { orderId?: unknown, status?: unknown }
-        if (typeof parsed.orderId === 'string' && parsed.status === 'pending') record.accepted.set(i, parsed.orderId)
-        else record.malformed++
+        if (typeof parsed.orderId === 'string' && parsed.status === 'pending') {
+          record.accepted.set(i, parsed.orderId)
+          options.onAccepted?.(i, parsed.orderId)
+        } else record.malformed++
       } catch { record.malformed++ }
     } else if (status >= 400) {
       try {

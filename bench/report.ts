@@ -7,6 +7,7 @@ import type { RateResult } from './ceilings.ts'
 import type { UnitsBack } from './scenarios.ts'
 import type { FloorReport } from './floor.ts'
 import { naiveLines, type NaiveComparison } from './versus-naive.ts'
+import { payLines, type PayReport } from './pay.ts'
 import { COMPONENTS, type Component } from './cpu.ts'
 
 // One report per run: a table on the terminal, the same numbers as JSON, and a chart (SVG) of
@@ -101,6 +102,8 @@ export interface Report {
   floor: FloorReport | null
   /** ours ÷ the naive app of bench/naive/ under the same sale (SCENARIOS=naive) */
   naive: NaiveComparison | null
+  /** a priced sale with a payment window (SCENARIOS=pay) */
+  pay: PayReport | null
   targets: Target[]
   verification: Verification
   series: { seconds: SecondPoint[], stock: Array<{ ms: number, stock: number | null }>, confirmed: Array<{ ms: number, total: number }> }
@@ -192,7 +195,7 @@ export const fmt = (n: number | null | undefined, digits = 0): string =>
 const pct = (r: number | null): string => r === null ? '—' : `${(r * 100).toFixed(0)}%`
 
 export function renderTable (report: Report): string {
-  const out = [...saleTable(report), ...scenarioLines(report), ...floorLines(report.floor), ...naiveLines(report.naive), '', 'targets:']
+  const out = [...saleTable(report), ...scenarioLines(report), ...floorLines(report.floor), ...naiveLines(report.naive), ...payLines(report.pay), '', 'targets:']
   for (const t of report.targets) out.push(`  ${t.met === null ? '  n/a ' : t.met ? '  met' : 'MISSED'}  ${t.name}: ${t.value} (goal ${t.goal})`)
   out.push('', `invariants: ${report.verification.passed ? 'all hold' : 'VIOLATED'}`)
   for (const c of report.verification.checks) out.push(`  ${c.ok ? 'ok  ' : 'FAIL'}  ${c.id} ${c.name}: ${c.detail}`)
@@ -299,7 +302,7 @@ export function renderMarkdown (report: Report): string {
     '|---|---|---|---|',
     ...report.targets.map((t) => `| ${t.name} | ${t.goal} | ${t.value} | ${t.met === null ? 'undecided' : t.met ? 'met' : '**missed**'} |`)
   )
-  lines.push('', '```', ...scenarioLines(report), ...floorLines(report.floor), ...naiveLines(report.naive), '```')
+  lines.push('', '```', ...scenarioLines(report), ...floorLines(report.floor), ...naiveLines(report.naive), ...payLines(report.pay), '```')
   return lines.join('\n')
 }
 
