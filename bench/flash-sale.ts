@@ -30,6 +30,8 @@ if (Number(process.versions.node.split('.')[0]) < 24) {
 //   SCENARIOS=sale,sold-out,accept,backlog,overload,floor   which scenarios, in this order (bench/scenarios.ts;
 //                                                  floor: bench/floor.ts)
 //   FLOOR_REQUESTS=20000 FLOOR_ACCEPTED=5000 FLOOR_ROUNDS=3   floor: requests per case and round
+//   FLOOR_GATEWAYS=main=http://127.0.0.1:3002,mine=http://127.0.0.1:3102   floor: several gateways, same
+//                                                  rounds (default: GATEWAY_URL alone; targets: the first)
 //   naive: the sale's STOCK/REQUESTS/CONNECTIONS against bench/naive/ (not part of the product), beside ours
 //   FAULT=kafka|mysql FAULT_SECONDS=10             naive: stop that component a third into both sales
 //   PAY_STOCK=5000 PAY_BUYERS=20000 PAY_WINDOW_SECONDS=20 PAY_SHARE=0.7 PAY_PRICE=1999 PAY_RETRY_RATE=200
@@ -66,6 +68,7 @@ export interface Knobs {
   FLOOR_REQUESTS: number
   FLOOR_ACCEPTED: number
   FLOOR_ROUNDS: number
+  FLOOR_GATEWAYS: Array<{ label: string, url: string }>
   FAULT: FaultName | null
   FAULT_SECONDS: number
   PAY: Omit<PaySpec, 'connections'>
@@ -138,6 +141,13 @@ export function readKnobs (env: NodeJS.ProcessEnv = process.env): Knobs {
     FLOOR_REQUESTS: int('FLOOR_REQUESTS', 20_000),
     FLOOR_ACCEPTED: int('FLOOR_ACCEPTED', 5000),
     FLOOR_ROUNDS: int('FLOOR_ROUNDS', 3),
+    FLOOR_GATEWAYS: env.FLOOR_GATEWAYS
+      ? env.FLOOR_GATEWAYS.split(',').map((entry) => {
+        const [label = '', url = ''] = entry.split('=')
+        if (label === '' || !/^https?:\/\//.test(url)) throw new Error(`FLOOR_GATEWAYS: ${JSON.stringify(entry)} is not label=http://host:port`)
+        return { label, url: url.replace(/\/+$/, '') }
+      })
+      : [{ label: 'gateway', url: gateway }],
     FAULT: env.FAULT ? oneOf('FAULT', FAULT_NAMES, 'kafka') : null,
     FAULT_SECONDS: int('FAULT_SECONDS', 10),
     PAY: {
@@ -279,7 +289,7 @@ export async function runBench (knobs: Knobs = readKnobs()): Promise<BenchOutcom
       }
       if (hasOwnRunner(name)) {
         floor = await measureFloor({
-          gatewayUrl: knobs.GATEWAY_URL, catalogUrl: knobs.CATALOG_URL, adminToken: knobs.ADMIN_TOKEN, store, runTag, log,
+          gateways: knobs.FLOOR_GATEWAYS, catalogUrl: knobs.CATALOG_URL, adminToken: knobs.ADMIN_TOKEN, store, runTag, log,
           requests: knobs.FLOOR_REQUESTS, acceptedRequests: knobs.FLOOR_ACCEPTED, connections: knobs.CONNECTIONS,
           rounds: knobs.FLOOR_ROUNDS, timeoutSeconds: knobs.TIMEOUT_SECONDS
         })
@@ -414,7 +424,7 @@ function primaryPart (knobs: Knobs, primary: ScenarioResult | undefined): Pick<R
 /** Issue 22's goals for the floor: a sold-out refusal ≤ 1.2× and /health/live ≤ 1.1× the bare route's CPU. */
 function floorTargets (floor: FloorReport | null): Target[] {
   const goal = (name: 'sold-out refusal' | 'health/live', limit: number): Target => {
-    const c = floor?.cases.find((x) => x.name === name)
+    const c = floor?.cases.find((x) => x.name === name && x.gateway === floor.gateways[0]?.label)
     return {
       name: `gateway CPU per ${name} vs bare Fastify route (floor)`,
       goal: `≤ ${limit}×`,

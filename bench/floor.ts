@@ -19,6 +19,8 @@ export type FloorCaseName = typeof FLOOR_CASES[number]
 
 export interface FloorCase {
   name: FloorCaseName
+  /** the gateway measured (its label), or 'bare' for the bare route */
+  gateway: string
   /** the answer every request of the case should get */
   expectedStatus: number
   requests: number
@@ -34,16 +36,19 @@ export interface FloorCase {
   unexpected: number
 }
 
+export interface FloorGateway { label: string, url: string, pid: number }
+
 export interface FloorReport {
-  gatewayUrl: string
-  gatewayPid: number
+  /** the gateways measured in the same rounds (several: a branch's beside main's, each its own process) */
+  gateways: FloorGateway[]
   connections: number
   rounds: number
   cases: FloorCase[]
 }
 
 export interface FloorOptions {
-  gatewayUrl: string
+  /** label → base URL of each gateway to measure, in the same rounds */
+  gateways: Array<{ label: string, url: string }>
   catalogUrl: string
   adminToken: string
   store: StockStore
@@ -60,6 +65,7 @@ export interface FloorOptions {
 
 interface CaseSpec {
   name: FloorCaseName
+  gateway: string
   expectedStatus: number
   requests: number
   /** one round's load against the given base URL */
@@ -69,17 +75,19 @@ interface CaseSpec {
 }
 
 export async function measureFloor (o: FloorOptions): Promise<FloorReport> {
-  const gatewayPort = Number(new URL(o.gatewayUrl).port || 80)
-  const gatewayPid = pidListeningOn(gatewayPort)
-  if (gatewayPid === null) throw new Error(`floor: no process of this user listens on ${o.gatewayUrl} (its CPU cannot be read)`)
+  const gateways: FloorGateway[] = o.gateways.map(({ label, url }) => {
+    const pid = pidListeningOn(Number(new URL(url).port || 80))
+    if (pid === null) throw new Error(`floor: no process of this user listens on ${url} (its CPU cannot be read)`)
+    return { label, url, pid }
+  })
   const warmUp = Math.min(5000, Math.ceil(o.requests / 4))
   const acceptedWarmUp = Math.min(1000, Math.ceil(o.acceptedRequests / 5))
   const soldOut = await createProduct(o, `Bench floor sold-out ${o.runTag}`, 1)
   const onSale = await createProduct(o, `Bench floor auth ${o.runTag}`, 1)
-  const accepting = await createProduct(o, `Bench floor accept ${o.runTag}`, acceptedWarmUp + o.rounds * o.acceptedRequests)
+  const accepting = await createProduct(o, `Bench floor accept ${o.runTag}`, gateways.length * (acceptedWarmUp + o.rounds * o.acceptedRequests))
   const buyers = mintBuyers(Math.max(o.requests, o.acceptedRequests, warmUp), `${o.runTag}floor`).map((b) => b.authorization)
   const invalid = Array.from({ length: o.requests }, () => 'Bearer not-a-valid-access-token')
-  o.log(`floor: gateway pid ${gatewayPid}; products ${soldOut} (sold out), ${onSale} (auth refusals), ${accepting} (accepted); ${o.rounds} rounds`)
+  o.log(`floor: ${gateways.map((g) => `${g.label} pid ${g.pid}`).join(', ')}; products ${soldOut} (sold out), ${onSale} (auth refusals), ${accepting} (accepted); ${o.rounds} rounds`)
 
   return await withBareServer(async (bareUrl, barePid) => {
     const load = (baseUrl: string, productId: number, authorizations: string[] | undefined, method: 'GET' | 'POST' = 'POST', path = '/orders') =>
@@ -95,21 +103,24 @@ export async function measureFloor (o: FloorOptions): Promise<FloorReport> {
         timeoutSeconds: o.timeoutSeconds
       })
     const cases: CaseSpec[] = [
-      { name: 'bare route', expectedStatus: 202, requests: o.requests, load: load(bareUrl, 1, buyers), pid: () => barePid },
-      { name: 'health/live', expectedStatus: 200, requests: o.requests, load: load(o.gatewayUrl, 0, undefined, 'GET', '/health/live'), pid: () => gatewayPid },
-      { name: 'sold-out refusal', expectedStatus: 409, requests: o.requests, load: load(o.gatewayUrl, soldOut, buyers), pid: () => gatewayPid },
-      { name: 'auth refusal', expectedStatus: 401, requests: o.requests, load: load(o.gatewayUrl, onSale, invalid), pid: () => gatewayPid },
-      { name: 'accepted order', expectedStatus: 202, requests: o.acceptedRequests, load: load(o.gatewayUrl, accepting, buyers), pid: () => gatewayPid }
+      { name: 'bare route', gateway: 'bare', expectedStatus: 202, requests: o.requests, load: load(bareUrl, 1, buyers), pid: () => barePid },
+      ...gateways.flatMap((g): CaseSpec[] => [
+        { name: 'health/live', gateway: g.label, expectedStatus: 200, requests: o.requests, load: load(g.url, 0, undefined, 'GET', '/health/live'), pid: () => g.pid },
+        { name: 'sold-out refusal', gateway: g.label, expectedStatus: 409, requests: o.requests, load: load(g.url, soldOut, buyers), pid: () => g.pid },
+        { name: 'auth refusal', gateway: g.label, expectedStatus: 401, requests: o.requests, load: load(g.url, onSale, invalid), pid: () => g.pid },
+        { name: 'accepted order', gateway: g.label, expectedStatus: 202, requests: o.acceptedRequests, load: load(g.url, accepting, buyers), pid: () => g.pid }
+      ])
     ]
-    const runs = new Map<FloorCaseName, Array<{ micros: number, perSecond: number, clean: boolean }>>()
-    const unexpected = new Map<FloorCaseName, number>()
+    const keyOf = (c: CaseSpec): string => `${c.gateway}|${c.name}`
+    const runs = new Map<string, Array<{ micros: number, perSecond: number, clean: boolean }>>()
+    const unexpected = new Map<string, number>()
     // Warm-up: the JIT, the sold-out product's one unit taken and remembered, connections opened.
-    for (const c of cases) await c.load(0, c.name === 'accepted order' ? acceptedWarmUp : warmUp, `w${c.name.replace(/\W/g, '')}`)
+    for (const c of cases) await c.load(0, c.name === 'accepted order' ? acceptedWarmUp : warmUp, `w${c.gateway}${c.name.replace(/\W/g, '')}`)
     for (let round = 1; round <= o.rounds; round++) {
       for (const c of cases) {
         const pid = c.pid()
         const before = cpuTicks(pid)
-        const record = await c.load(round, c.requests, c.name.replace(/\W/g, ''))
+        const record = await c.load(round, c.requests, `${c.gateway}${c.name.replace(/\W/g, '')}`)
         const after = cpuTicks(pid)
         if (before === null || after === null) throw new Error(`floor: process ${pid} (${c.name}) went away`)
         let other = 0
@@ -118,35 +129,35 @@ export async function measureFloor (o: FloorOptions): Promise<FloorReport> {
           if (record.status[i] !== c.expectedStatus) other++
           last = Math.max(last, record.receivedAt[i] ?? 0)
         }
-        unexpected.set(c.name, (unexpected.get(c.name) ?? 0) + other)
+        unexpected.set(keyOf(c), (unexpected.get(keyOf(c)) ?? 0) + other)
         const micros = (after - before) / clockTicksPerSecond * 1e6 / c.requests
         // A round the gateway partly shed (503 on a starved machine) measured cheaper answers: not the case's.
-        runs.set(c.name, [...(runs.get(c.name) ?? []), { micros, perSecond: last > 0 ? c.requests / (last / 1000) : 0, clean: other <= c.requests / 100 }])
+        runs.set(keyOf(c), [...(runs.get(keyOf(c)) ?? []), { micros, perSecond: last > 0 ? c.requests / (last / 1000) : 0, clean: other <= c.requests / 100 }])
       }
-      o.log(`floor: round ${round}: ${cases.map((c) => `${c.name} ${runs.get(c.name)?.at(-1)?.micros.toFixed(1)} µs`).join(', ')}`)
+      o.log(`floor: round ${round}: ${cases.map((c) => `${c.gateway} ${c.name} ${runs.get(keyOf(c))?.at(-1)?.micros.toFixed(1)} µs`).join(', ')}`)
     }
-    const best = (name: FloorCaseName) => {
-      const all = runs.get(name) ?? []
+    const best = (key: string) => {
+      const all = runs.get(key) ?? []
       const clean = all.filter((r) => r.clean)
       return (clean.length > 0 ? clean : all).reduce((a, b) => (b.micros < a.micros ? b : a), { micros: Infinity, perSecond: 0, clean: false })
     }
-    const bare = best('bare route').micros
+    const bare = best('bare|bare route').micros
     return {
-      gatewayUrl: o.gatewayUrl,
-      gatewayPid,
+      gateways,
       connections: o.connections,
       rounds: o.rounds,
       cases: cases.map((c): FloorCase => {
-        const b = best(c.name)
+        const b = best(keyOf(c))
         return {
           name: c.name,
+          gateway: c.gateway,
           expectedStatus: c.expectedStatus,
           requests: c.requests,
-          runs: (runs.get(c.name) ?? []).map((r) => r.micros),
+          runs: (runs.get(keyOf(c)) ?? []).map((r) => r.micros),
           cpuMicrosPerRequest: b.micros,
           toBare: bare > 0 && Number.isFinite(bare) ? b.micros / bare : null,
           requestsPerSecond: b.perSecond,
-          unexpected: unexpected.get(c.name) ?? 0
+          unexpected: unexpected.get(keyOf(c)) ?? 0
         }
       })
     }

@@ -233,14 +233,14 @@ function saleTable (report: Report): string[] {
 /** The gateway's CPU per request for its cheapest answers, beside the bare route, same run. */
 export function floorLines (floor: FloorReport | null): string[] {
   if (floor === null) return []
-  const head = ['', 'CPU µs/request (best)', 'vs bare', 'every round', 'req/s (best round)', 'other answers']
+  const head = ['', 'gateway', 'CPU µs/request (best)', 'vs bare', 'every round', 'req/s (best round)', 'other answers']
   const rows = floor.cases.map((c) => [
-    `${c.name} (${c.expectedStatus})`, fmt(c.cpuMicrosPerRequest, 1), c.toBare === null ? '—' : `${c.toBare.toFixed(2)}×`,
+    `${c.name} (${c.expectedStatus})`, c.gateway, fmt(c.cpuMicrosPerRequest, 1), c.toBare === null ? '—' : `${c.toBare.toFixed(2)}×`,
     c.runs.map((r) => fmt(r, 1)).join(' / '), fmt(c.requestsPerSecond), fmt(c.unexpected)
   ])
   const table = [head, ...rows]
   const widths = head.map((_h, k) => Math.max(...table.map((r) => r[k]!.length)))
-  return ['', `floor: the process's own CPU per request (bare route: its own process; the rest: the gateway at ${floor.gatewayUrl}, pid ${floor.gatewayPid}), best of ${floor.rounds} rounds, ${floor.connections} connections:`,
+  return ['', `floor: each process's own CPU per request (the bare route in its own process; ${floor.gateways.map((g) => `${g.label}: ${g.url}, pid ${g.pid}`).join('; ')}), best of ${floor.rounds} rounds, ${floor.connections} connections:`,
     ...table.map((r) => '  ' + r.map((cell, k) => cell.padEnd(widths[k]!)).join('  '))]
 }
 
