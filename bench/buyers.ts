@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { createAccessTokenSigner, createAccessTokenVerifier } from '@flash/common'
 
-// Issue 13: the bench's buyers are signed in before the sale, untimed. Instead of N scrypt logins
+// The bench's buyers are signed in before the sale, untimed. Instead of N scrypt logins
 // (seconds of CPU that would compete with the run), their access tokens are minted with the signing
 // key — the same HS256 claims a real POST /auth/login issues (sub, name, iss, aud, iat, exp) — so the
 // gateway verifies every order exactly as it would a real buyer's, and per-user limits count them.

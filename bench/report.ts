@@ -276,7 +276,7 @@ function scenarioLines (report: Report): string[] {
   return out
 }
 
-/** The same table as Markdown, for the README. */
+/** The same table as Markdown (latest.md), to paste where a run is discussed. */
 export function renderMarkdown (report: Report): string {
   const s = report.sale
   const h = report.ceilings.http

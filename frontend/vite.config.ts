@@ -25,7 +25,7 @@ export default defineConfig({
     proxy: {
       '/api/products': stripApi(catalog),
       '/api/admin': stripApi(catalog),
-      // buyer accounts and sessions (issue 13) live in the catalog
+      // buyer accounts and sessions live in the catalog
       '/api/auth': stripApi(catalog),
       '/api/orders': stripApi(gateway),
       '/docs/catalog': docs(catalog, '/docs/catalog'),

@@ -6,15 +6,15 @@
 #               counted per API operation)
 #   disruptive  the suites that disrupt shared servers or drive a browser, one file at a time
 # `scripts/run-tests.sh` runs them all (`make test`); `scripts/run-tests.sh unit` or `… faults` (the
-# fault scenarios only, serially) run one part. Ends with one plain line `N passed, N failed` (what CI
-# reads).
+# fault scenarios only, serially) run one part. Each phase prints its wall time, the run its total;
+# the last line is always the plain `N passed, N failed` (what CI reads).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p test-results
 mode=${1:-all}
 
 shopt -s nullglob globstar
-unit_files=(services/*/test/**/*.unit.test.ts tests/unit/**/*.test.ts bench/test/**/*.unit.test.ts)
+unit_files=(services/*/test/**/*.unit.test.ts tests/unit/**/*.test.ts)
 # Every other test file: the unit files run in their own phase.
 parallel_files=()
 for f in services/*/test/**/*.test.ts tests/containers/**/*.test.ts bench/test/**/*.test.ts; do
@@ -26,14 +26,17 @@ fault_files=(tests/faults/**/*.test.ts)
 passed=0
 failed=0
 status=0
+run_started=$SECONDS
 
 run_phase () {
   local name=$1 jobs=$2; shift 2
   [ $# -gt 0 ] || return 0
   local log="test-results/tap-$name.log"
-  echo "== $name: $# test files (jobs=$jobs)"
+  local started=$SECONDS
+  printf '== %s: %d test files (jobs=%d) … ' "$name" $# "$jobs"
   npx tap --reporter=tap --jobs="$jobs" "$@" >"$log" 2>&1
   local rc=$?
+  echo "done in $((SECONDS - started)) s"
   # One line per test file, then the details of whatever failed.
   grep -E '^(not )?ok [0-9]+ - ' "$log" | sed 's/^/   /'
   if [ $rc -ne 0 ]; then
@@ -57,9 +60,11 @@ run_phase () {
 # scripts/test-api.sh ends with `api: N passed, N failed`; its log is test-results/api.log.
 run_api_phase () {
   local log="test-results/api.log"
-  echo "== api: Schemathesis over each service's OpenAPI document, direct and through nginx"
+  local started=$SECONDS
+  printf '== api: Schemathesis over each service'"'"'s OpenAPI document, direct and through nginx … '
   bash scripts/test-api.sh >"$log" 2>&1
   local rc=$?
+  echo "done in $((SECONDS - started)) s"
   grep -E '^api: (ok|FAIL) ' "$log" | sed 's/^/   /'
   local line pass fail
   line=$(grep -E '^api: [0-9]+ passed, [0-9]+ failed$' "$log" | tail -1)
@@ -88,5 +93,6 @@ case $mode in
 esac
 
 echo
+echo "== total: $((SECONDS - run_started)) s"
 echo "$passed passed, $failed failed"
 exit $status

@@ -12,7 +12,7 @@
 # passes when none of its generated cases failed a check). run-tests.sh reads that line.
 #
 # Environment (defaults): CATALOG_URL=http://127.0.0.1:3001 GATEWAY_URL=http://127.0.0.1:3002
-#   PROCESSOR_URL=http://127.0.0.1:3003 NGINX_URL=http://127.0.0.1:8080
+#   PROCESSOR_URL=http://127.0.0.1:3003 PAYMENTS_URL=http://127.0.0.1:3004 NGINX_URL=http://127.0.0.1:8080
 #   API_TEST_MAX_EXAMPLES=50 (cases per operation and phase) API_TEST_TIMEOUT=600 (seconds per target)
 #   SCHEMATHESIS_HOME=<repo>/.tools/schemathesis (the virtualenv)
 set -uo pipefail
@@ -24,6 +24,7 @@ VENV="${SCHEMATHESIS_HOME:-$ROOT/.tools/schemathesis}"
 CATALOG_URL="${CATALOG_URL:-http://127.0.0.1:3001}"
 GATEWAY_URL="${GATEWAY_URL:-http://127.0.0.1:3002}"
 PROCESSOR_URL="${PROCESSOR_URL:-http://127.0.0.1:3003}"
+PAYMENTS_URL="${PAYMENTS_URL:-http://127.0.0.1:3004}"
 NGINX_URL="${NGINX_URL:-http://127.0.0.1:8080}"
 MAX_EXAMPLES="${API_TEST_MAX_EXAMPLES:-50}"
 TARGET_TIMEOUT="${API_TEST_TIMEOUT:-600}"
@@ -152,9 +153,11 @@ export API_TEST_ACTIVE_ID="$ACTIVE_ID" API_TEST_ARCHIVE_ID="$ARCHIVE_ID" API_TES
 run_target catalog "$CATALOG_URL/docs/json"
 run_target gateway "$GATEWAY_URL/docs/json"
 run_target processor "$PROCESSOR_URL/docs/json"
+run_target payments "$PAYMENTS_URL/docs/json"
 # Through nginx the documents name the base `/api`; the processor's has no operation nginx routes.
 run_target catalog-via-nginx "$NGINX_URL/docs/catalog/json"
 run_target gateway-via-nginx "$NGINX_URL/docs/gateway/json"
+run_target payments-via-nginx "$NGINX_URL/docs/payments/json"
 
 echo "api: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]

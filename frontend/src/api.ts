@@ -14,7 +14,7 @@ import type { BuyerView as Buyer, SessionView as Session } from '@backend/catalo
 
 export type { NewProduct, Order, OrderPage, OrderStatus, Product, ProductChanges, ReconcileReport, SyncReport }
 
-// --- buyers and sessions (issue 13) -----------------------------------------------------------
+// --- buyers and sessions -----------------------------------------------------------------------
 
 export type { Buyer, Session }
 
@@ -58,7 +58,7 @@ interface RequestOptions {
 
 const BASE = '/api'
 
-// --- server clock (issue 14) -----------------------------------------------------------------
+// --- server clock ------------------------------------------------------------------------------
 // Sale windows are judged by the servers' clock; a phone's clock may be minutes off. Every answer
 // carries X-Server-Time (ms, or nginx's "seconds.millis"); the offset of the answer with the
 // shortest round trip is the best estimate, so a slow answer never makes the countdown worse.

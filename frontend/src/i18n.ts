@@ -151,7 +151,7 @@ const en = {
   'error.BAD_GATEWAY': 'The service is not reachable right now (HTTP {status}).',
   'error.HTTP_ERROR': 'Request failed (HTTP {status}).',
 
-  // --- issue 14: sale windows, outcomes at the button, every server code and reason ----------
+  // --- sale windows, outcomes at the button, every server code and reason -------------------
   'sale.startsIn': 'Starts in {time}',
   'sale.startsAt': 'Sale starts {when}',
   'sale.endsIn': 'Ends in {time}',
@@ -213,7 +213,7 @@ const en = {
   'form.dateInvalid': 'Enter a date and time.',
   'sim.invalidProduct': 'Choose a product to run the sale on.',
   'sim.invalidField': '{field}: must be a whole number from {min} to {max}.',
-  // --- issue 13: buyers, sessions, guest orders ---
+  // --- buyers, sessions, guest orders ---
   'auth.signIn': 'Sign in',
   'auth.register': 'Register',
   'auth.signOut': 'Sign out',
@@ -384,7 +384,7 @@ const zh: Record<MessageKey, string> = {
   'error.BAD_GATEWAY': '服务暂时不可用（HTTP {status}）。',
   'error.HTTP_ERROR': '请求失败（HTTP {status}）。',
 
-  // --- issue 14: sale windows, outcomes at the button, every server code and reason ----------
+  // --- sale windows, outcomes at the button, every server code and reason -------------------
   'sale.startsIn': '{time} 后开抢',
   'sale.startsAt': '开抢时间 {when}',
   'sale.endsIn': '距结束 {time}',
@@ -446,7 +446,7 @@ const zh: Record<MessageKey, string> = {
   'form.dateInvalid': '请输入日期和时间。',
   'sim.invalidProduct': '请选择要模拟抢购的商品。',
   'sim.invalidField': '{field}：须为 {min} 到 {max} 之间的整数。',
-  // --- issue 13: buyers, sessions, guest orders ---
+  // --- buyers, sessions, guest orders ---
   'auth.signIn': '登录',
   'auth.register': '注册',
   'auth.signOut': '退出登录',
@@ -500,7 +500,7 @@ function isMessageKey(key: string): key is MessageKey {
 }
 
 /**
- * A readable, translated message for anything a request can throw. Issue 14: never the server's
+ * A readable, translated message for anything a request can throw. Never the server's
  * own text in the Chinese UI — every stable code has its sentence, a 5xx says "something went
  * wrong, retry", and an unknown code is named, not quoted.
  */

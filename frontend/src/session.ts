@@ -1,5 +1,5 @@
 // Who is buying and who is administering.
-// - The buyer's session (issue 13) lives in httpOnly cookies set by /api/auth: this code never sees a
+// - The buyer's session lives in httpOnly cookies set by /api/auth: this code never sees a
 //   token; it only knows who is signed in (GET /auth/me). Nobody picks a buyer id any more.
 // - A guest's orders are followed with their receipts, kept in sessionStorage (this tab only).
 // - The admin token lives in sessionStorage only, so it goes away with the tab and is never written

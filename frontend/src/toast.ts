@@ -1,4 +1,4 @@
-// Toasts (issue 14): an order's outcome is shown where the buyer's eyes are — at the button and in a
+// Toasts: an order's outcome is shown where the buyer's eyes are — at the button and in a
 // toast pinned to the bottom of the screen — instead of a list far below on a phone.
 import { reactive } from 'vue'
 

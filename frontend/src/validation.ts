@@ -68,7 +68,7 @@ export function centsToYuanText(cents: number): string {
   return (cents / 100).toFixed(2)
 }
 
-// --- issue 14: sale windows ----------------------------------------------------------------------
+// --- sale windows -------------------------------------------------------------------------------
 
 /** An ISO instant as a <input type="datetime-local" step="1"> value, in this browser's time zone. */
 export function isoToLocalInput(iso: string | null | undefined): string {

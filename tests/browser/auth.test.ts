@@ -1,4 +1,4 @@
-// Buyers in a real browser (issue 13), against the real stack behind nginx: register, sign in, buy,
+// Buyers in a real browser, against the real stack behind nginx: register, sign in, buy,
 // see the order in "My orders", sign out and the list is gone; a second browser context (another
 // buyer) can neither see nor withdraw it. The session is httpOnly, SameSite=Strict cookies that
 // page scripts cannot read; a broken access cookie is repaired by one refresh.

@@ -1,4 +1,4 @@
-// Issue 14 in a real browser, against the real stack behind nginx: a scheduled sale counts down and
+// Sale windows in a real browser, against the real stack behind nginx: a scheduled sale counts down and
 // its Buy button opens at the start without a reload; every outcome of Buy is shown at the button
 // (and in a toast) on a phone, in both languages, without the server's English text in the Chinese
 // UI; no page scrolls sideways at 360 or 390 px; screenshots of every page are kept.

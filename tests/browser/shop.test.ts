@@ -4,7 +4,7 @@
 // Every outcome is asserted in the UI and again through the API.
 //
 // BASE_URL (default http://127.0.0.1:8080), ADMIN_TOKEN (default change-me-admin-token).
-// The buyer here shops as a guest (issue 13): its Orders page follows the receipts this tab kept, and
+// The buyer here shops as a guest: its Orders page follows the receipts this tab kept, and
 // the API checks read orders with the admin token. tests/browser/auth.test.ts covers signed-in buyers.
 // Screenshots of every page, desktop and phone width: test-results/screenshots/.
 import t from 'tap'

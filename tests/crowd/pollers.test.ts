@@ -1,4 +1,4 @@
-// A crowd of browsers waiting for a sale (issue 14): 1,000 pollers, each reading the shop's product
+// A crowd of browsers waiting for a sale: 1,000 pollers, each reading the shop's product
 // list and one product once a second through nginx for 10 s. nginx's micro-cache must keep what
 // reaches the catalog to about one read per second per URL, whatever the number of browsers; the
 // catalog counts every read it serves (catalog_product_reads_total), and that is what is asserted.

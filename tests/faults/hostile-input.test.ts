@@ -36,7 +36,7 @@ t.test('at least 100 malformed requests get their documented 4xx and change noth
   const tag = uniqueTag('hostile')
   const onSale = await postProduct(`hostile ${tag} on sale`, 5, { perUserLimit: 2 })
   const archived = await postProduct(`hostile ${tag} archived`, 3)
-  // issue 13: a guest may buy only products without a per-user limit
+  // a guest may buy only products without a per-user limit
   const unlimited = await postProduct(`hostile ${tag} unlimited`, 5)
   const archive = await catalogCall('DELETE', `/products/${archived.id}`)
   t.equal(archive.status, 200, 'archived the second product')
@@ -45,7 +45,7 @@ t.test('at least 100 malformed requests get their documented 4xx and change noth
   const U = unlimited.id
   const UNKNOWN = 2_000_000_000_000 + Math.floor(Math.random() * 1e6)
   const UNKNOWN_ORDER = newOrderId()
-  // issue 13: the buyer is the session; `userId` in a body is itself one of the malformed inputs below
+  // the buyer is the session; `userId` in a body is itself one of the malformed inputs below
   const order = { productId: P, quantity: 1 }
   const buyer = { authorization: buyerAuthorization(`hostile-${tag}`) }
   const b64 = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url')
@@ -117,7 +117,7 @@ t.test('at least 100 malformed requests get their documented 4xx and change noth
     { name: 'POST /orders archived product', base: 'gateway', method: 'POST', path: '/orders', body: { ...order, productId: A }, headers: { 'idempotency-key': key('archived') }, status: 404, code: 'PRODUCT_NOT_FOUND' },
     { name: 'POST /orders more than the stock', base: 'gateway', method: 'POST', path: '/orders', body: { productId: U, quantity: 6 }, headers: { 'idempotency-key': key('too-many') }, status: 409, code: 'INSUFFICIENT_STOCK' },
     { name: 'POST /orders over the per-user limit', base: 'gateway', method: 'POST', path: '/orders', body: { ...order, quantity: 3 }, headers: { 'idempotency-key': key('limit'), ...buyer }, status: 409, code: 'PER_USER_LIMIT' },
-    // ---- buyers (issue 13): a guest on a limited product, hostile tokens ----------------------
+    // ---- buyers: a guest on a limited product, hostile tokens ----------------------------------
     { name: 'POST /orders as a guest for a product with a per-user limit', base: 'gateway', method: 'POST', path: '/orders', body: order, headers: { 'idempotency-key': key('guest-limited') }, status: 401, code: 'SIGN_IN_REQUIRED' },
     ...hostileTokens.flatMap(([label, authorization]): Case[] => [
       { name: `POST /orders with ${label}`, base: 'gateway', method: 'POST', path: '/orders', body: { productId: U, quantity: 1 }, headers: { authorization, 'idempotency-key': key(label.replace(/\W+/g, '-')) }, status: 401, code: 'UNAUTHENTICATED' },

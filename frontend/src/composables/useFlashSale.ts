@@ -51,7 +51,7 @@ export function useFlashSale() {
   }
 
   /**
-   * Issue 13: every simulated buyer is a real account, signed in before the sale starts (untimed), so
+   * Every simulated buyer is a real account, signed in before the sale starts (untimed), so
    * each order carries a verified buyer and per-user limits apply. The tokens stay in memory (sent as
    * Bearer); `cookies: false` leaves this browser's own session alone. Sign-ups are limited per
    * address (they cost a scrypt hash each): a 429 waits for its Retry-After.

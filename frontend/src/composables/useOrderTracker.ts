@@ -64,7 +64,7 @@ async function poll(): Promise<void> {
 }
 
 function schedule(): void {
-  // At most one round a second (issue 14): a crowd of buyers must not multiply the gateway's reads.
+  // At most one round a second: a crowd of buyers must not multiply the gateway's reads.
   if (timer === undefined && !inFlight && open().length > 0) timer = setTimeout(poll, 1000)
 }
 

@@ -4,7 +4,7 @@ import { onBeforeUnmount, onMounted } from 'vue'
  * Calls `tick` every `intervalMs` while the component is mounted and the tab is visible. A tick
  * never overlaps the previous one, so a slow backend does not pile up requests.
  */
-// Issue 14: a crowd of open tabs must not become a crowd of requests — never more than one a second
+// A crowd of open tabs must not become a crowd of requests — never more than one a second
 // (nginx micro-caches product reads for exactly that long, so faster polling would see nothing new).
 export const MIN_POLL_MS = 1000
 

@@ -1,7 +1,7 @@
 import { onBeforeUnmount, onMounted, ref, type Ref } from 'vue'
 import { serverNow } from '../api.ts'
 
-// One ticking clock for every countdown on the page (issue 14): the servers' time as the browser
+// One ticking clock for every countdown on the page: the servers' time as the browser
 // best knows it (api.ts corrects for the device's clock offset from X-Server-Time). It ticks
 // 4× a second so a Buy button flips within 250 ms of the start, and only while someone watches.
 const TICK_MS = 250

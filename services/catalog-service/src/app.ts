@@ -56,7 +56,7 @@ export async function buildApp (config: CatalogConfig, deps: AppDeps = {}): Prom
   await app.register(productRoutes, { catalog, admin, metrics })
   await app.register(stockRoutes, { repository, stock, admin, metrics, staleReservationSeconds: config.STALE_RESERVATION_SECONDS })
 
-  // Buyer accounts (issue 13) live here, not in the gateway: scrypt must never take the hot path's CPU.
+  // Buyer accounts live here, not in the gateway: scrypt must never take the hot path's CPU.
   await app.register(cookie)
   await app.register(rateLimit, {
     global: false,

@@ -19,7 +19,7 @@ export const CatalogEnv = {
   // How often this instance sweeps for stale reservations by itself; 0 = never (another replica
   // sweeps, or an operator calls POST /admin/stock/release-stale). A sweep reads every product's ledger.
   STALE_SWEEP_SECONDS: Type.Integer({ minimum: 0, maximum: 86_400, default: 30 }),
-  // Buyer sign-in (issue 13). Register and login cost a scrypt hash each: limited per client address
+  // Buyer sign-in. Register and login cost a scrypt hash each: limited per client address
   // (in process) and, for login, per username (failures counted in Redis, then a lockout window).
   AUTH_RATE_LIMIT_MAX: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 60 }),
   AUTH_RATE_LIMIT_WINDOW_SECONDS: Type.Integer({ minimum: 1, maximum: 3600, default: 60 }),

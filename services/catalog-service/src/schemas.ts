@@ -93,7 +93,7 @@ export const ProductQuery = Type.Object({
   page: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1 }),
   pageSize: Type.Integer({ minimum: 1, maximum: LIMITS.maxPageSize, default: 20 }),
   name: Type.Optional(Type.String({ maxLength: LIMITS.nameLength, description: 'substring of the name' })),
-  // Issue 14: the shop lists what a buyer can still get first; sold-out pages are the last ones.
+  // The shop lists what a buyer can still get first; sold-out pages are the last ones.
   sort: Type.Union([Type.Literal('newest'), Type.Literal('on-sale-first')], {
     default: 'newest',
     description: 'newest: by id, newest first; on-sale-first: on sale or upcoming (units left, window not over) first, then newest'

@@ -8,7 +8,7 @@ import { buildTestApp, AUTH_JWT_SECRET } from './helper.ts'
 import { refreshTokenDigest } from '../src/buyers/repository.ts'
 import type { App } from '@flash/common'
 
-// Buyer accounts and sessions (issue 13) against the real MariaDB and Redis Cluster: what each route
+// Buyer accounts and sessions against the real MariaDB and Redis Cluster: what each route
 // answers, and what it leaves in the buyers / buyer_sessions tables and the lockout counter.
 
 // long enough for 100 attempts on a busy machine (the ones after the lockout cost no hashing)

@@ -12,7 +12,7 @@ import type { Product } from '../src/schemas.ts'
 
 export const ADMIN_TOKEN = 'catalog-test-admin-token'
 export const admin = { authorization: `Bearer ${ADMIN_TOKEN}` }
-/** issue 13: signs buyer sessions in the tests' apps */
+/** signs buyer sessions in the tests' apps */
 export const AUTH_JWT_SECRET = 'catalog-test-auth-secret-0123456789abcdef'
 
 export function testConfig (overrides: Record<string, string> = {}): CatalogConfig {

@@ -4,7 +4,7 @@ import type { RowDataPacket } from 'mysql2/promise'
 import { testStack, uniqueName } from '@flash/common/test-support'
 import { admin, buildTestApp, countProductsNamed, postProduct, redisKeysOf } from './helper.ts'
 
-// Issue 14: sale windows as the catalog stores and publishes them, and product reads a crowd of
+// Sale windows as the catalog stores and publishes them, and product reads a crowd of
 // browsers can poll cheaply (Cache-Control, ETag/304, X-Server-Time, a reads counter).
 
 const app = await buildTestApp(t)

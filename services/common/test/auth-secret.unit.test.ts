@@ -5,7 +5,7 @@ import {
   LOCAL_AUTH_JWT_SECRET, resolveAuthSecret, createAccessTokenSigner, createAccessTokenVerifier, createReceipts
 } from '@flash/common'
 
-// AUTH_JWT_SECRET (issue 13): what production refuses, and that a service really stops on it with a
+// AUTH_JWT_SECRET: what production refuses, and that a service really stops on it with a
 // message naming the variable, before it listens or connects anywhere.
 
 t.test('production refuses a missing, placeholder or short secret, naming AUTH_JWT_SECRET; accepts the local value with a warning', async (t) => {

@@ -160,7 +160,7 @@ class Reserve implements fc.AsyncCommand<Model, Real> {
         ? { kind: 'duplicate', orderId: record.orderId }
         : { kind: 'key-reused', orderId: record.orderId }
     } else if (m.limit !== null && this.user === null) {
-      // issue 13: a limit counts units per buyer, so a guest cannot buy a limited product
+      // a limit counts units per buyer, so a guest cannot buy a limited product
       expected = { kind: 'sign-in-required' }
     } else if (m.limit !== null && this.user !== null && held + this.q > m.limit) {
       expected = { kind: 'per-user-limit', remaining: Math.max(m.limit - held, 0) }

@@ -141,25 +141,3 @@ t.test('changing status or limit moves seq, so an in-flight sync cannot write th
   t.match(outcome, { outcome: 'set' })
   t.equal((await store.snapshot(productId)).status, 'archived')
 })
-
-t.test('a ledger entry in the old short format ({q,u,t,s,k}) is read as the same reservation (an upgrade mid-sale)', async (t) => {
-  const productId = await onSale(10)
-  const keys = productKeys(productId)
-  const old = newOrderId()
-  const claimedOld = newOrderId()
-  // What the scripts wrote before the fields were spelled out: 2 units reserved long ago, 1 claimed.
-  await redis.decrby(keys.stock, 3)
-  await redis.hset(keys.users, 'legacy-user', 3)
-  await redis.hset(keys.ledger, old, JSON.stringify({ q: 2, u: 'legacy-user', t: String(Date.now() - 3_600_000), s: 'r', k: '' }))
-  await redis.hset(keys.ledger, claimedOld, JSON.stringify({ q: 1, u: 'legacy-user', t: String(Date.now() - 3_600_000), s: 'c', k: '' }))
-
-  const snap = await store.snapshot(productId)
-  t.same(snap.ledger.map((e) => [e.orderId, e.quantity, e.userId, e.claimed]).sort(), [[old, 2, 'legacy-user', false], [claimedOld, 1, 'legacy-user', true]].sort())
-  t.equal(snap.pending, 3)
-  const synced = await store.sync(productId, async () => ({ stock: 10, status: 'active', perUserLimit: null }))
-  t.match(synced, { outcome: 'set', after: 7, pending: 3 }, 'sync subtracts the old entries too')
-  t.equal(await store.releaseStale(productId, claimedOld, Date.now()), 0, 'a claimed old entry is not released')
-  t.equal(await store.releaseStale(productId, old, Date.now()), 2, 'an old unclaimed entry is released with its units')
-  t.equal(await redis.get(keys.stock), '9')
-  t.equal(await store.heldBy(productId, 'legacy-user'), 1)
-})

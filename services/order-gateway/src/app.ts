@@ -3,7 +3,8 @@ import { parseCookie } from 'cookie'
 import type { FastifyRequest } from 'fastify'
 import {
   createPlatformApp, createMysqlPool, pingMysql, createRedisCluster, pingRedis, createKafka, StockStore,
-  AppError, ErrorCode, resolveAuthSecret, createAccessTokenVerifier, createReceipts, type App, type Logger
+  AppError, ErrorCode, resolveAuthSecret, createAccessTokenVerifier, createReceipts, type App, type Logger,
+  type Pool, type Cluster, type Kafka
 } from '@flash/common'
 import type { GatewayConfig } from './config.ts'
 import { gatewayMetrics } from './metrics.ts'
@@ -26,8 +27,15 @@ class Overloaded extends AppError {
 }
 const BODY_LIMIT_BYTES = 4 * 1024
 
+/** Clients a test may bring; whatever is not given is created from the config (and closed with the app). */
+export interface GatewayDeps {
+  pool?: Pool
+  redis?: Cluster
+  kafka?: Kafka
+}
+
 /** The whole wiring of the gateway on one screen; onClose hooks close what it opened. */
-export async function buildApp (config: GatewayConfig): Promise<App> {
+export async function buildApp (config: GatewayConfig, deps: GatewayDeps = {}): Promise<App> {
   // Before anything connects: a missing or placeholder AUTH_JWT_SECRET in production stops the start.
   const auth = resolveAuthSecret(config)
   const app = await createPlatformApp({
@@ -43,9 +51,9 @@ export async function buildApp (config: GatewayConfig): Promise<App> {
   const log = app.log as unknown as Logger
   if (auth.warning !== undefined) log.warn(auth.warning)
 
-  const pool = createMysqlPool(config)
-  const redis = createRedisCluster(config.REDIS_NODES)
-  const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: `${config.KAFKA_CLIENT_ID}-gateway`, logger: log })
+  const pool = deps.pool ?? createMysqlPool(config)
+  const redis = deps.redis ?? createRedisCluster(config.REDIS_NODES)
+  const kafka = deps.kafka ?? createKafka({ brokers: config.KAFKA_BROKERS, clientId: `${config.KAFKA_CLIENT_ID}-gateway`, logger: log })
   const publisher = new OrderPublisher({
     kafka,
     topic: config.KAFKA_ORDERS_TOPIC,
@@ -65,14 +73,14 @@ export async function buildApp (config: GatewayConfig): Promise<App> {
   // the batcher still holds, then close the clients those requests used.
   app.addHook('onClose', async () => {
     await publisher.close()
-    await Promise.allSettled([stockEvents.close(), redis.quit(), pool.end()])
+    await Promise.allSettled([stockEvents.close(), deps.redis === undefined ? redis.quit() : undefined, deps.pool === undefined ? pool.end() : undefined])
   })
 
   app.readiness.set('mysql', () => pingMysql(pool))
   app.readiness.set('redis', () => pingRedis(redis))
   app.readiness.set('kafka', async () => { if (!publisher.connected) throw new Error('producer not connected') })
 
-  // Buyers (issue 13): the browser's session is its httpOnly access cookie, API clients send a bearer
+  // Buyers: the browser's session is its httpOnly access cookie, API clients send a bearer
   // token; either is verified here per request, without a database or Redis call. The gateway sets no
   // cookie, and only a route that asks who the caller is reads one (a sold-out refusal never does): the
   // Cookie header is parsed when request.cookies is first read, not by two hooks on every request.

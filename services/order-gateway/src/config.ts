@@ -9,7 +9,7 @@ export const GatewayEnv = {
   ...RedisEnv,
   ...KafkaEnv,
   ...HttpEnv('GATEWAY', 3002),
-  // issue 13: the admin reads every order with ADMIN_TOKEN; buyers' access tokens are verified with
+  // The admin reads every order with ADMIN_TOKEN; buyers' access tokens are verified with
   // AUTH_JWT_SECRET (shared with the catalog, which signs them)
   ...AdminEnv,
   ...AuthEnv,

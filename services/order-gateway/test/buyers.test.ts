@@ -6,7 +6,7 @@ import {
 import { createProduct, testStack } from '@flash/common/test-support'
 import { createTestTopic, testConfig, buildTestApp, insertOrder, TopicReader, post, asBuyer, asAdmin, AUTH_JWT_SECRET } from './helper.ts'
 
-// Issue 13 in the gateway: an order belongs to the token's buyer, nobody reads or withdraws what is not
+// Buyers in the gateway: an order belongs to the token's buyer, nobody reads or withdraws what is not
 // theirs (404, as if it did not exist), guests follow their order with its receipt, a per-user limit
 // cannot be dodged, and hostile tokens are refused without touching Redis or Kafka.
 

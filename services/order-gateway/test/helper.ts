@@ -15,7 +15,7 @@ interface Tap {
 }
 
 const silent = pino({ level: 'silent' })
-/** issue 13: the gateway verifies buyers' tokens with this; asBuyer() signs them like the catalog's login */
+/** the gateway verifies buyers' tokens with this; asBuyer() signs them like the catalog's login */
 export const AUTH_JWT_SECRET = 'gateway-test-auth-secret-0123456789abcdef'
 export const ADMIN_TOKEN = 'gateway-test-admin-token'
 const base = loadGatewayConfig({ ...process.env, LOG_LEVEL: 'silent', AUTH_JWT_SECRET, ADMIN_TOKEN })

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { StockMemory } from '../src/stock-memory/memory.ts'
 
-// Issue 14: the stock memory also remembers "the sale has not started" — for the time Redis said was
+// The stock memory also remembers "the sale has not started" — for the time Redis said was
 // left, measured on the gateway's own monotonic clock from before the call, capped by the safety TTL.
 
 const clock = () => {

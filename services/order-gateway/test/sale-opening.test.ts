@@ -4,7 +4,7 @@ import { createProduct, testStack } from '@flash/common/test-support'
 import { createTestTopic, testConfig, buildTestApp, TopicReader, post, asBuyer } from './helper.ts'
 import { redisNow, setWindow } from './support/sale-window.ts'
 
-// Issue 14: a sale opens while 2,000 buyers are already sending orders. Exactly its units are sold,
+// A sale opens while 2,000 buyers are already sending orders. Exactly its units are sold,
 // none before the start by Redis's clock (each ledger entry carries the Redis TIME of its
 // reservation), and every buyer gets an answer that says which side of the start it fell on.
 

@@ -4,7 +4,7 @@ import { createProduct, testStack } from '@flash/common/test-support'
 import { createTestTopic, testConfig, buildTestApp, TopicReader, post, asBuyer } from './helper.ts'
 import { dumpProductState, redisNow, setWindow } from './support/sale-window.ts'
 
-// Issue 14: a product's sale window, judged by reserve.lua against Redis's clock. A refused order —
+// A product's sale window, judged by reserve.lua against Redis's clock. A refused order —
 // before the start, after the end — writes nothing anywhere (Redis, MySQL, Kafka).
 
 const stack = testStack(t)

@@ -3,7 +3,7 @@ import { newOrderId } from '@flash/common'
 import { createProduct, testStack } from '@flash/common/test-support'
 import { createTestTopic, testConfig, buildTestApp, insertOrder } from './helper.ts'
 
-// Issue 14: GET /orders/sales — units of confirmed orders per product, for the admin's "sold" column.
+// GET /orders/sales — units of confirmed orders per product, for the admin's "sold" column.
 
 const stack = testStack(t)
 const topic = await createTestTopic(t)

@@ -24,7 +24,8 @@ const gateway = await buildGateway(loadGatewayConfig({
   ADMIN_TOKEN: 'processor-e2e-admin-token',
   OVERLOAD_EVENT_LOOP_DELAY_MS: '0'
 }))
-// issue 13: buyers are signed in (tokens made the way the catalog's login makes them)
+// The gateway takes the buyer from a signed token, so these buyers are signed in (tokens made the way
+// the catalog's login makes them)
 const signAccessToken = createAccessTokenSigner(AUTH_JWT_SECRET)
 const asBuyer = (id: string) => ({ authorization: `Bearer ${signAccessToken({ id, username: id })}` })
 t.teardown(async () => {

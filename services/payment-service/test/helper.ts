@@ -1,4 +1,4 @@
-import { createAccessTokenSigner, createReceipts, type App } from '@flash/common'
+import { createAccessTokenSigner, type App } from '@flash/common'
 import { waitUntil, createProduct } from '@flash/common/test-support'
 import type { RowDataPacket } from 'mysql2/promise'
 import { loadGatewayConfig } from '../../order-gateway/src/config.ts'
@@ -16,8 +16,6 @@ export const ADMIN_TOKEN = 'payment-test-admin-token'
 export const WEBHOOK_SECRET = 'whsec_payment_test_secret'
 const signAccessToken = createAccessTokenSigner(AUTH_JWT_SECRET)
 export const asBuyer = (id: string): Record<string, string> => ({ authorization: `Bearer ${signAccessToken({ id, username: `name-of-${id}` })}` })
-const receipts = createReceipts(AUTH_JWT_SECRET)
-export const asReceiptHolder = (orderId: string): Record<string, string> => ({ 'x-order-receipt': receipts.issue(orderId) })
 
 /** What signs events as Stripe would (the endpoint's secret) and verifies them as the service does. */
 export const provider = new StripeProvider({
@@ -27,6 +25,7 @@ export const provider = new StripeProvider({
 export interface PaymentStack {
   stack: Stack
   gateway: App
+  /** replaced by a test that restarts it (closed with the stack) */
   processor: App
   payments: App
   config: PaymentServiceConfig
@@ -61,7 +60,7 @@ export async function startPaymentStack (name: string, options: { processor?: Re
   const payments = await buildPayments(config, options.payments)
   await payments.listen({ host: '127.0.0.1', port })
   await waitUntil('the gateway is ready', async () => (await gateway.inject({ url: '/health/ready' })).statusCode === 200 || undefined, 30_000)
-  return {
+  const paymentStack: PaymentStack = {
     stack,
     gateway,
     processor,
@@ -71,10 +70,11 @@ export async function startPaymentStack (name: string, options: { processor?: Re
     close: async () => {
       await payments.close()
       await gateway.close()
-      await processor.close()
+      await paymentStack.processor.close()
       await stack.close()
     }
   }
+  return paymentStack
 }
 
 export interface HeldOrder { orderId: string, productId: number, receipt: string, amount: number, payBy: Date }

@@ -27,9 +27,15 @@ async function expectOk<T> (what: string, method: 'GET' | 'POST' | 'PATCH' | 'DE
 export interface CreatedProduct { id: number, stock: number }
 
 /** POST /products on the running catalog, as an operator would. */
-export async function postProduct (name: string, stock: number, extra: { perUserLimit?: number | null, price?: number } = {}): Promise<CreatedProduct> {
-  const product = await expectOk<{ id: number, stock: number }>('create product', 'POST', '/products',
-    { name, stock, price: extra.price ?? 0, ...(extra.perUserLimit === undefined ? {} : { perUserLimit: extra.perUserLimit }) })
+export async function postProduct (name: string, stock: number,
+  extra: { perUserLimit?: number | null, price?: number, paymentWindowSeconds?: number } = {}): Promise<CreatedProduct> {
+  const product = await expectOk<{ id: number, stock: number }>('create product', 'POST', '/products', {
+    name,
+    stock,
+    price: extra.price ?? 0,
+    ...(extra.perUserLimit === undefined ? {} : { perUserLimit: extra.perUserLimit }),
+    ...(extra.paymentWindowSeconds === undefined ? {} : { paymentWindowSeconds: extra.paymentWindowSeconds })
+  })
   return { id: product.id, stock: product.stock }
 }
 

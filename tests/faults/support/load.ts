@@ -79,7 +79,7 @@ export function startSale (options: SaleOptions): Sale {
       const res = await pool.request({
         method: 'POST',
         path: '/orders',
-        // issue 13: the buyer is a signed-in session (a token minted with the stack's AUTH_JWT_SECRET),
+        // The buyer is a signed-in session (a token minted with the stack's AUTH_JWT_SECRET),
         // no longer a userId in the body; its `sub` is the userId the invariants look for in MySQL.
         headers: { 'content-type': 'application/json', 'idempotency-key': purchase.key, authorization: buyerAuthorization(purchase.userId) },
         body: JSON.stringify({ productId: purchase.productId, quantity: purchase.quantity })

@@ -12,11 +12,12 @@ export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..')
 export const CATALOG = process.env.CATALOG_URL ?? 'http://127.0.0.1:3001'
 export const GATEWAY = process.env.GATEWAY_URL ?? 'http://127.0.0.1:3002'
 export const PROCESSOR = process.env.PROCESSOR_URL ?? 'http://127.0.0.1:3003'
+export const PAYMENTS = process.env.PAYMENTS_URL ?? 'http://127.0.0.1:3004'
 export const NGINX = process.env.NGINX_URL ?? 'http://127.0.0.1:8080'
 export const ADMIN_TOKEN = process.env.ADMIN_TOKEN ?? 'change-me-admin-token'
 
 export type Component = 'mariadb' | 'kafka' | 'redis-7001' | 'redis-7002' | 'redis-7003' | 'redis-7004' | 'redis-7005' | 'redis-7006' |
-  'catalog-service' | 'order-gateway' | 'order-processor' | 'nginx'
+  'catalog-service' | 'order-gateway' | 'order-processor' | 'payment-service' | 'stripe-mock' | 'nginx'
 
 const run = promisify(execFile)
 
@@ -47,7 +48,7 @@ export async function waitReady (baseUrl: string, timeoutMs = 60_000): Promise<v
 
 /** The whole stack answers: every scenario starts (and ends) here. */
 export async function waitStackReady (timeoutMs = 90_000): Promise<void> {
-  await Promise.all([waitReady(CATALOG, timeoutMs), waitReady(GATEWAY, timeoutMs), waitReady(PROCESSOR, timeoutMs)])
+  await Promise.all([waitReady(CATALOG, timeoutMs), waitReady(GATEWAY, timeoutMs), waitReady(PROCESSOR, timeoutMs), waitReady(PAYMENTS, timeoutMs)])
 }
 
 export type Clients = TestStack

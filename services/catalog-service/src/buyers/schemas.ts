@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox'
 
-// The HTTP contract of /auth/* (issue 13). Validation names the field: `body/username must match
+// The HTTP contract of /auth/*. Validation names the field: `body/username must match
 // pattern …`, `body/password must NOT have more than 128 characters`.
 
 export const USERNAME_PATTERN = '^[A-Za-z0-9_.-]+$'

@@ -17,7 +17,7 @@ const errors = { '4xx': ErrorResponse, '5xx': ErrorResponse }
 
 /**
  * Product reads are what a crowd of waiting browsers polls. They may be one second stale (nginx
- * micro-caches them for that long, DESIGN.md §5), carry an ETag (a repeated poll costs a 304 and no
+ * micro-caches them for that long), carry an ETag (a repeated poll costs a 304 and no
  * body), and the server's clock in ms, which the shop uses to count down to a sale's start.
  */
 const READ_MAX_AGE_SECONDS = 1

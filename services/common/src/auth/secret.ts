@@ -4,7 +4,7 @@ import { ConfigError } from '../config.ts'
 // AUTH_JWT_SECRET: the one secret behind buyer sessions and guest receipts (keys are derived from it,
 // see tokens.ts). The catalog and every gateway must share it.
 //
-// Policy (documented in .env.example and the README):
+// Policy (documented in .env.example and docs/ARCHITECTURE.md §4):
 // - NODE_ENV=production (the default, also for `make local` and `make up`): the service does not start
 //   when the secret is missing, shorter than 32 characters, or a known placeholder.
 // - .env.example ships a long value marked local-only, so `make local` / `make up` work out of the box

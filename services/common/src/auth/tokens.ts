@@ -2,7 +2,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto'
 import { createSigner, createVerifier, TokenError } from 'fast-jwt'
 import { AppError, ErrorCode } from '../errors.ts'
 
-// Buyer sessions (issue 13), defined once for the catalog (which signs) and the gateway (which only
+// Buyer sessions, defined once for the catalog (which signs) and the gateway (which only
 // verifies, per request, with no database or Redis call).
 //
 // One secret, AUTH_JWT_SECRET, is never used as a key itself: each use gets its own key derived with

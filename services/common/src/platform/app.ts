@@ -128,7 +128,7 @@ export async function createPlatformApp (options: PlatformOptions): Promise<App>
       components: {
         securitySchemes: {
           adminToken: { type: 'http', scheme: 'bearer', description: 'ADMIN_TOKEN' },
-          // buyer sessions (issue 13): the same HS256 access token, from a header or the browser's cookie
+          // buyer sessions: the same HS256 access token, from a header or the browser's cookie
           buyerToken: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'access token from POST /auth/login' },
           buyerCookie: { type: 'apiKey', in: 'cookie', name: 'fs_access', description: 'httpOnly access cookie set by /auth/login' },
           refreshCookie: { type: 'apiKey', in: 'cookie', name: 'fs_refresh', description: 'httpOnly refresh cookie (path /api/auth)' },

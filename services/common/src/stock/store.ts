@@ -75,12 +75,6 @@ export interface ChangeResult { compensated: number, returned: number, added: nu
 
 /** A ledger entry as the scripts store it (lua/shared.lua describes the format). */
 interface LedgerRecord { quantity: number, user: string, reservedAt: string, state: 'reserved' | 'claimed', idempotencyRecord: string }
-/** Reads a ledger entry, also one written before the fields were spelled out ({q, u, t, s, k}). */
-function decodeLedgerRecord (raw: string): LedgerRecord {
-  const entry = JSON.parse(raw) as LedgerRecord | { q: number, u: string, t: string, s: string, k?: string }
-  if ('quantity' in entry) return entry
-  return { quantity: entry.q, user: entry.u, reservedAt: entry.t, state: entry.s === 'c' ? 'claimed' : 'reserved', idempotencyRecord: entry.k ?? '' }
-}
 
 /** An idempotency record as reserve.lua stores it. */
 interface IdempotencyRecord { orderId: string, fingerprint: string }
@@ -165,8 +159,8 @@ export class StockStore {
   async idempotencyRecord (productId: number, idempotencyKey: string): Promise<{ orderId: string } | null> {
     const raw = await this.#redis.get(`${productKeys(productId).idemPrefix}${idempotencyKey}`)
     if (raw === null) return null
-    const record = JSON.parse(raw) as IdempotencyRecord | { o: string }
-    return { orderId: 'orderId' in record ? record.orderId : record.o }
+    const record = JSON.parse(raw) as IdempotencyRecord
+    return { orderId: record.orderId }
   }
 
   /**
@@ -244,7 +238,7 @@ export class StockStore {
     const [available = '', status = '', limit = '', seq = '0', ...flat] = reply
     const ledger: LedgerEntry[] = []
     for (let i = 0; i + 1 < flat.length; i += 2) {
-      const entry = decodeLedgerRecord(flat[i + 1] as string)
+      const entry = JSON.parse(flat[i + 1] as string) as LedgerRecord
       ledger.push({ orderId: flat[i] as string, quantity: entry.quantity, userId: entry.user === '' ? null : entry.user, reservedAt: Number(entry.reservedAt), claimed: entry.state === 'claimed' })
     }
     return {

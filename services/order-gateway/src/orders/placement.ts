@@ -127,7 +127,7 @@ export class OrderPlacement {
           `user ${input.userId ?? ''} may buy ${outcome.remaining} more unit(s) of product ${productId}`,
           { details: { remaining: outcome.remaining } })
       case 'sign-in-required':
-        // issue 13: a guest asked for a product with a per-user limit; nothing was reserved
+        // a guest (no identity to count against) asked for a product with a per-user limit; nothing was reserved
         metrics.refused.inc({ reason: 'sign_in_required' })
         throw new AppError(401, ErrorCode.SIGN_IN_REQUIRED,
           `product ${productId} has a per-user limit: sign in to buy it (guest orders are for products without one)`)

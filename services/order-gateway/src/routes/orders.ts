@@ -36,7 +36,7 @@ export const orderRoutes: FastifyPluginAsyncTypebox<OrderRoutesOptions> = async 
   app.post('/orders', {
     // Per client, before the body is even read. Only a limited client is told about the limit: headers
     // on every order answer were bytes written for nothing on the hot path.
-    onRequest: (request, reply, done) => {
+    onRequest: (request, _reply, done) => {
       const over = budgets.take(request.ip)
       if (over === undefined) { done(); return }
       const seconds = String(over.retryAfterSeconds)
@@ -44,7 +44,7 @@ export const orderRoutes: FastifyPluginAsyncTypebox<OrderRoutesOptions> = async 
         headers: { 'x-ratelimit-limit': String(budgets.max), 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': seconds, 'retry-after': seconds }
       }))
     },
-    // Clients that still send a buyer id get an answer that says why (issue 13), not only "additional
+    // Clients that still send a buyer id get an answer that says why, not only "additional
     // property": the buyer is whoever the session says.
     // A callback hook, not an async one: no promise per order on the hot path.
     preValidation: (request, _reply, done) => {

@@ -1,6 +1,6 @@
 // What a gateway remembers of a product's sale so that most refusals cost no Redis call: once the
 // reservation script has said "only N units left", an order for more than N is refused from memory;
-// once it has said "not started" (issue 14), every order is refused until the start
+// once it has said "not started", every order is refused until the start
 // (docs/ARCHITECTURE.md §4). Stock only goes down between announcements, so the refusal stays true
 // until units come back; the stock scripts announce that (./events.ts) and the entry is dropped.
 //
@@ -30,7 +30,7 @@ interface SoldOut {
   answer?: string
 }
 
-/** Issue 14: the sale has not started; every order is refused until `expiresAt` (or an announcement). */
+/** The sale has not started; every order is refused until `expiresAt` (or an announcement). */
 interface NotStarted {
   readonly kind: 'not-started'
   /** the start as Redis's clock has it (ms epoch), for the answer */

@@ -2,7 +2,7 @@ import type { Cluster } from 'ioredis'
 import type { RowDataPacket } from 'mysql2/promise'
 import { productKeys, productTag, type Pool, type StockStore } from '@flash/common'
 
-// Issue 14's test support: the product's sale window set the way catalog-service sets it (MySQL, then
+// Sale-window test support: the product's sale window set the way catalog-service sets it (MySQL, then
 // StockStore.setInfo), Redis's clock on the product's shard, and a byte-for-byte dump of everything a
 // refused order could have written.
 

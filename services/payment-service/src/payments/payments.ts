@@ -1,6 +1,8 @@
+import type { PoolConnection, RowDataPacket } from 'mysql2/promise'
 import { AppError, ErrorCode, type Pool } from '@flash/common'
 import type { PaymentProvider } from '../provider/provider.ts'
 import type { PaymentRecord, PaymentRepository, OrderForPayment } from './repository.ts'
+import type { PaymentMetrics } from '../metrics.ts'
 
 // The buyer's side of payments: open a payment for a held order, read it, and (sandbox) confirm it
 // with a test card. What the provider then says arrives as a webhook event (webhook.ts).
@@ -29,6 +31,7 @@ export interface PaymentsOptions {
   repository: PaymentRepository
   provider: PaymentProvider
   sandbox: boolean
+  metrics?: PaymentMetrics
   now?: () => number
 }
 
@@ -68,18 +71,19 @@ export class Payments {
       throw new AppError(409, ErrorCode.ORDER_NOT_PAYABLE, `order ${orderId} is ${status}: nothing to pay`, { details: { status } })
     }
     // One attempt at a time per order, across replicas: a named lock, held for the provider's call.
-    return await withNamedLock(repo.pool, `payment:${orderId}`, async () => {
-      const latest = await repo.latestOf(orderId)
+    return await withNamedLock(repo.pool, `payment:${orderId}`, async (conn) => {
+      const latest = await repo.latestOf(orderId, conn)
       if (latest !== null && OPEN.has(latest.status)) return { created: false, view: this.view(latest, order, true) }
       if (latest !== null && latest.status === 'succeeded') {
         throw new AppError(409, ErrorCode.ORDER_NOT_PAYABLE, `order ${orderId} has a payment being applied`, { details: { status: 'paid' } })
       }
-      const attempt = await repo.countOf(orderId)
+      const attempt = await repo.countOf(orderId, conn)
       const created = await this.#o.provider.create({
         orderId, amount: order.amount as number, currency: order.currency as string, idempotencyKey: `order-${orderId}-${attempt + 1}`
       })
-      await repo.insert({ id: created.id, orderId, provider: this.#o.provider.name, amount: order.amount as number, currency: order.currency as string, clientSecret: created.clientSecret })
-      const payment = await repo.find(created.id)
+      await repo.insert({ id: created.id, orderId, provider: this.#o.provider.name, amount: order.amount as number, currency: order.currency as string, clientSecret: created.clientSecret }, conn)
+      this.#o.metrics?.opened.inc()
+      const payment = await repo.find(created.id, conn)
       if (payment === null) throw new Error(`payment ${created.id} vanished after insert`)
       return { created: true, view: this.view(payment, order, true) }
     })
@@ -104,13 +108,14 @@ export class Payments {
   }
 }
 
-async function withNamedLock<T> (pool: Pool, name: string, work: () => Promise<T>): Promise<T> {
+/** Runs `work` holding a MySQL named lock, on the lock's own connection (never a second one from the pool). */
+async function withNamedLock<T> (pool: Pool, name: string, work: (conn: PoolConnection) => Promise<T>): Promise<T> {
   const conn = await pool.getConnection()
   try {
-    const [[row]] = await conn.query<Array<{ got: number | null } & import('mysql2').RowDataPacket>>('SELECT GET_LOCK(?, 10) AS got', [name])
+    const [[row]] = await conn.query<Array<{ got: number | null } & RowDataPacket>>('SELECT GET_LOCK(?, 10) AS got', [name])
     if (Number(row?.got) !== 1) throw new AppError(503, ErrorCode.SERVICE_UNAVAILABLE, 'another payment of this order is being opened; retry', { headers: { 'retry-after': '1' } })
     try {
-      return await work()
+      return await work(conn)
     } finally {
       await conn.query('DO RELEASE_LOCK(?)', [name])
     }

@@ -93,19 +93,20 @@ export class PaymentRepository {
   }
 
   /** The order's newest payment attempt. */
-  async latestOf (orderId: string): Promise<PaymentRecord | null> {
-    const [rows] = await this.#pool.query<RowDataPacket[]>(
+  async latestOf (orderId: string, conn: Pool | PoolConnection = this.#pool): Promise<PaymentRecord | null> {
+    const [rows] = await conn.query<RowDataPacket[]>(
       `SELECT ${PAYMENT_COLUMNS} FROM payments WHERE order_id = ? ORDER BY created_at DESC LIMIT 1`, [orderId])
     return rows[0] === undefined ? null : toPayment(rows[0])
   }
 
-  async countOf (orderId: string): Promise<number> {
-    const [rows] = await this.#pool.query<RowDataPacket[]>('SELECT COUNT(*) AS n FROM payments WHERE order_id = ?', [orderId])
+  async countOf (orderId: string, conn: Pool | PoolConnection = this.#pool): Promise<number> {
+    const [rows] = await conn.query<RowDataPacket[]>('SELECT COUNT(*) AS n FROM payments WHERE order_id = ?', [orderId])
     return Number(rows[0]?.n ?? 0)
   }
 
-  async insert (payment: { id: string, orderId: string, provider: string, amount: number, currency: string, clientSecret: string | null }): Promise<void> {
-    await this.#pool.execute(
+  async insert (payment: { id: string, orderId: string, provider: string, amount: number, currency: string, clientSecret: string | null },
+    conn: Pool | PoolConnection = this.#pool): Promise<void> {
+    await conn.execute(
       "INSERT INTO payments (id, order_id, provider, amount, currency, status, client_secret) VALUES (?, ?, ?, ?, ?, 'requires_payment', ?)",
       [payment.id, payment.orderId, payment.provider, payment.amount, payment.currency, payment.clientSecret])
   }

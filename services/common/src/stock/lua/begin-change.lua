@@ -13,7 +13,7 @@ for i = 4, #ARGV do
   local id = ARGV[i]
   local raw = redis.call('HGET', KEYS[1], id)
   if raw then
-    local entry = decodeLedgerEntry(raw)
+    local entry = cjson.decode(raw)
     if entry.state ~= 'claimed' then
       entry.state = 'claimed'
       redis.call('HSET', KEYS[1], id, cjson.encode(entry))

@@ -20,7 +20,7 @@ for i = 4, #ARGV, 4 do
   elseif op == 'fail' then
     local raw = redis.call('HGET', KEYS[3], id)
     if raw then
-      local entry = decodeLedgerEntry(raw)
+      local entry = cjson.decode(raw)
       redis.call('HDEL', KEYS[3], id)
       returnUnits(KEYS[1], KEYS[2], entry.user, entry.quantity)
       compensated = compensated + entry.quantity

@@ -9,7 +9,7 @@
 --   being applied, so its units are not the gateway's to give back.
 local raw = redis.call('HGET', KEYS[3], ARGV[1])
 if not raw then return 0 end
-local entry = decodeLedgerEntry(raw)
+local entry = cjson.decode(raw)
 if entry.state == 'claimed' then return -1 end
 if ARGV[3] == 'stale' and tonumber(entry.reservedAt) > tonumber(ARGV[4]) then return 0 end
 redis.call('HDEL', KEYS[3], ARGV[1])

@@ -17,8 +17,6 @@ if fingerprint ~= '' then
   local first = redis.call('GET', KEYS[5])
   if first then
     local record = cjson.decode(first)
-    -- A record written before the fields were spelled out: {o = orderId, f = fingerprint, s = state}.
-    if record.orderId == nil then record = { orderId = record.o, fingerprint = record.f } end
     if record.fingerprint ~= fingerprint then return {'KEY_REUSED', record.orderId} end
     return {'DUPLICATE', record.orderId}
   end
@@ -26,7 +24,7 @@ end
 
 if redis.call('HGET', KEYS[2], 'status') ~= 'active' then return {'NOT_ON_SALE', ''} end
 
--- Sale window (issue 14): judged by Redis's clock, so every gateway agrees to the millisecond
+-- Sale window: judged by Redis's clock, so every gateway agrees to the millisecond
 -- whatever its own clock says. A reservation under a window records that clock in its ledger entry.
 local window = redis.call('HMGET', KEYS[2], 'starts', 'ends')
 local reservedAt = ARGV[4]
@@ -41,7 +39,7 @@ local stock = tonumber(redis.call('GET', KEYS[1]))
 if stock == nil then return {'NOT_ON_SALE', ''} end
 
 local limit = tonumber(redis.call('HGET', KEYS[2], 'limit'))
--- A limit counts units per buyer: a guest has no identity to count against (issue 13).
+-- A limit counts units per buyer: a guest has no identity to count against.
 if limit ~= nil and user == '' then return {'SIGN_IN_REQUIRED', ''} end
 if limit ~= nil and user ~= '' then
   local held = tonumber(redis.call('HGET', KEYS[3], user)) or 0

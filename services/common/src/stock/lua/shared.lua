@@ -11,17 +11,6 @@
 
 local unitsCameBack = false
 
--- A ledger entry as a table with the fields above. Entries written before the fields were spelled out
--- ({q, u, t, s = 'r'|'c', k}) read as the same record, so an upgrade with reservations in flight is safe.
-local function decodeLedgerEntry (raw)
-  local entry = cjson.decode(raw)
-  if entry.quantity == nil and entry.q ~= nil then
-    entry = { quantity = entry.q, user = entry.u, reservedAt = entry.t,
-      state = (entry.s == 'c') and 'claimed' or 'reserved', idempotencyRecord = entry.k or '' }
-  end
-  return entry
-end
-
 -- Put units back on sale and drop them from the buyer's held count: the one way units return
 -- (a failed order's compensation, a cancellation, an undo, a stale release).
 local function returnUnits (stockKey, usersKey, user, quantity)

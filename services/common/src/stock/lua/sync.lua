@@ -20,7 +20,7 @@ for i = 2, #changes, 2 do
 end
 local pending = 0
 for _, raw in ipairs(redis.call('HVALS', KEYS[3])) do
-  pending = pending + decodeLedgerEntry(raw).quantity
+  pending = pending + cjson.decode(raw).quantity
 end
 local available = math.max(tonumber(ARGV[2]) - pending, 0)
 local before = redis.call('GET', KEYS[1]) or ''
