@@ -54,6 +54,8 @@ t.test('a payment after its order expired is refunded once through the provider 
   const again = await waitForPaymentStatus(s, id, ['refunded'])
   t.equal(again.refund_id, refunded.refund_id, 'settling again refunds nothing more')
   t.match(await orderRow(s, order.orderId), { status: 'expired', payment_id: null }, 'the order stays expired')
+  const read = await s.gateway.inject({ url: `/orders/${order.orderId}`, headers: { 'x-order-receipt': order.receipt } })
+  t.match(read.json(), { status: 'expired', paymentStatus: 'refunded' }, 'and the order says its payment was refunded')
   await conservation(t, order.productId, 3)
 })
 
