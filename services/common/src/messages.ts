@@ -93,6 +93,11 @@ export function encodeMessage (message: OrderMessage): string {
   return JSON.stringify(message)
 }
 
+/** A message as a Kafka record of `orders`: keyed by its order id (one order, one partition, in order). */
+export function orderRecord (message: OrderMessage): { key: string, value: string, headers: Record<string, string> } {
+  return { key: message.orderId, value: encodeMessage(message), headers: { [REQUEST_ID_HEADER]: message.requestId } }
+}
+
 /** Decodes a message value; anything that is not a known, well-formed message is a poison message. */
 export function decodeMessage (value: Buffer | string | null): Decoded {
   if (value === null || value.length === 0) return { ok: false, reason: 'empty message value' }

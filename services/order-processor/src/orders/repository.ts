@@ -1,5 +1,5 @@
 import type { Pool, PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise'
-import type { FinalOrderStatus, ProductStatus } from '@flash/common'
+import { ORDER_RECORD_COLUMNS, toOrderRecord, type FinalOrderStatus, type OrderRecord, type ProductStatus } from '@flash/common'
 
 // Every SQL statement of the processor. All but the expiry scan run inside the one transaction of a
 // batch, on the connection the batch holds; none of them commits.
@@ -21,17 +21,8 @@ export interface NewOrder {
 
 export interface LockedProduct { id: number, stock: number, status: ProductStatus, price: number, paymentWindowSeconds: number }
 
-export interface LockedOrder {
-  id: string
-  productId: number
-  userId: string | null
-  quantity: number
-  status: FinalOrderStatus
-  amount: number | null
-  currency: string | null
-  payBy: Date | null
-  paymentId: string | null
-}
+/** An order under its row lock. */
+export type LockedOrder = OrderRecord
 
 /** Rows per multi-row statement: keeps packets and IN lists bounded whatever the batch size. */
 const CHUNK = 500
@@ -116,20 +107,8 @@ export const ordersRepository = {
 
   async lockOrder (conn: PoolConnection, orderId: string): Promise<LockedOrder | null> {
     const [rows] = await conn.query<RowDataPacket[]>(
-      'SELECT id, product_id, user_id, quantity, status, amount, currency, pay_by, payment_id FROM orders WHERE id = ? FOR UPDATE', [orderId])
-    const row = rows[0]
-    if (row === undefined) return null
-    return {
-      id: String(row.id),
-      productId: Number(row.product_id),
-      userId: row.user_id === null ? null : String(row.user_id),
-      quantity: Number(row.quantity),
-      status: row.status as FinalOrderStatus,
-      amount: row.amount === null ? null : Number(row.amount),
-      currency: row.currency === null ? null : String(row.currency),
-      payBy: row.pay_by === null ? null : row.pay_by as Date,
-      paymentId: row.payment_id === null ? null : String(row.payment_id)
-    }
+      `SELECT ${ORDER_RECORD_COLUMNS} FROM orders WHERE id = ? FOR UPDATE`, [orderId])
+    return rows[0] === undefined ? null : toOrderRecord(rows[0])
   },
 
   /** Withdraws a confirmed, held or paid order (each guarded by its status: applied once). */
