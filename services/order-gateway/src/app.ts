@@ -1,6 +1,6 @@
-import rateLimit from '@fastify/rate-limit'
 import underPressure from '@fastify/under-pressure'
-import cookie from '@fastify/cookie'
+import { parseCookie } from 'cookie'
+import type { FastifyRequest } from 'fastify'
 import {
   createPlatformApp, createMysqlPool, pingMysql, createRedisCluster, pingRedis, createKafka, StockStore,
   AppError, ErrorCode, resolveAuthSecret, createAccessTokenVerifier, createReceipts, type App, type Logger,
@@ -15,6 +15,7 @@ import { OrderPlacement } from './orders/placement.ts'
 import { OrderCancellation } from './orders/cancellation.ts'
 import { orderRoutes } from './routes/orders.ts'
 import { salesRoutes } from './routes/sales.ts'
+import { ClientBudgets } from './admission/client-budgets.ts'
 import { Callers } from '@flash/common'
 import { StockMemory } from './stock-memory/memory.ts'
 import { listenToStockEvents } from './stock-memory/events.ts'
@@ -79,25 +80,11 @@ export async function buildApp (config: GatewayConfig, deps: GatewayDeps = {}): 
   app.readiness.set('redis', () => pingRedis(redis))
   app.readiness.set('kafka', async () => { if (!publisher.connected) throw new Error('producer not connected') })
 
-  // Per client, in this process's memory: no Redis round trip on the hot path. With N replicas behind
-  // nginx a client may place up to N × RATE_LIMIT_MAX orders per window; nginx's limit_req is the
-  // edge's per-address limit across all of them.
-  await app.register(rateLimit, {
-    global: false,
-    // request.ip is the buyer: the platform trusts X-Forwarded-For only from nginx's networks, so a
-    // direct client cannot pick its own address.
-    keyGenerator: (request) => request.ip,
-    // Only a limited client is told about the limit (Retry-After): three headers on every order
-    // answer were bytes written for nothing on the hot path.
-    addHeadersOnExceeding: { 'x-ratelimit-limit': false, 'x-ratelimit-remaining': false, 'x-ratelimit-reset': false },
-    addHeaders: { 'x-ratelimit-limit': true, 'x-ratelimit-remaining': true, 'x-ratelimit-reset': true, 'retry-after': true },
-    errorResponseBuilder: (_request, context) =>
-      new AppError(429, ErrorCode.RATE_LIMITED, `too many orders from this client; retry in ${context.after}`)
-  })
-
   // Buyers: the browser's session is its httpOnly access cookie, API clients send a bearer
-  // token; either is verified here per request, without a database or Redis call.
-  await app.register(cookie)
+  // token; either is verified here per request, without a database or Redis call. The gateway sets no
+  // cookie, and only a route that asks who the caller is reads one (a sold-out refusal never does): the
+  // Cookie header is parsed when request.cookies is first read, not by two hooks on every request.
+  app.decorateRequest('cookies', { getter (this: FastifyRequest) { return parseCookie(this.headers.cookie ?? '') } })
   const callers = new Callers({
     adminToken: config.ADMIN_TOKEN,
     verifyAccessToken: createAccessTokenVerifier(auth.secret),
@@ -131,7 +118,7 @@ export async function buildApp (config: GatewayConfig, deps: GatewayDeps = {}): 
       pending,
       callers,
       maxQuantityPerOrder: config.MAX_QUANTITY_PER_ORDER,
-      rateLimit: { max: config.RATE_LIMIT_MAX, timeWindow: config.RATE_LIMIT_WINDOW_SECONDS * 1000 }
+      budgets: new ClientBudgets({ max: config.RATE_LIMIT_MAX, windowMs: config.RATE_LIMIT_WINDOW_SECONDS * 1000 })
     })
   })
   await app.register(salesRoutes, { orders })
