@@ -7,18 +7,13 @@
 import type { ErrorCode as ServiceErrorCode } from '@backend/common/src/errors.ts'
 import type { OrderStatus, PaymentStatus } from '@backend/common/src/schemas.ts'
 import type {
-  NewProduct, Product as ServiceProduct, ProductChanges, ProductPage, ProductQuery, ReconcileReport, SyncReport,
+  NewProduct, Product, ProductChanges, ProductPage, ProductQuery, ReconcileReport, SyncReport,
 } from '@backend/catalog-service/src/schemas.ts'
 import type { CancelAccepted, Order, OrderAccepted, OrderPage, SalesSummary } from '@backend/order-gateway/src/schemas.ts'
 import type { Payment, PaymentsConfig } from '@backend/payment-service/src/schemas.ts'
 import type { BuyerView as Buyer, SessionView as Session } from '@backend/catalog-service/src/buyers/schemas.ts'
 
-export type { NewProduct, Order, OrderPage, OrderStatus, Payment, PaymentStatus, ProductChanges, ReconcileReport, SyncReport }
-/**
- * `originalPrice` (minor units, the price before the sale) is not served by the catalog yet: the shop
- * shows it crossed out as soon as a product carries it.
- */
-export type Product = ServiceProduct & { originalPrice?: number | null }
+export type { NewProduct, Order, OrderPage, OrderStatus, Product, Payment, PaymentStatus, ProductChanges, ReconcileReport, SyncReport }
 export type SalesRow = SalesSummary['items'][number]
 /** GET /payments/config: sandbox mode and its test cards. */
 export type PaymentConfig = PaymentsConfig

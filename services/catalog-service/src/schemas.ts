@@ -20,6 +20,10 @@ export const LIMITS = {
 // `\S`: a name of spaces only is as empty as "" (the stored name is trimmed).
 const Name = Type.String({ minLength: 1, maxLength: LIMITS.nameLength, pattern: '\\S', description: '1–200 characters, not blank' })
 const Price = Type.Integer({ minimum: 0, maximum: LIMITS.maxPrice, description: 'integer cents' })
+const OriginalPrice = Type.Union([
+  Type.Integer({ minimum: 0, maximum: LIMITS.maxPrice, description: 'integer cents before the sale, shown crossed out' }),
+  Type.Null()
+])
 const Stock = Type.Integer({ minimum: 0, maximum: LIMITS.maxStock })
 const ImageUrl = Type.Union([
   Type.String({ maxLength: LIMITS.imageUrlLength, pattern: '^https?://[^\\s]+$', description: 'http(s) URL' }),
@@ -47,6 +51,7 @@ export const Product = Type.Object({
   id: ProductId,
   name: Type.String(),
   price: Type.Integer({ description: 'integer cents' }),
+  originalPrice: Type.Union([Type.Integer(), Type.Null()], { description: 'integer cents before the sale, shown crossed out; null: none' }),
   stock: Type.Integer({ description: 'live available units (Redis); MySQL stock when the product is not on sale' }),
   imageUrl: Type.Union([Type.String(), Type.Null()]),
   perUserLimit: Type.Union([Type.Integer(), Type.Null()]),
@@ -63,6 +68,7 @@ export const NewProduct = Type.Object({
   name: Name,
   stock: Stock,
   price: Type.Optional(Price),
+  originalPrice: Type.Optional(OriginalPrice),
   imageUrl: Type.Optional(ImageUrl),
   perUserLimit: Type.Optional(PerUserLimit),
   paymentWindowSeconds: Type.Optional(PaymentWindowSeconds),
@@ -74,6 +80,7 @@ export type NewProduct = Static<typeof NewProduct>
 export const ProductChanges = Type.Object({
   name: Type.Optional(Name),
   price: Type.Optional(Price),
+  originalPrice: Type.Optional(OriginalPrice),
   imageUrl: Type.Optional(ImageUrl),
   perUserLimit: Type.Optional(PerUserLimit),
   paymentWindowSeconds: Type.Optional(PaymentWindowSeconds),

@@ -32,6 +32,7 @@ export class Catalog {
       name: input.name.trim(),
       stock: input.stock,
       price: input.price ?? 0,
+      originalPrice: input.originalPrice ?? null,
       imageUrl: input.imageUrl ?? null,
       perUserLimit: input.perUserLimit ?? null,
       paymentWindowSeconds: input.paymentWindowSeconds ?? this.#paymentWindowSeconds,
@@ -175,6 +176,8 @@ function toProduct (details: ProductDetails, stock: number): Product {
     id: details.id,
     name: details.name,
     price: details.price,
+    // Cached details written before the column existed lack the field.
+    originalPrice: details.originalPrice ?? null,
     stock,
     imageUrl: details.imageUrl,
     perUserLimit: details.perUserLimit,

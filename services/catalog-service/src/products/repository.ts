@@ -9,6 +9,7 @@ export interface ProductRecord {
   id: number
   name: string
   price: number
+  originalPrice: number | null
   stock: number
   imageUrl: string | null
   perUserLimit: number | null
@@ -25,6 +26,7 @@ export interface NewProductRecord {
   name: string
   stock: number
   price: number
+  originalPrice: number | null
   imageUrl: string | null
   perUserLimit: number | null
   paymentWindowSeconds: number
@@ -35,6 +37,7 @@ export interface NewProductRecord {
 export interface ProductDetailChanges {
   name?: string
   price?: number
+  originalPrice?: number | null
   imageUrl?: string | null
   perUserLimit?: number | null
   paymentWindowSeconds?: number
@@ -65,6 +68,7 @@ interface ProductRow extends RowDataPacket {
   id: number
   name: string
   price: number
+  original_price: number | null
   stock: number
   image_url: string | null
   per_user_limit: number | null
@@ -76,7 +80,7 @@ interface ProductRow extends RowDataPacket {
   updated_at: Date
 }
 
-const COLUMNS = 'id, name, price, stock, image_url, per_user_limit, payment_window_seconds, status, sale_starts_at, sale_ends_at, created_at, updated_at'
+const COLUMNS = 'id, name, price, original_price, stock, image_url, per_user_limit, payment_window_seconds, status, sale_starts_at, sale_ends_at, created_at, updated_at'
 
 const msOrNull = (date: Date | null): number | null => date === null ? null : date.getTime()
 
@@ -84,6 +88,7 @@ const toRecord = (row: ProductRow): ProductRecord => ({
   id: Number(row.id),
   name: row.name,
   price: row.price,
+  originalPrice: row.original_price === null ? null : Number(row.original_price),
   stock: row.stock,
   imageUrl: row.image_url,
   perUserLimit: row.per_user_limit,
@@ -101,6 +106,7 @@ const likeSubstring = (text: string): string => `%${text.replace(/[\\%_]/g, (c) 
 const DETAIL_COLUMNS: Record<keyof ProductDetailChanges, string> = {
   name: 'name',
   price: 'price',
+  originalPrice: 'original_price',
   imageUrl: 'image_url',
   perUserLimit: 'per_user_limit',
   paymentWindowSeconds: 'payment_window_seconds',
@@ -117,8 +123,8 @@ export class ProductRepository {
 
   async create (product: NewProductRecord): Promise<number> {
     const [result] = await this.#pool.query<ResultSetHeader>(
-      'INSERT INTO products (name, price, stock, image_url, per_user_limit, payment_window_seconds, sale_starts_at, sale_ends_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-      [product.name, product.price, product.stock, product.imageUrl, product.perUserLimit, product.paymentWindowSeconds, product.saleStartsAt, product.saleEndsAt])
+      'INSERT INTO products (name, price, original_price, stock, image_url, per_user_limit, payment_window_seconds, sale_starts_at, sale_ends_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      [product.name, product.price, product.originalPrice, product.stock, product.imageUrl, product.perUserLimit, product.paymentWindowSeconds, product.saleStartsAt, product.saleEndsAt])
     return result.insertId
   }
 
