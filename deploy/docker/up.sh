@@ -77,7 +77,7 @@ fi
 port="$(setting NGINX_PORT)"
 through_nginx() {
   local path
-  for path in '/api/products?pageSize=1' /docs/gateway/json /docs/processor/json; do
+  for path in '/api/products?pageSize=1' /docs/gateway/json /docs/processor/json /docs/payments/json /api/payments/config; do
     "${COMPOSE[@]}" exec -T nginx wget -q -O /dev/null "http://127.0.0.1:${port:-8080}$path" >/dev/null 2>&1 || return 1
   done
 }
@@ -93,6 +93,6 @@ done
 
 echo "make up: healthy in $((SECONDS - t0)) s"
 echo "  shop        http://localhost:${port:-8080}/"
-echo "  API         http://localhost:${port:-8080}/api/products   /api/orders"
-echo "  API docs    http://localhost:${port:-8080}/docs/catalog/  /docs/gateway/  /docs/processor/"
+echo "  API         http://localhost:${port:-8080}/api/products   /api/orders   /api/payments"
+echo "  API docs    http://localhost:${port:-8080}/docs/catalog/  /docs/gateway/  /docs/processor/  /docs/payments/"
 echo "  logs        make logs [S=<service>]    status: make ps    stop: make down"
