@@ -310,7 +310,8 @@ async function migrateOutcome (): Promise<string> {
   const rows = (await must('compose ps migrate', compose(['ps', '-a', '--format', '{{.State}}|{{.ExitCode}}', 'migrate']))).trim().split('\n').filter(Boolean)
   expect(rows.length === 1 && rows[0] === 'exited|0', 'the migrate one-shot ran and exited 0', rows)
   const log = await must('compose logs migrate', compose(['logs', '--no-log-prefix', 'migrate']))
-  const said = /^migrate: .*$/m.exec(log)?.[0]
+  // The last run's line: a container started again by a later `up` keeps its earlier log.
+  const said = log.match(/^migrate: .*$/gm)?.at(-1)
   expect(said !== undefined, 'migrate says what it did', tail(log, 5))
   return said!
 }
