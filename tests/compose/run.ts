@@ -288,7 +288,13 @@ async function projectVolumes (): Promise<string[]> {
   return out.split('\n').filter(Boolean)
 }
 
-const healthyLine = (out: string): string => /make up: healthy in (\d+) s/.exec(out)?.[0] ?? 'healthy'
+/** make up's last line on the Compose path. Without it, make up did not start the stack in Docker
+ * (it runs make local where `docker info` fails): nothing of this project would be listening. */
+const healthyLine = (out: string): string => {
+  const line = /make up: healthy in (\d+) s/.exec(out)?.[0]
+  if (line === undefined) throw new Error(`make up exited 0 without "make up: healthy in N s" (not the Compose path?):\n${tail(out)}`)
+  return line
+}
 
 async function apiAnswers (): Promise<void> {
   const products = await http('GET', '/api/products?pageSize=1')
@@ -322,10 +328,11 @@ const steps: Step[] = [
     timeoutMs: 20 * MINUTE,
     run: async () => {
       const out = await must('make up', make('up', [], 20 * MINUTE))
+      const healthy = healthyLine(out)
       const migrated = await migrateOutcome()
       expect(/applied 001_/.test(migrated), 'on an empty database migrate applied every migration', migrated)
       const versions = await sql('SELECT COUNT(*) FROM schema_migrations')
-      return `${healthyLine(out)}; ${migrated} (${versions[0]?.[0]} in schema_migrations)`
+      return `${healthy}; ${migrated} (${versions[0]?.[0]} in schema_migrations)`
     }
   },
   {
@@ -502,6 +509,7 @@ const steps: Step[] = [
     timeoutMs: 10 * MINUTE,
     run: async () => {
       const out = await must('make up', make('up', [], 10 * MINUTE))
+      const healthy = healthyLine(out)
       const migrated = await migrateOutcome()
       expect(migrated === 'migrate: schema is current', 'migrate ran again and found the schema current', migrated)
       const product = await http('GET', `/api/products/${state.productId}`)
@@ -514,7 +522,7 @@ const steps: Step[] = [
       const paid = await http('GET', `/api/orders/${state.paidOrder}`, { headers: receiptHeader(state.paidOrder) })
       expect(paid.status === 200 && paid.body.status === 'paid', 'the paid order is still paid', paid)
       await clusterWhole()
-      return `${healthyLine(out)}; cluster whole`
+      return `${healthy}; cluster whole`
     }
   },
   {
@@ -524,13 +532,14 @@ const steps: Step[] = [
       state.nginxId = (await containerIds('nginx'))[0] ?? ''
       debugFiles = true
       const out = await must('make up DEBUG=1', make('up', ['DEBUG=1'], 6 * MINUTE))
+      const healthy = healthyLine(out)
       const port = (await must('compose port', compose(['port', 'order-gateway', '3002']))).trim()
       const live = await fetch(`http://${port}/health/live`, { signal: AbortSignal.timeout(5000) })
       expect(live.status === 200, `the gateway answers on its published port ${port}`, live.status)
       const mysqlPort = (await must('compose port', compose(['port', 'mysql', '3306']))).trim()
       expect(/^127\.0\.0\.1:\d+$/.test(mysqlPort), 'mysql is published on 127.0.0.1', mysqlPort)
       await apiAnswers()
-      return `${healthyLine(out)}; gateway on ${port}, mysql on ${mysqlPort}`
+      return `${healthy}; gateway on ${port}, mysql on ${mysqlPort}`
     }
   },
   {
@@ -541,13 +550,14 @@ const steps: Step[] = [
       for (const s of ['mysql', ...SERVICES]) before.set(s, await containerIds(s))
       debugFiles = false
       const out = await must('make up', make('up', [], 6 * MINUTE))
+      const healthy = healthyLine(out)
       for (const s of ['mysql', ...SERVICES]) {
         const now = await containerIds(s)
         expect(now.length === 1 && !before.get(s)!.includes(now[0]!), `${s} was recreated`, { before: before.get(s), now })
       }
       expect((await containerIds('nginx'))[0] === state.nginxId, 'nginx is the same container (not restarted)')
       await apiAnswers()
-      return healthyLine(out)
+      return healthy
     }
   },
   {
