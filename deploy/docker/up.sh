@@ -77,11 +77,14 @@ fi
 # Every service through a path nginx never caches: /api/products may come from the micro-cache,
 # which serves a stale list while the catalog is unreachable (proxy_cache_use_stale error).
 port="$(setting NGINX_PORT)"
+failed_check=''
 through_nginx() {
   local path
   for path in /docs/catalog/json /docs/gateway/json /docs/processor/json /docs/payments/json /api/payments/config; do
+    failed_check="$path inside the nginx container"
     "${COMPOSE[@]}" exec -T nginx wget -q -O /dev/null "http://127.0.0.1:${port:-8080}$path" >/dev/null 2>&1 || return 1
   done
+  failed_check="/docs/catalog/json on 127.0.0.1:${port:-8080} from this host"
   through_published_port
 }
 # And from this host through the published port, the way a browser or make test-compose comes in
@@ -97,10 +100,12 @@ through_published_port() {
 }
 healthy_at=$SECONDS
 retries=0
+first_failure=''
 deadline=$((SECONDS + 30))
 until through_nginx; do
+  [[ -n "$first_failure" ]] || first_failure="$failed_check"
   if ((SECONDS >= deadline)); then
-    echo "make up: healthy, but nginx (on 127.0.0.1:${port:-8080} from here too) does not reach the services after 30 s; its log:" >&2
+    echo "make up: healthy, but nginx (on 127.0.0.1:${port:-8080} from here too) does not reach the services after 30 s (last failed: $failed_check); its log:" >&2
     "${COMPOSE[@]}" logs --tail=30 nginx >&2 || true
     exit 1
   fi
@@ -109,7 +114,7 @@ until through_nginx; do
 done
 # Said only when it took a retry: how long compose's "healthy" came before what clients get.
 if ((retries > 0)); then
-  echo "make up: nginx answered for every service (also on 127.0.0.1:${port:-8080}) $((SECONDS - healthy_at)) s after compose reported healthy"
+  echo "make up: nginx answered for every service (also on 127.0.0.1:${port:-8080}) $((SECONDS - healthy_at)) s after compose reported healthy; first failed: $first_failure"
 fi
 
 echo "make up: healthy in $((SECONDS - t0)) s"
