@@ -40,14 +40,15 @@ RUN rm -f /etc/nginx/conf.d/default.conf \
  && chmod -R g+w /etc/nginx /var/cache/nginx
 USER nginx
 # Healthy = it serves the shop and reaches every service through its proxy paths (a page alone
-# would stay "healthy" while every /api request answers 502): the product list, and the gateway's
-# and the processor's API documents (cheap: no database behind them). Unhealthy only after 100 s
+# would stay "healthy" while every /api request answers 502): the product list, and every
+# service's API document (cheap: no database behind them). The catalog's document too, since the
+# product list may come from the micro-cache, stale while the catalog is unreachable. Unhealthy only after 100 s
 # of failures, so a service's restart does not flap it. A `make up` that recreates the services
 # behind a running nginx (DEBUG=1 and back) can outlast that on a busy machine: compose --wait
 # then gives up on nginx, and up.sh waits (bounded) for this check to pass again, then checks
 # these paths itself.
 HEALTHCHECK --interval=5s --timeout=4s --start-period=10s --retries=20 \
-  CMD for path in / '/api/products?pageSize=1' /docs/gateway/json /docs/processor/json; do \
+  CMD for path in / '/api/products?pageSize=1' /docs/catalog/json /docs/gateway/json /docs/processor/json /docs/payments/json; do \
         wget -q -O /dev/null "http://127.0.0.1:${NGINX_PORT}$path" || exit 1; \
       done
 # nginx's graceful stop: workers finish the requests they are serving.

@@ -4,7 +4,8 @@
 const portVariable = {
   'catalog-service': ['CATALOG_PORT', 3001],
   'order-gateway': ['GATEWAY_PORT', 3002],
-  'order-processor': ['PROCESSOR_PORT', 3003]
+  'order-processor': ['PROCESSOR_PORT', 3003],
+  'payment-service': ['PAYMENT_PORT', 3004]
 }
 const service = process.env.SERVICE ?? ''
 const entry = portVariable[service]

@@ -1,7 +1,9 @@
 // make test-compose: `make up` for real on a Docker engine, the whole life of the stack, in a Compose
 // project of its own (COMPOSE_TEST_PROJECT, default flash-sale-ctest) on free host ports, so it never
 // touches a developer's `make up` or `make local`:
-//   make up → a product, an order placed, confirmed and withdrawn through nginx (checked in MySQL)
+//   make up (the one-shot migrate exited 0) → a free product, an order placed, confirmed and
+//   withdrawn through nginx (checked in MySQL) → a priced product bought and paid through nginx
+//   (awaiting_payment → the payment-service, stripe-mock and a sandbox test card → paid)
 //   → every /docs/*/json → gateway and processor scaled to 2, 20 orders, each confirmed once and
 //   both replicas used (no nginx reload) → make down (no anonymous volume left) → make up on the
 //   kept volumes (product, orders and the Redis Cluster intact) → make up DEBUG=1 and back (the API
@@ -24,7 +26,9 @@ const RUN_DEADLINE = Date.now() + Number(process.env.COMPOSE_TEST_TIMEOUT_S ?? 1
 const KEEP_ON_FAILURE = process.env.COMPOSE_TEST_KEEP === '1'
 const LOG_DIR = join(ROOT, 'test-results/compose')
 const MINUTE = 60_000
-const SERVICES = ['catalog-service', 'order-gateway', 'order-processor'] as const
+const SERVICES = ['catalog-service', 'order-gateway', 'order-processor', 'payment-service'] as const
+/** The docs prefix under /docs/ and the OpenAPI title of each service. */
+const DOCS = [['catalog', 'catalog-service'], ['gateway', 'order-gateway'], ['processor', 'order-processor'], ['payments', 'payment-service']] as const
 const REDIS_NODES = [1, 2, 3, 4, 5, 6].map((n) => `redis-${n}`)
 const SCALED_ORDERS = 20
 
@@ -112,7 +116,7 @@ async function containerIds (service?: string): Promise<string[]> {
 
 /** The value of one Prometheus counter of every replica of a service, read inside each container. */
 async function replicaCounters (service: typeof SERVICES[number], metric: string): Promise<number[]> {
-  const port = { 'catalog-service': 3001, 'order-gateway': 3002, 'order-processor': 3003 }[service]
+  const port = { 'catalog-service': 3001, 'order-gateway': 3002, 'order-processor': 3003, 'payment-service': 3004 }[service]
   const replicas = (await containerIds(service)).length
   const values: number[] = []
   for (let index = 1; index <= replicas; index++) {
@@ -133,12 +137,18 @@ let adminToken = ''
 interface Answer { status: number, body: Record<string, unknown>, text: string, headers: Headers }
 
 async function http (method: string, path: string, options: { body?: unknown, headers?: Record<string, string> } = {}): Promise<Answer> {
+  const started = Date.now()
   const res = await fetch(baseUrl + path, {
     method,
     redirect: 'manual',
     headers: { ...(options.body === undefined ? {} : { 'content-type': 'application/json' }), ...options.headers },
     body: options.body === undefined ? undefined : JSON.stringify(options.body),
     signal: AbortSignal.timeout(15_000)
+  }).catch((error: Error & { cause?: { code?: string, message?: string } }) => {
+    // fetch says only "fetch failed": the cause (ECONNREFUSED, ECONNRESET, other side closed…) is
+    // what tells a port nobody listens on from a connection dropped by a proxy.
+    const cause = error.cause ? ` (${[error.cause.code, error.cause.message].filter(Boolean).join(': ')})` : ''
+    throw new Error(`${method} ${path}: ${error.message}${cause} after ${Date.now() - started} ms`)
   })
   const text = await res.text()
   let body: Record<string, unknown> = {}
@@ -200,6 +210,9 @@ const state = {
   productId: 0,
   initialStock: 100,
   firstOrder: '',
+  pricedProductId: 0,
+  paidOrder: '',
+  paymentId: '',
   scaledOrders: [] as string[],
   nginxId: '',
   recreatedIds: new Map<string, string[]>(),
@@ -275,7 +288,13 @@ async function projectVolumes (): Promise<string[]> {
   return out.split('\n').filter(Boolean)
 }
 
-const healthyLine = (out: string): string => /make up: healthy in (\d+) s/.exec(out)?.[0] ?? 'healthy'
+/** make up's last line on the Compose path. Without it, make up did not start the stack in Docker
+ * (it runs make local where `docker info` fails): nothing of this project would be listening. */
+const healthyLine = (out: string): string => {
+  const line = /make up: healthy in (\d+) s/.exec(out)?.[0]
+  if (line === undefined) throw new Error(`make up exited 0 without "make up: healthy in N s" (not the Compose path?):\n${tail(out)}`)
+  return line
+}
 
 async function apiAnswers (): Promise<void> {
   const products = await http('GET', '/api/products?pageSize=1')
@@ -284,24 +303,45 @@ async function apiAnswers (): Promise<void> {
   expect(product.status === 200 && product.body.id === state.productId, `GET /api/products/${state.productId} answers the product`, product)
   const order = await http('GET', `/api/orders/${state.firstOrder}`, { headers: receiptHeader(state.firstOrder) })
   expect(order.status === 200 && order.body.orderId === state.firstOrder, 'GET /api/orders/:id answers the first order', order)
-  for (const service of ['catalog', 'gateway', 'processor']) {
+  for (const [service] of DOCS) {
     const docs = await http('GET', `/docs/${service}/json`)
     expect(docs.status === 200 && typeof docs.body.openapi === 'string', `/docs/${service}/json answers its OpenAPI document`, docs.status)
   }
+  const payments = await http('GET', '/api/payments/config')
+  expect(payments.status === 200 && typeof payments.body.sandbox === 'boolean', 'GET /api/payments/config answers', payments)
+}
+
+/** The one-shot migrate: exited 0, and what it said. */
+async function migrateOutcome (): Promise<string> {
+  const rows = (await must('compose ps migrate', compose(['ps', '-a', '--format', '{{.State}}|{{.ExitCode}}', 'migrate']))).trim().split('\n').filter(Boolean)
+  expect(rows.length === 1 && rows[0] === 'exited|0', 'the migrate one-shot ran and exited 0', rows)
+  const log = await must('compose logs migrate', compose(['logs', '--no-log-prefix', 'migrate']))
+  // The last run's line: a container started again by a later `up` keeps its earlier log.
+  const said = log.match(/^migrate: .*$/gm)?.at(-1)
+  expect(said !== undefined, 'migrate says what it did', tail(log, 5))
+  return said!
 }
 
 const steps: Step[] = [
   {
-    name: 'make up (build, start, wait until healthy)',
+    name: 'make up (build, start, wait until healthy; migrate exited 0)',
     timeoutMs: 20 * MINUTE,
-    run: async () => healthyLine(await must('make up', make('up', [], 20 * MINUTE)))
+    run: async () => {
+      const out = await must('make up', make('up', [], 20 * MINUTE))
+      const healthy = healthyLine(out)
+      const migrated = await migrateOutcome()
+      expect(/applied 001_/.test(migrated), 'on an empty database migrate applied every migration', migrated)
+      const versions = await sql('SELECT COUNT(*) FROM schema_migrations')
+      return `${healthy}; ${migrated} (${versions[0]?.[0]} in schema_migrations)`
+    }
   },
   {
-    name: 'create a product through nginx (in MySQL)',
+    name: 'create a free product through nginx (in MySQL)',
     timeoutMs: MINUTE,
     run: async () => {
+      // Price 0: its orders are confirmed at once, with no payment (the priced path is step 5).
       const res = await http('POST', '/api/products', {
-        body: { name: `compose test ${new Date().toISOString()}`, stock: state.initialStock, price: 1999 },
+        body: { name: `compose test ${new Date().toISOString()}`, stock: state.initialStock, price: 0 },
         headers: { authorization: `Bearer ${adminToken}` }
       })
       expect(res.status === 201, 'POST /api/products answers 201', res)
@@ -341,10 +381,62 @@ const steps: Step[] = [
     }
   },
   {
+    name: 'buy a priced product and pay it through nginx: awaiting_payment → paid (MySQL)',
+    timeoutMs: 3 * MINUTE,
+    run: async () => {
+      const price = 1999
+      const created = await http('POST', '/api/products', {
+        body: { name: `compose test priced ${new Date().toISOString()}`, stock: 10, price, paymentWindowSeconds: 600 },
+        headers: { authorization: `Bearer ${adminToken}` }
+      })
+      expect(created.status === 201 && created.body.price === price, 'POST /api/products (priced) answers 201', created)
+      state.pricedProductId = created.body.id as number
+      const config = await http('GET', '/api/payments/config')
+      expect(config.status === 200 && config.body.sandbox === true, 'GET /api/payments/config: sandbox mode (test cards)', config)
+
+      // The guest's order: held for payment, not confirmed.
+      const key = randomUUID()
+      const placed = await waitFor('POST /api/orders (priced) to be accepted', 60_000, async () => {
+        const answer = await http('POST', '/api/orders', { body: { productId: state.pricedProductId, quantity: 1 }, headers: { 'idempotency-key': key } })
+        return answer.status === 503 || answer.status === 429 ? undefined : answer
+      })
+      expect(placed.status === 202 && typeof placed.body.receipt === 'string', 'POST /api/orders answers 202 with a receipt', placed)
+      const orderId = placed.body.orderId as string
+      state.paidOrder = orderId
+      receipts.set(orderId, placed.body.receipt as string)
+      const held = await waitFor('the order to await payment', 90_000, async () => {
+        const res = await http('GET', `/api/orders/${orderId}`, { headers: receiptHeader(orderId) })
+        return res.status === 200 && res.body.status === 'awaiting_payment' ? res.body : undefined
+      })
+      expect(held.amount === price && typeof held.payBy === 'string', 'awaiting_payment with its amount and payBy', held)
+
+      // Pay: open the payment (a PaymentIntent at stripe-mock), confirm with the test card that
+      // succeeds; the sandbox delivers the signed payment_intent.succeeded to the webhook route.
+      const opened = await http('POST', '/api/payments', { body: { orderId }, headers: receiptHeader(orderId) })
+      expect(opened.status === 201 && typeof opened.body.paymentId === 'string' && opened.body.amount === price, 'POST /api/payments answers 201 with the payment', opened)
+      state.paymentId = opened.body.paymentId as string
+      const confirmed = await http('POST', `/api/payments/${state.paymentId}/sandbox-confirm`, { body: { paymentMethod: 'pm_card_visa' }, headers: receiptHeader(orderId) })
+      expect(confirmed.status === 202, 'POST /api/payments/:id/sandbox-confirm answers 202', confirmed)
+      const paid = await waitFor('the order to be paid', 90_000, async () => {
+        const res = await http('GET', `/api/orders/${orderId}`, { headers: receiptHeader(orderId) })
+        return res.status === 200 && res.body.status === 'paid' ? res.body : undefined
+      })
+      expect(paid.paymentStatus === 'paid', 'the order shows its payment paid', paid)
+      const payment = await http('GET', `/api/payments/${state.paymentId}`, { headers: receiptHeader(orderId) })
+      expect(payment.status === 200 && payment.body.status === 'paid', 'GET /api/payments/:id: paid', payment)
+      const rows = await sql(`SELECT o.status, o.payment_id, p.status, p.amount FROM orders o JOIN payments p ON p.id = o.payment_id WHERE o.id = '${orderId}'`)
+      expect(rows.length === 1 && rows[0]![0] === 'paid' && rows[0]![1] === state.paymentId && rows[0]![2] === 'paid' && rows[0]![3] === String(price),
+        'MySQL: the order paid by this payment, the payment paid', rows)
+      const events = await sql(`SELECT type FROM payment_events WHERE payment_id = '${state.paymentId}'`)
+      expect(events.some(([type]) => type === 'payment_intent.succeeded'), 'the signed event was applied (payment_events)', events)
+      return `order ${orderId} paid by ${state.paymentId}`
+    }
+  },
+  {
     name: 'every /docs/*/json through nginx; docs redirects keep the prefix',
     timeoutMs: MINUTE,
     run: async () => {
-      for (const [service, title] of [['catalog', 'catalog-service'], ['gateway', 'order-gateway'], ['processor', 'order-processor']] as const) {
+      for (const [service, title] of DOCS) {
         const json = await http('GET', `/docs/${service}/json`)
         expect(json.status === 200 && /^3\./.test(String(json.body.openapi)) && (json.body.info as { title?: string } | undefined)?.title === title, `/docs/${service}/json is ${title}'s OpenAPI document`, json.status)
         const page = await http('GET', `/docs/${service}/`)
@@ -353,7 +445,7 @@ const steps: Step[] = [
         expect(redirect.status >= 300 && redirect.status < 400 && redirect.headers.get('location') === `/docs/${service}/`,
           `/docs/${service}/static/index.html redirects to /docs/${service}/`, { status: redirect.status, location: redirect.headers.get('location') })
       }
-      return '3 services'
+      return `${DOCS.length} services`
     }
   },
   {
@@ -417,6 +509,9 @@ const steps: Step[] = [
     timeoutMs: 10 * MINUTE,
     run: async () => {
       const out = await must('make up', make('up', [], 10 * MINUTE))
+      const healthy = healthyLine(out)
+      const migrated = await migrateOutcome()
+      expect(migrated === 'migrate: schema is current', 'migrate ran again and found the schema current', migrated)
       const product = await http('GET', `/api/products/${state.productId}`)
       expect(product.status === 200 && product.body.stock === state.initialStock - SCALED_ORDERS, 'the product and its live stock are back', product)
       const rows = await sql(`SELECT status, COUNT(*) FROM orders WHERE product_id = ${state.productId} GROUP BY status`)
@@ -424,8 +519,10 @@ const steps: Step[] = [
       expect(JSON.stringify(counts, ['cancelled', 'confirmed', 'failed']) === JSON.stringify({ cancelled: 1, confirmed: SCALED_ORDERS }), 'its orders are in MySQL', rows)
       const order = await http('GET', `/api/orders/${state.scaledOrders[0]}`, { headers: receiptHeader(state.scaledOrders[0]!) })
       expect(order.status === 200 && order.body.status === 'confirmed', 'an order answers through nginx', order)
+      const paid = await http('GET', `/api/orders/${state.paidOrder}`, { headers: receiptHeader(state.paidOrder) })
+      expect(paid.status === 200 && paid.body.status === 'paid', 'the paid order is still paid', paid)
       await clusterWhole()
-      return `${healthyLine(out)}; cluster whole`
+      return `${healthy}; cluster whole`
     }
   },
   {
@@ -435,13 +532,14 @@ const steps: Step[] = [
       state.nginxId = (await containerIds('nginx'))[0] ?? ''
       debugFiles = true
       const out = await must('make up DEBUG=1', make('up', ['DEBUG=1'], 6 * MINUTE))
+      const healthy = healthyLine(out)
       const port = (await must('compose port', compose(['port', 'order-gateway', '3002']))).trim()
       const live = await fetch(`http://${port}/health/live`, { signal: AbortSignal.timeout(5000) })
       expect(live.status === 200, `the gateway answers on its published port ${port}`, live.status)
       const mysqlPort = (await must('compose port', compose(['port', 'mysql', '3306']))).trim()
       expect(/^127\.0\.0\.1:\d+$/.test(mysqlPort), 'mysql is published on 127.0.0.1', mysqlPort)
       await apiAnswers()
-      return `${healthyLine(out)}; gateway on ${port}, mysql on ${mysqlPort}`
+      return `${healthy}; gateway on ${port}, mysql on ${mysqlPort}`
     }
   },
   {
@@ -452,13 +550,14 @@ const steps: Step[] = [
       for (const s of ['mysql', ...SERVICES]) before.set(s, await containerIds(s))
       debugFiles = false
       const out = await must('make up', make('up', [], 6 * MINUTE))
+      const healthy = healthyLine(out)
       for (const s of ['mysql', ...SERVICES]) {
         const now = await containerIds(s)
         expect(now.length === 1 && !before.get(s)!.includes(now[0]!), `${s} was recreated`, { before: before.get(s), now })
       }
       expect((await containerIds('nginx'))[0] === state.nginxId, 'nginx is the same container (not restarted)')
       await apiAnswers()
-      return healthyLine(out)
+      return healthy
     }
   },
   {

@@ -1,6 +1,7 @@
 // docker-compose.yml, checked without a Docker engine: it is a valid Compose file, every long-running
 // container has a healthcheck, every variable a service reads is set, the start order is a DAG of
-// existing services, the scalable services can scale, and it matches `make local` where it must.
+// existing services (the schema's one-shot `migrate` before every service), the scalable services
+// can scale, and it matches `make local` where it must.
 import t from 'tap'
 import { readFileSync, existsSync } from 'node:fs'
 import { join } from 'node:path'
@@ -18,7 +19,16 @@ const addFormats = require('ajv-formats') as (ajv: InstanceType<typeof Ajv2020>)
 
 const compose = readCompose()
 const services = compose.services
-const ONE_SHOTS = ['redis-cluster', 'kafka-topics']
+const ONE_SHOTS = ['migrate', 'redis-cluster', 'kafka-topics']
+/** What each service needs before it starts: the payment-service uses no Redis, but stripe-mock. */
+const NEEDS: Record<typeof SERVICES[number], string[]> = {
+  'catalog-service': ['kafka-topics', 'migrate', 'mysql', 'redis-cluster'],
+  'order-gateway': ['kafka-topics', 'migrate', 'mysql', 'redis-cluster'],
+  'order-processor': ['kafka-topics', 'migrate', 'mysql', 'redis-cluster'],
+  'payment-service': ['kafka-topics', 'migrate', 'mysql', 'stripe-mock']
+}
+/** The official stripe/stripe-mock image's ENTRYPOINT serves HTTP on this port (HTTPS on 12112). */
+const STRIPE_MOCK_HTTP_PORT = 12111
 const SCALABLE = [...SERVICES]
 
 function validator () {
@@ -88,10 +98,11 @@ t.test('every depends_on target exists and the dependency graph has no cycle', a
   }
   for (const name of names) visit(name, [])
   t.same(cycles, [], 'no cycle')
-  // nginx's upstream names must resolve when it starts: it waits for all three services.
+  // nginx's upstream names must resolve when it starts: it waits for all four services.
   t.same([...dependsOn(services.nginx!).keys()].sort(), [...SERVICES].sort(), 'nginx waits for every service it proxies')
   for (const svc of SERVICES) {
-    t.same([...dependsOn(services[svc]!).keys()].sort(), ['kafka-topics', 'mysql', 'redis-cluster'], `${svc} waits for MySQL, the Redis Cluster and the Kafka topics`)
+    t.same([...dependsOn(services[svc]!).keys()].sort(), NEEDS[svc], `${svc} waits for ${NEEDS[svc].join(', ')}`)
+    t.equal(dependsOn(services[svc]!).get('migrate'), 'service_completed_successfully', `${svc} starts only on a migrated schema`)
   }
 })
 
@@ -107,14 +118,20 @@ t.test('every environment variable a service reads is set for its container', as
     // Containers reach the infrastructure by service name, never 127.0.0.1.
     t.equal(env.get('MYSQL_HOST'), 'mysql')
     t.equal(env.get('MYSQL_PORT'), '3306')
-    t.equal(env.get('REDIS_NODES'), [1, 2, 3, 4, 5, 6].map((n) => `redis-${n}:6379`).join(','))
+    if (read.has('REDIS_NODES')) t.equal(env.get('REDIS_NODES'), [1, 2, 3, 4, 5, 6].map((n) => `redis-${n}:6379`).join(','))
     t.equal(env.get('KAFKA_BROKERS'), 'kafka:9092')
     for (const name of read) {
-      if (/^MYSQL_HOST$|_(NODES|BROKERS|UPSTREAM)$/.test(name)) t.notMatch(env.get(name), /127\.0\.0\.1|localhost/, `${svc}: ${name} is not a loopback address`)
+      if (/^MYSQL_HOST$|_(NODES|BROKERS|UPSTREAM|API_URL|WEBHOOK_URL)$/.test(name)) t.notMatch(env.get(name), /127\.0\.0\.1|localhost/, `${svc}: ${name} is not a loopback address`)
     }
     const http = [...read].find((n) => /_HOST$/.test(n) && n !== 'MYSQL_HOST')
     if (http) t.equal(env.get(http), '0.0.0.0', `${svc} listens on every interface (${http})`)
   }
+  // The payment-service reaches stripe-mock by its compose name and HTTP port, and its sandbox
+  // delivers events to its own webhook route by its compose name and the port it listens on.
+  const payment = containerEnv(services['payment-service']!)
+  t.equal(payment.get('STRIPE_API_URL'), `http://stripe-mock:${STRIPE_MOCK_HTTP_PORT}`, 'STRIPE_API_URL is stripe-mock\'s HTTP port')
+  t.equal(payment.get('PAYMENTS_WEBHOOK_URL'), `http://payment-service:${payment.get('PAYMENT_PORT')}/payments/webhook`, 'sandbox events go to the payment-service\'s webhook route')
+  t.match(payment.get('STRIPE_SECRET_KEY'), /^sk_test_/, 'a test key (stripe-mock accepts any sk_test_ key)')
   // The env files are the ones make local reads, in the same order (.env over .env.example).
   for (const svc of SERVICES) t.same(envFilesOf(services[svc]!), [{ path: '.env.example', required: true }, { path: '.env', required: false }])
 })
@@ -141,19 +158,50 @@ t.test('only nginx publishes a port; the services can be scaled', async (t) => {
 t.test('nginx upstreams name the compose services on the ports the services listen on', async (t) => {
   const env = environmentOf(services.nginx!)
   const upstreams: Array<[string, string, string]> = [
-    ['CATALOG_UPSTREAM', 'catalog-service', 'CATALOG_PORT'],
-    ['GATEWAY_UPSTREAM', 'order-gateway', 'GATEWAY_PORT'],
-    ['PROCESSOR_UPSTREAM', 'order-processor', 'PROCESSOR_PORT']
+    ['CATALOG', 'catalog-service', 'CATALOG_PORT'],
+    ['GATEWAY', 'order-gateway', 'GATEWAY_PORT'],
+    ['PROCESSOR', 'order-processor', 'PROCESSOR_PORT'],
+    ['PAYMENT', 'payment-service', 'PAYMENT_PORT']
   ]
-  for (const [variable, service, portVariable] of upstreams) {
-    t.equal(env.get(variable), `${service}:${containerEnv(services[service]!).get(portVariable)}`, `${variable} → ${service}`)
+  for (const [prefix, service, portVariable] of upstreams) {
+    const address = `${service}:${containerEnv(services[service]!).get(portVariable)}`
+    t.equal(env.get(`${prefix}_UPSTREAM`), address, `${prefix}_UPSTREAM → ${service}`)
+    t.equal(env.get(`${prefix}_TARGET`), address, `${prefix}_TARGET → ${service}`)
   }
+  t.equal(upstreams.length, SERVICES.length, 'one upstream per service')
 })
 
 t.test('the infrastructure matches the topology of make local', async (t) => {
   t.equal(services.mysql!.image, 'mysql:8.4')
-  t.ok((services.mysql!.volumes ?? []).includes('./init.sql:/docker-entrypoint-initdb.d/init.sql:ro'), 'mysql runs init.sql on first start')
+  t.notOk((services.mysql!.volumes ?? []).some((v) => /docker-entrypoint-initdb\.d/.test(String(v))), 'mysql runs no init script: the schema is migrate\'s')
   t.ok((services.mysql!.volumes ?? []).some((v) => String(v).startsWith('mysql-data:')), 'mysql keeps its data in a volume')
+  // migrate waits for mysql's healthcheck, so that check cannot need any table the migrations make.
+  const mysqlCheck = [services.mysql!.healthcheck?.test ?? []].flat().join(' ')
+  t.match(mysqlCheck, /--protocol=tcp/, 'mysql is healthy only once it listens on TCP (not the entrypoint\'s init server)')
+  t.notMatch(mysqlCheck, /\bFROM\s/i, 'and its healthcheck reads no table (none exists before migrate)')
+
+  // The schema: one runner (make local's), in a service image, once MySQL answers.
+  const migrate = services.migrate!
+  t.ok(migrate, 'a migrate one-shot')
+  t.ok(SERVICES.some((svc) => services[svc]!.image === migrate.image), `it runs in a service image built here (${migrate.image})`)
+  t.notOk(migrate.build, 'it builds nothing itself (the service it borrows the image from does)')
+  t.same(migrate.command, ['node', '/app/services/common/src/scripts/migrate.ts'], 'it runs the migration runner make local runs')
+  t.ok(existsSync(join(ROOT, 'services/common/src/scripts/migrate.ts')), 'which exists')
+  t.ok(parseDockerfile(join(ROOT, 'deploy/docker/service.Dockerfile')).some((i) => i.keyword === 'COPY' && /^migrations\s+migrations$/.test(i.args)),
+    'service.Dockerfile copies migrations/ into the image (/app/migrations)')
+  t.same(Object.fromEntries(dependsOn(migrate)), { mysql: 'service_healthy' }, 'migrate waits for mysql only')
+  const migrateEnv = containerEnv(migrate)
+  t.equal(migrateEnv.get('MYSQL_HOST'), 'mysql')
+  t.equal(migrateEnv.get('MYSQL_PORT'), '3306')
+  for (const name of ['MYSQL_USER', 'MYSQL_PASSWORD', 'MYSQL_DATABASE']) t.equal(migrateEnv.get(name), containerEnv(services['catalog-service']!).get(name), `migrate uses the services' ${name}`)
+
+  // stripe-mock: the official image, pinned, checked by an API call with a test key.
+  const stripeMock = services['stripe-mock']!
+  t.equal(stripeMock.image, 'stripe/stripe-mock:v0.203.0', 'the official stripe-mock image, pinned')
+  const stripeCheck = [stripeMock.healthcheck?.test ?? []].flat().join(' ')
+  t.match(stripeCheck, new RegExp(`http://127\\.0\\.0\\.1:${STRIPE_MOCK_HTTP_PORT}/v1/`), 'its healthcheck calls its API')
+  t.match(stripeCheck, /Authorization: Bearer sk_test_/, 'with a test key (stripe-mock refuses a call without one)')
+  t.equal(dependsOn(services['payment-service']!).get('stripe-mock'), 'service_healthy', 'the payment-service waits for it')
   const redisNodes = Object.keys(services).filter((n) => /^redis-\d+$/.test(n))
   t.equal(redisNodes.length, 6, 'six Redis nodes')
   const conf = readFileSync(join(ROOT, 'deploy/docker/redis/redis-node.conf'), 'utf8')
@@ -234,7 +282,9 @@ t.test('every VOLUME of the base images is mounted, so no container gets an anon
   const imageVolumes: Record<string, string[]> = {
     mysql: ['/var/lib/mysql'],
     redis: ['/data'],
-    'apache/kafka': ['/etc/kafka/secrets', '/var/lib/kafka/data', '/mnt/shared/config']
+    'apache/kafka': ['/etc/kafka/secrets', '/var/lib/kafka/data', '/mnt/shared/config'],
+    // stripe/stripe-mock's Dockerfile (alpine + the binary) declares none; listed so a new one is noticed here.
+    'stripe/stripe-mock': []
   }
   const target = (v: string | Record<string, unknown>): string => typeof v === 'string' ? v.split(':')[1] ?? '' : String(v.target ?? '')
   let checked = 0
@@ -245,5 +295,9 @@ t.test('every VOLUME of the base images is mounted, so no container gets an anon
     for (const path of paths) t.ok(mounted.has(path), `${name} mounts ${path} (${service.image}'s VOLUME)`)
     checked++
   }
-  t.equal(checked, 10, 'mysql, six redis nodes, redis-cluster, kafka and kafka-topics are checked')
+  t.equal(checked, 11, 'mysql, six redis nodes, redis-cluster, kafka, kafka-topics and stripe-mock are checked')
+  // The rest run images built here (service.Dockerfile, frontend.Dockerfile), which declare no VOLUME.
+  for (const file of ['deploy/docker/service.Dockerfile', 'deploy/docker/frontend.Dockerfile']) {
+    t.same(parseDockerfile(join(ROOT, file)).filter((i) => i.keyword === 'VOLUME'), [], `${file} declares no VOLUME`)
+  }
 })

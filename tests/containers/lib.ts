@@ -11,7 +11,7 @@ export const COMPOSE_FILE = join(ROOT, 'docker-compose.yml')
 export const DEBUG_OVERRIDE_FILE = join(ROOT, 'deploy/docker/compose.debug.yml')
 
 /** The services that are built from this repo, by workspace name. */
-export const SERVICES = ['catalog-service', 'order-gateway', 'order-processor'] as const
+export const SERVICES = ['catalog-service', 'order-gateway', 'order-processor', 'payment-service'] as const
 
 // ---- .env files ---------------------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ import t, { type Test } from 'tap'
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process'
 import { createSocket } from 'node:dgram'
 import { createServer } from 'node:net'
+import { request as httpRequest } from 'node:http'
 import { chmodSync, mkdtempSync, mkdirSync, rmSync, writeFileSync, readFileSync, openSync, closeSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -21,8 +22,10 @@ import { ROOT, readCompose, environmentOf, parseDockerfile, parseEnvInstruction,
 const TEMPLATE = join(ROOT, 'deploy/nginx/nginx.conf.template')
 const template = readFileSync(TEMPLATE, 'utf8')
 const nginxService = readCompose().services.nginx!
-const SERVICES = ['catalog', 'gateway', 'processor'] as const
+const SERVICES = ['catalog', 'gateway', 'processor', 'payment'] as const
 type Service = typeof SERVICES[number]
+/** Each service's Swagger UI prefix under /docs/ (the payment-service's is plural, like its API). */
+const DOCS: Record<Service, string> = { catalog: 'catalog', gateway: 'gateway', processor: 'processor', payment: 'payments' }
 
 function freePort (host = '127.0.0.1'): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -120,8 +123,8 @@ const localNames = (): string[] => [.../envsubst '([^']+)'/.exec(readFileSync(jo
 
 t.test('every proxied location goes through a target variable and strips its prefix itself', async (t) => {
   const passes = [...template.matchAll(/^\s*proxy_pass\s+([^;]+);/gm)].map((m) => m[1]!)
-  t.ok(passes.length >= 6, `${passes.length} proxy_pass directives`)
-  for (const pass of passes) t.match(pass, /^http:\/\/\$(catalog|gateway|processor|api_owner)_target$/, `proxy_pass ${pass} names a target variable, no URI part`)
+  t.ok(passes.length >= 8, `${passes.length} proxy_pass directives`)
+  for (const pass of passes) t.match(pass, /^http:\/\/\$(catalog|gateway|processor|payment|api_owner)_target$/, `proxy_pass ${pass} names a target variable, no URI part`)
   for (const s of SERVICES) {
     t.match(template, new RegExp(`set \\$${s}_target \\$\\{${s.toUpperCase()}_TARGET\\};`), `$${s}_target is set from ${s.toUpperCase()}_TARGET`)
     t.match(template, new RegExp(`upstream ${s} \\{\\s*server \\$\\{${s.toUpperCase()}_UPSTREAM\\};`), `upstream group ${s} is ${s.toUpperCase()}_UPSTREAM`)
@@ -131,7 +134,7 @@ t.test('every proxied location goes through a target variable and strips its pre
 
 t.test('make local: fixed upstream groups; the targets never need the resolver', async (t) => {
   const names = localNames()
-  for (const n of ['CATALOG_TARGET', 'GATEWAY_TARGET', 'PROCESSOR_TARGET', 'NGINX_RESOLVER']) t.ok(names.includes(n), `render.sh substitutes ${n}`)
+  for (const n of ['CATALOG_TARGET', 'GATEWAY_TARGET', 'PROCESSOR_TARGET', 'PAYMENT_TARGET', 'PAYMENT_UPSTREAM', 'NGINX_RESOLVER']) t.ok(names.includes(n), `render.sh substitutes ${n}`)
   // What render.sh produces by default: each target is the name of an upstream group.
   const dir = mkdtempSync(join(tmpdir(), 'nginx-render-'))
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
@@ -143,15 +146,16 @@ t.test('make local: fixed upstream groups; the targets never need the resolver',
     t.match(rendered, new RegExp(`upstream ${s} \\{\\s*server 127\\.0\\.0\\.1:\\d+;`), `group ${s} has a fixed 127.0.0.1 address`)
   }
 
-  // Served: a real nginx in front of the three platform apps, on the ports the groups name.
-  const ports = { catalog: await freePort(), gateway: await freePort(), processor: await freePort() }
+  // Served: a real nginx in front of the four platform apps, on the ports the groups name.
+  const ports = { catalog: await freePort(), gateway: await freePort(), processor: await freePort(), payment: await freePort() }
   const services = {} as Record<Service, App & { seen: string[] }>
   for (const s of SERVICES) services[s] = await startService(s, '127.0.0.1', ports[s])
   t.teardown(() => Promise.all(SERVICES.map((s) => services[s].close())))
   // A resolver address where nothing answers: a target that needed it would fail (502).
   const { base } = await startNginx(t, {
     CATALOG_UPSTREAM: `127.0.0.1:${ports.catalog}`, GATEWAY_UPSTREAM: `127.0.0.1:${ports.gateway}`, PROCESSOR_UPSTREAM: `127.0.0.1:${ports.processor}`,
-    CATALOG_TARGET: 'catalog', GATEWAY_TARGET: 'gateway', PROCESSOR_TARGET: 'processor', NGINX_RESOLVER: `127.0.0.1:${await freePort()}`
+    PAYMENT_UPSTREAM: `127.0.0.1:${ports.payment}`,
+    CATALOG_TARGET: 'catalog', GATEWAY_TARGET: 'gateway', PROCESSOR_TARGET: 'processor', PAYMENT_TARGET: 'payment', NGINX_RESOLVER: `127.0.0.1:${await freePort()}`
   }, names)
 
   const routes: Array<[string, Service, string]> = [
@@ -160,24 +164,47 @@ t.test('make local: fixed upstream groups; the targets never need the resolver',
     ['/api/admin/sync-stock', 'catalog', '/admin/sync-stock'],
     ['/api/auth/me', 'catalog', '/auth/me'],
     ['/api/orders/01ARZ3NDEKTSV4RRFFQ69G5FAV?x=1', 'gateway', '/orders/01ARZ3NDEKTSV4RRFFQ69G5FAV?x=1'],
-    ['/docs/catalog/anything?q=1', 'catalog', '/docs/anything?q=1']
+    ['/api/payments', 'payment', '/payments'],
+    ['/api/payments/config', 'payment', '/payments/config'],
+    ['/api/payments/pi_123/sandbox-confirm?x=1', 'payment', '/payments/pi_123/sandbox-confirm?x=1'],
+    ['/api/payments/webhook', 'payment', '/payments/webhook'],
+    ['/docs/catalog/anything?q=1', 'catalog', '/docs/anything?q=1'],
+    ['/docs/payments/anything?q=1', 'payment', '/docs/anything?q=1']
   ]
   for (const [path, service, upstreamUrl] of routes) {
     const res = await get(base + path)
     t.equal(res.status, 200, `${path} answers`)
     t.same([res.json.service, res.json.url], [service, upstreamUrl], `${path} -> ${service} ${upstreamUrl}`)
   }
+  // The provider's webhook: a POST with its signature header reaches the payment-service.
+  const webhookBody = '{"id":"evt_1","type":"payment_intent.succeeded",  "data":{"object":{"amount":1999}}}\n'
+  const webhook = await fetch(`${base}/api/payments/webhook`, { method: 'POST', headers: { 'content-type': 'application/json', 'stripe-signature': 't=1,v1=abc' }, body: webhookBody })
+  t.equal(webhook.status, 200, 'POST /api/payments/webhook answers')
+  t.same(((await webhook.json()) as { url?: string }).url, '/payments/webhook', 'the webhook reaches the payment-service')
+  // An API path of the payment-service with a method nginx refuses itself (TRACE): the owner answers.
+  // (fetch refuses TRACE: node:http sends it.)
+  const trace = await new Promise<{ status: number, body: string }>((resolve, reject) => {
+    const req = httpRequest(`${base}/api/payments/config`, { method: 'TRACE' }, (res) => {
+      let body = ''
+      res.on('data', (chunk: Buffer) => { body += chunk.toString() })
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }))
+    })
+    req.on('error', reject)
+    req.end()
+  })
+  t.same([trace.status, (JSON.parse(trace.body) as { service?: string }).service], [200, 'payment'], 'TRACE /api/payments/config is handed to the payment-service')
   for (const s of SERVICES) {
-    const json = await get(`${base}/docs/${s}/json`)
-    t.equal(json.status, 200, `/docs/${s}/json answers`)
+    const d = DOCS[s]
+    const json = await get(`${base}/docs/${d}/json`)
+    t.equal(json.status, 200, `/docs/${d}/json answers`)
     t.equal((json.json.info as { title?: string } | undefined)?.title, s, `it is ${s}'s OpenAPI document (the service's /docs/json)`)
-    const ui = await get(`${base}/docs/${s}/`)
-    t.match(ui.text, /swagger/i, `/docs/${s}/ is Swagger UI`)
+    const ui = await get(`${base}/docs/${d}/`)
+    t.match(ui.text, /swagger/i, `/docs/${d}/ is Swagger UI`)
     // @fastify/swagger-ui redirects static/index.html to /docs/, without nginx's prefix.
-    const redirect = await get(`${base}/docs/${s}/static/index.html`)
-    t.equal(redirect.status, 302, `/docs/${s}/static/index.html redirects`)
-    t.equal(redirect.location, `/docs/${s}/`, 'to the prefixed Swagger UI')
-    t.equal((await get(`${base}/docs/${s}`)).location, `/docs/${s}/`, `/docs/${s} -> /docs/${s}/`)
+    const redirect = await get(`${base}/docs/${d}/static/index.html`)
+    t.equal(redirect.status, 302, `/docs/${d}/static/index.html redirects`)
+    t.equal(redirect.location, `/docs/${d}/`, 'to the prefixed Swagger UI')
+    t.equal((await get(`${base}/docs/${d}`)).location, `/docs/${d}/`, `/docs/${d} -> /docs/${d}/`)
   }
   // Directly, the service's own redirect is right for a client that talks to it without nginx.
   t.equal((await get(`http://127.0.0.1:${ports.gateway}/docs/static/index.html`)).location, '/docs/', 'directly: /docs/static/index.html -> /docs/')
@@ -189,7 +216,7 @@ t.test('make up: the targets are resolved per request, so nginx follows moved an
   const imageEnv = new Map(parseDockerfile(join(ROOT, build.context ?? '.', build.dockerfile!)).filter((i) => i.keyword === 'ENV').flatMap((i) => parseEnvInstruction(i.args)))
   const composeEnv = environmentOf(nginxService)
   t.equal(imageEnv.get('NGINX_RESOLVER'), '127.0.0.11', 'the image asks Docker\'s embedded DNS')
-  const targets: Record<Service, string> = { catalog: 'catalog-service', gateway: 'order-gateway', processor: 'order-processor' }
+  const targets: Record<Service, string> = { catalog: 'catalog-service', gateway: 'order-gateway', processor: 'order-processor', payment: 'payment-service' }
   const groups = [...template.matchAll(/^\s*upstream\s+(\S+)\s*\{/gm)].map((m) => m[1]!)
   for (const s of SERVICES) {
     const value = composeEnv.get(`${s.toUpperCase()}_TARGET`)
@@ -232,6 +259,11 @@ t.test('make up: the targets are resolved per request, so nginx follows moved an
   t.same([products.json.service, products.json.url], ['catalog', '/products?x=1'], '/api/products?x=1 -> catalog /products?x=1 through the resolver too')
   const docs = await get(`${base}/docs/gateway/json`)
   t.equal((docs.json.info as { title?: string } | undefined)?.title, 'gateway', '/docs/gateway/json -> the gateway\'s /docs/json')
+  const payments = await get(`${base}/api/payments/config`)
+  t.same([payments.json.service, payments.json.url], ['payment', '/payments/config'], '/api/payments/config -> payment-service /payments/config through the resolver')
+  t.ok(dns.queries.includes('A payment-service'), 'nginx asked the resolver for payment-service')
+  const paymentDocs = await get(`${base}/docs/payments/json`)
+  t.equal((paymentDocs.json.info as { title?: string } | undefined)?.title, 'payment', '/docs/payments/json -> the payment-service\'s /docs/json')
   t.equal((await get(`${base}/docs/processor/static/index.html`)).location, '/docs/processor/', 'the docs redirect keeps the prefix')
 
   // The container is recreated on a new IP: the old address goes away, DNS answers the new one.

@@ -151,5 +151,18 @@ for (const svc of SERVICES) {
     clearTimeout(timer)
     t.equal(signal, null, 'exited by itself on SIGTERM, not killed', { output: output.slice(-2000) })
     t.equal(code, 0, 'exit code 0 after a graceful shutdown', { output: output.slice(-2000) })
+
+    // Compose's one-shot `migrate` runs in this image: its command, in the copy, against the local
+    // MySQL (make local has migrated it already, so this finds the schema current, or brings it up).
+    const migrate = compose.services.migrate
+    if (migrate !== undefined && migrate.image === compose.services[svc]!.image) {
+      const [mCommand, ...mArgs] = (migrate.command as string[]).map((a) => a.startsWith('/') ? replay.nativePath(a) : a)
+      t.ok(existsSync(mArgs[0]!), `migrate's script ${String((migrate.command as string[])[1])} is in the image`)
+      t.ok(existsSync(replay.nativePath('/app/migrations/001_initial.sql')), 'and so are the migrations (/app/migrations)')
+      const result = await promisify(execFile)(mCommand === 'node' ? process.execPath : mCommand!, mArgs, { cwd, env, timeout: 60_000 })
+        .then(({ stdout }) => ({ code: 0, out: stdout }), (error: { code?: number, stdout?: string, stderr?: string }) => ({ code: error.code ?? 1, out: `${error.stdout ?? ''}${error.stderr ?? ''}` }))
+      t.equal(result.code, 0, 'the migrate one-shot\'s command exits 0 (what compose waits for)', { output: result.out })
+      t.match(result.out, /^migrate: (schema is current|applied \d{3}_)/m, 'and says what it did')
+    }
   })
 }
