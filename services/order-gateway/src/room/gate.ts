@@ -1,0 +1,54 @@
+import type { FastifyBaseLogger } from 'fastify'
+import { AppError, ErrorCode, serviceUnavailable, type Caller, type RoomPass, type RoomPasses, type RoomStore } from '@flash/common'
+import type { RoomRegistry } from './registry.ts'
+
+// The order path's side of the waiting room (docs/ARCHITECTURE.md §10): a product whose room is on
+// takes orders only with a pass. Everything that can be refused without Redis is refused first; the
+// one Redis call uses the pass up, and a refused or undone order gives it back.
+
+export class RoomGate {
+  readonly #registry: RoomRegistry
+  readonly #store: RoomStore
+  readonly #passes: RoomPasses
+
+  constructor (options: { registry: RoomRegistry, store: RoomStore, passes: RoomPasses }) {
+    this.#registry = options.registry
+    this.#store = options.store
+    this.#passes = options.passes
+  }
+
+  /** The verified pass an order of `productId` needs, undefined when its room is off; throws the refusal. */
+  passFor (productId: number, caller: Caller, passText: string | undefined, now = Date.now()): RoomPass | undefined {
+    if (!this.#registry.has(productId)) return undefined
+    if (caller.kind !== 'buyer') {
+      throw new AppError(401, ErrorCode.SIGN_IN_REQUIRED, `product ${productId} sells through its waiting room: sign in and join it`,
+        { headers: { 'www-authenticate': 'Bearer' } })
+    }
+    if (passText === undefined) {
+      throw new AppError(403, ErrorCode.ROOM_PASS_REQUIRED,
+        `product ${productId} sells through its waiting room: join it (POST /rooms/${productId}/join) and order with the pass it hands you (X-Room-Pass)`)
+    }
+    const checked = this.#passes.verify(passText, { productId, buyerId: caller.buyerId }, now)
+    if (!checked.ok) throw invalidPass(checked.reason)
+    return checked.pass
+  }
+
+  /** Uses the pass for this order: one pass, one order. */
+  async use (pass: RoomPass): Promise<void> {
+    let used
+    try {
+      used = await this.#store.consume(pass.productId, pass.buyerId, pass.expiresAt)
+    } catch (err) {
+      throw serviceUnavailable('the waiting room cannot be reached; retry', err)
+    }
+    if (!used) throw invalidPass('the pass was used already, or is no longer the one you hold')
+  }
+
+  /** The order was refused or undone: the buyer keeps the pass (while it is valid). */
+  async giveBack (pass: RoomPass, log: FastifyBaseLogger): Promise<void> {
+    await this.#store.restore(pass.productId, pass.buyerId, pass.expiresAt)
+      .catch((err: unknown) => log.warn({ err, productId: pass.productId }, 'waiting room: a pass could not be given back'))
+  }
+}
+
+const invalidPass = (reason: string): AppError => new AppError(403, ErrorCode.ROOM_PASS_INVALID, `waiting-room pass refused: ${reason}`)
