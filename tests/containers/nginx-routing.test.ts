@@ -160,6 +160,7 @@ t.test('make local: fixed upstream groups; the targets never need the resolver',
     ['/api/admin/sync-stock', 'catalog', '/admin/sync-stock'],
     ['/api/auth/me', 'catalog', '/auth/me'],
     ['/api/orders/01ARZ3NDEKTSV4RRFFQ69G5FAV?x=1', 'gateway', '/orders/01ARZ3NDEKTSV4RRFFQ69G5FAV?x=1'],
+    ['/api/rooms/7/status', 'gateway', '/rooms/7/status'],
     ['/docs/catalog/anything?q=1', 'catalog', '/docs/anything?q=1']
   ]
   for (const [path, service, upstreamUrl] of routes) {

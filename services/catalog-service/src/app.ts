@@ -1,7 +1,7 @@
 import cookie from '@fastify/cookie'
 import rateLimit from '@fastify/rate-limit'
 import {
-  createPlatformApp, createMysqlPool, createRedisCluster, pingMysql, pingRedis, requireAdmin, StockStore,
+  createPlatformApp, createMysqlPool, createRedisCluster, pingMysql, pingRedis, requireAdmin, StockStore, RoomStore,
   resolveAuthSecret, createAccessTokenSigner, createAccessTokenVerifier, AppError, ErrorCode, type App, type Pool
 } from '@flash/common'
 import type { onRequestAsyncHookHandler } from 'fastify'
@@ -44,7 +44,7 @@ export async function buildApp (config: CatalogConfig, deps: AppDeps = {}): Prom
   const repository = deps.repository?.(pool) ?? new ProductRepository(pool)
   const stock = new CatalogStock(redis, new StockStore(redis), app.log)
   const cache = new ProductCache({ redis, repository, ttlSeconds: config.PRODUCT_CACHE_TTL_SECONDS, log: app.log })
-  const catalog = new Catalog({ repository, cache, stock, paymentWindowSeconds: config.PAYMENT_WINDOW_SECONDS })
+  const catalog = new Catalog({ repository, cache, stock, rooms: new RoomStore(redis), paymentWindowSeconds: config.PAYMENT_WINDOW_SECONDS })
   const metrics = createCatalogMetrics(app.metrics)
   const admin = requireAdmin(config.ADMIN_TOKEN) as onRequestAsyncHookHandler
 
