@@ -4,7 +4,7 @@
 
 /**
  * Scores: a pre-start joiner's is a uniform draw in [0, 1) from 53 random bits (unpredictable, so the
- * shuffle cannot be gamed); every later joiner's is 1 + its arrival number (room-join.lua), above every
+ * shuffle cannot be gamed); every later joiner's is 1 + its arrival number (room/lua/join.lua), above every
  * pre-start score: everyone who came before the start is admitted first, shuffled, then the rest in order.
  */
 export function preStartScore (randomBytes: Buffer): number {

@@ -13,7 +13,6 @@ const SCRIPTS = {
   join: script('join'),
   status: script('status'),
   admit: script('admit'),
-  consume: script('consume'),
   restore: script('restore')
 } as const
 
@@ -110,12 +109,10 @@ export class RoomStore {
     return { kind: 'tick', admitted, stock, outstanding, usedPerSecond: Number(usedRate), admittedPerSecond: Number(rate), freed, lapsed, passExpiresAt: expires }
   }
 
-  /** Uses the pass the buyer holds (expiring at `expiresAt`) for one order: false if it holds no such pass. */
-  async consume (productId: number, buyerId: string, expiresAt: number): Promise<boolean> {
-    return (await this.#run('consume', productId, [buyerId, expiresAt]))[0] === 'USED'
-  }
-
-  /** Gives back a pass whose order was refused or undone (while valid). */
+  /**
+   * Gives back a pass whose order was undone after its reservation used it (StockStore.reserve with
+   * `roomPass` uses it up), while it is valid.
+   */
   async restore (productId: number, buyerId: string, expiresAt: number): Promise<boolean> {
     return (await this.#run('restore', productId, [buyerId, expiresAt]))[0] === 'RESTORED'
   }

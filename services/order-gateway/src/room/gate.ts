@@ -1,10 +1,11 @@
 import type { FastifyBaseLogger } from 'fastify'
-import { AppError, ErrorCode, serviceUnavailable, type Caller, type RoomPass, type RoomPasses, type RoomStore } from '@flash/common'
+import { AppError, ErrorCode, type Caller, type RoomPass, type RoomPasses, type RoomStore } from '@flash/common'
 import type { RoomRegistry } from './registry.ts'
 
 // The order path's side of the waiting room (docs/ARCHITECTURE.md §10): a product whose room is on
-// takes orders only with a pass. Everything that can be refused without Redis is refused first; the
-// one Redis call uses the pass up, and a refused or undone order gives it back.
+// takes orders only with a pass. Everything that can be refused without Redis is refused here; the
+// reservation script then uses the pass up (StockStore.reserve with `roomPass`), and an order undone
+// after that gives it back.
 
 export class RoomGate {
   readonly #registry: RoomRegistry
@@ -33,18 +34,7 @@ export class RoomGate {
     return checked.pass
   }
 
-  /** Uses the pass for this order: one pass, one order. */
-  async use (pass: RoomPass): Promise<void> {
-    let used
-    try {
-      used = await this.#store.consume(pass.productId, pass.buyerId, pass.expiresAt)
-    } catch (err) {
-      throw serviceUnavailable('the waiting room cannot be reached; retry', err)
-    }
-    if (!used) throw invalidPass('the pass was used already, or is no longer the one you hold')
-  }
-
-  /** The order was refused or undone: the buyer keeps the pass (while it is valid). */
+  /** The order was undone after its reservation used the pass: the buyer gets it back (while it is valid). */
   async giveBack (pass: RoomPass, log: FastifyBaseLogger): Promise<void> {
     await this.#store.restore(pass.productId, pass.buyerId, pass.expiresAt)
       .catch((err: unknown) => log.warn({ err, productId: pass.productId }, 'waiting room: a pass could not be given back'))

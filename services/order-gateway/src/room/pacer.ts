@@ -2,7 +2,7 @@ import type { FastifyBaseLogger } from 'fastify'
 import { admissionWindow, type RoomStore } from '@flash/common'
 import type { RoomRegistry } from './registry.ts'
 
-// Admits the front of each room's queue (docs/ARCHITECTURE.md §10). Every gateway ticks; room-admit.lua
+// Admits the front of each room's queue (docs/ARCHITECTURE.md §10). Every gateway ticks; room/lua/admit.lua
 // lets one tick per interval through across all of them, so the pace is the room's, not the number of
 // gateways'. The window follows the passes the order path used per second (measured in Redis).
 

@@ -72,21 +72,19 @@ export const orderRoutes: FastifyPluginAsyncTypebox<OrderRoutesOptions> = async 
     if (refused !== undefined) return reply.code(409).type('application/json; charset=utf-8').send(refused as unknown as RefusalBody)
     const caller = callers.of(request, { admin: false })
     const userId = caller.kind === 'buyer' ? caller.buyerId : null
-    // A product whose waiting room is on: refused from memory without a valid pass, then the pass is
-    // used up; an order that is refused or undone gives it back.
+    // A product whose waiting room is on: refused from memory without a valid pass; the reservation
+    // uses the pass up in the same script, and an order undone after that (503) gives it back.
     const pass = rooms.passFor(productId, caller, request.headers['x-room-pass'])
-    if (pass !== undefined) await rooms.use(pass)
     let placed
     try {
       placed = await placement.place(
-        { productId, quantity, userId, idempotencyKey: request.headers['idempotency-key'] },
+        { productId, quantity, userId, idempotencyKey: request.headers['idempotency-key'], roomPass: pass },
         request.id, request.log)
     } catch (err) {
-      if (pass !== undefined) await rooms.giveBack(pass, request.log)
+      if (pass !== undefined && err instanceof AppError && err.statusCode === 503) await rooms.giveBack(pass, request.log)
       throw err
     }
     const { orderId, replayed } = placed
-    if (pass !== undefined && replayed) await rooms.giveBack(pass, request.log)
     return reply.code(202).send({
       orderId,
       status: 'pending' as const,

@@ -1,4 +1,4 @@
--- Give a pass back: its order was refused or undone, nothing was bought. Only while it is valid and
+-- Give a pass back: its order was undone (the publish failed), nothing was bought. Only while it is valid and
 -- the buyer holds no other.
 -- ARGV[1] buyer  ARGV[2] the pass's expiry (ms)  → {'RESTORED'} | {'GONE'}
 local now = redisNow()

@@ -1,0 +1,84 @@
+import t from 'tap'
+import { ErrorCode, RoomStore, productKeys, type App } from '@flash/common'
+import { createProduct, testStack, waitUntil } from '@flash/common/test-support'
+import { asBuyer, buildTestApp, createTestTopic, post, testConfig } from './helper.ts'
+
+// The waiting room's pacer on the real stack (docs/ARCHITECTURE.md §10): two gateways tick, the
+// room admits at the pace of one, never more passes outstanding than the window or the units left,
+// and the next buyers as passes are used. Plus the gateway's copy of which products have a room.
+
+const stack = testStack(t)
+const rooms = new RoomStore(stack.redis)
+const topic = await createTestTopic(t)
+const config = testConfig(topic, { ROOM_TICK_MS: '50', ROOM_MIN_WINDOW: '3', ROOM_WINDOW_SECONDS: '0', ROOM_REFRESH_MS: '100' })
+const gateways = [await buildTestApp(t, config), await buildTestApp(t, config)]
+
+const status = async (app: App, productId: number, who: string) =>
+  (await app.inject({ method: 'GET', url: `/rooms/${productId}/status`, headers: asBuyer(who) })).json()
+
+t.test('two gateways admit within the window and the units left; used passes admit the next; sold out stops it', async (t) => {
+  const product = await createProduct(stack, { stock: 6 })
+  await rooms.configure(product.id, { enabled: true, opensSecondsBefore: 0 })
+  t.teardown(() => rooms.configure(product.id, { enabled: false, opensSecondsBefore: 0 }))
+  const who = Array.from({ length: 10 }, (_, i) => `pacer-${product.id}-${i}`)
+  for (const [i, w] of who.entries()) {
+    const res = await gateways[i % 2]!.inject({ method: 'POST', url: `/rooms/${product.id}/join`, headers: asBuyer(w) })
+    t.equal(res.statusCode, 200)
+  }
+  const admittedNow = async (): Promise<string[]> => await stack.redis.zrange(productKeys(product.id).roomAdmitted, 0, -1)
+
+  await waitUntil('the first three are admitted', async () => (await admittedNow()).length === 3 || undefined, 5000, 20)
+  await new Promise((resolve) => setTimeout(resolve, 300))
+  t.same((await admittedNow()).sort(), who.slice(0, 3).sort(), 'the window (3) holds across both gateways: the first three, no more')
+
+  for (const w of who.slice(0, 3)) {
+    const body = await status(gateways[1]!, product.id, w)
+    t.equal(body.state, 'admitted')
+    t.equal((await post(gateways[0]!, { productId: product.id, quantity: 1 }, { ...asBuyer(w), 'x-room-pass': body.pass })).statusCode, 202, 'an admitted buyer buys on any gateway')
+  }
+  await waitUntil('the next three are admitted', async () => (await admittedNow()).length === 3 || undefined, 5000, 20)
+  t.same((await admittedNow()).sort(), who.slice(3, 6).sort(), 'used passes made room for the next in line')
+  for (const w of who.slice(3, 6)) {
+    const body = await status(gateways[0]!, product.id, w)
+    t.equal((await post(gateways[1]!, { productId: product.id, quantity: 1 }, { ...asBuyer(w), 'x-room-pass': body.pass })).statusCode, 202)
+  }
+  await new Promise((resolve) => setTimeout(resolve, 300))
+  t.same(await admittedNow(), [], 'sold out: nobody more is admitted')
+  for (const w of who.slice(6)) {
+    const body = await status(gateways[0]!, product.id, w)
+    t.equal(body.state, 'sold-out', 'every waiting buyer hears it')
+    t.equal(body.stock, 0)
+  }
+  const counters = await rooms.counters(product.id)
+  t.equal(counters.admitted, '6', 'six admitted in all')
+  t.equal(counters.bought, '6', 'six passes used')
+  const status0 = await status(gateways[0]!, product.id, who[9]!)
+  t.equal(status0.position, 4, 'places kept while sold out (units that come back admit them)')
+})
+
+t.test('the status estimates the wait from the measured admission rate', async (t) => {
+  const product = await createProduct(stack, { stock: 100 })
+  await rooms.configure(product.id, { enabled: true, opensSecondsBefore: 0 })
+  t.teardown(() => rooms.configure(product.id, { enabled: false, opensSecondsBefore: 0 }))
+  const who = Array.from({ length: 8 }, (_, i) => `estimate-${product.id}-${i}`)
+  for (const w of who) await gateways[0]!.inject({ method: 'POST', url: `/rooms/${product.id}/join`, headers: asBuyer(w) })
+  await waitUntil('three admitted', async () => (await stack.redis.zcard(productKeys(product.id).roomAdmitted)) === 3 || undefined, 5000, 20)
+  const body = await status(gateways[0]!, product.id, who[7]!)
+  t.equal(body.state, 'waiting')
+  t.equal(body.ahead, 4)
+  t.ok(body.estimatedWaitSeconds === null || body.estimatedWaitSeconds > 0, `an estimate (${String(body.estimatedWaitSeconds)} s) once admissions were measured`)
+  t.ok(Number(await stack.redis.hget(productKeys(product.id).room, 'rate')) > 0, 'the admission rate is measured in Redis')
+})
+
+t.test('a gateway learns that a product\'s room is on from the announcement, before its next re-read', async (t) => {
+  const slow = await buildTestApp(t, testConfig(topic, { ROOM_TICK_MS: '0', ROOM_REFRESH_MS: '60000' }))
+  const product = await createProduct(stack, { stock: 1000 })
+  await rooms.configure(product.id, { enabled: true, opensSecondsBefore: 0 })
+  t.teardown(() => rooms.configure(product.id, { enabled: false, opensSecondsBefore: 0 }))
+  await stack.store.setInfo(product.id, { status: 'active' })
+  const refused = await waitUntil('the gateway refuses orders without a pass', async () => {
+    const res = await post(slow, { productId: product.id, quantity: 1 }, asBuyer('announced'))
+    return res.statusCode === 403 ? res : undefined
+  }, 3000, 20)
+  t.equal(refused.json().code, ErrorCode.ROOM_PASS_REQUIRED)
+})
