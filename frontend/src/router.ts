@@ -7,6 +7,7 @@ export const router = createRouter({
     { path: '/', name: 'shop', component: ShopView },
     { path: '/orders', name: 'orders', component: () => import('./views/OrdersView.vue') },
     { path: '/admin', name: 'admin', component: () => import('./views/AdminView.vue') },
+    { path: '/queue/:productId(\\d+)', name: 'queue', component: () => import('./views/QueueView.vue') },
     { path: '/simulator', name: 'simulator', component: () => import('./views/SimulatorView.vue') },
     { path: '/:pathMatch(.*)*', redirect: '/' },
   ],
