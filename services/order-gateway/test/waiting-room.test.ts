@@ -60,7 +60,7 @@ t.test('pre-start arrivals are admitted shuffled, later arrivals strictly in arr
   const early = 240
   const late = 30
   const productId = await roomProduct({ stock: early + late + 10 })
-  const startsAt = await redisNow(stack.redis, productId) + 6000
+  const startsAt = await redisNow(stack.redis, productId) + 8000
   await setWindow(stack, productId, { startsAt, endsAt: null })
 
   const earlyBuyers = Array.from({ length: early }, (_, i) => `early-${productId}-${i}`)
