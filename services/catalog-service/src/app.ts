@@ -1,7 +1,7 @@
 import cookie from '@fastify/cookie'
 import rateLimit from '@fastify/rate-limit'
 import {
-  createPlatformApp, createMysqlPool, createRedisCluster, pingMysql, pingRedis, requireAdmin, StockStore, RoomStore,
+  createPlatformApp, createMysqlPool, createRedisCluster, pingMysql, pingRedis, requireAdmin, StockStore, RoomStore, createProofOfWork,
   resolveAuthSecret, createAccessTokenSigner, createAccessTokenVerifier, AppError, ErrorCode, type App, type Pool
 } from '@flash/common'
 import type { onRequestAsyncHookHandler } from 'fastify'
@@ -10,6 +10,7 @@ import { ProductRepository } from './products/repository.ts'
 import { ProductCache } from './products/cache.ts'
 import { CatalogStock } from './products/stock.ts'
 import { Catalog } from './products/catalog.ts'
+import { SignupGuard } from './buyers/signup-guard.ts'
 import { startStaleSweeper } from './stock/reconcile.ts'
 import { createCatalogMetrics } from './metrics.ts'
 import { productRoutes } from './routes/products.ts'
@@ -72,7 +73,8 @@ export async function buildApp (config: CatalogConfig, deps: AppDeps = {}): Prom
       signAccessToken: createAccessTokenSigner(auth.secret)
     }),
     verifyAccessToken: createAccessTokenVerifier(auth.secret),
-    rateLimit: { max: config.AUTH_RATE_LIMIT_MAX, timeWindow: config.AUTH_RATE_LIMIT_WINDOW_SECONDS * 1000 }
+    rateLimit: { max: config.AUTH_RATE_LIMIT_MAX, timeWindow: config.AUTH_RATE_LIMIT_WINDOW_SECONDS * 1000 },
+    signup: new SignupGuard({ redis, pow: createProofOfWork(auth.secret), bits: config.SIGNUP_POW_BITS, perHour: config.SIGNUP_LIMIT_PER_HOUR })
   })
 
   const sweeper = startStaleSweeper({

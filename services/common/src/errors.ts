@@ -50,7 +50,11 @@ export const ErrorCode = {
   /** an order for a product whose room is on, without a pass */
   ROOM_PASS_REQUIRED: 'ROOM_PASS_REQUIRED',
   /** a forged, expired, used, another buyer's or another product's pass */
-  ROOM_PASS_INVALID: 'ROOM_PASS_INVALID'
+  ROOM_PASS_INVALID: 'ROOM_PASS_INVALID',
+  /** sign-up needs a solved proof-of-work challenge (GET /auth/challenge) and none was sent */
+  PROOF_OF_WORK_REQUIRED: 'PROOF_OF_WORK_REQUIRED',
+  /** a forged, expired, unsolved or already used proof-of-work challenge */
+  PROOF_OF_WORK_INVALID: 'PROOF_OF_WORK_INVALID'
 } as const
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode]
 

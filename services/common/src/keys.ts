@@ -80,4 +80,7 @@ export const pendingOrderKey = (orderId: string): string => `order:pending:${ord
  * failed sign-ins of one username (lower-cased, as MySQL's collation compares them) in the current
  * lockout window: past the limit, logins for it are refused without hashing until the window ends
  */
+/** a proof-of-work challenge already used (TTL: until the challenge expires): one challenge, one sign-up */
+export const powUsedKey = (challengeId: string): string => `pow:used:${challengeId}`
+
 export const loginFailuresKey = (username: string): string => `auth:login-failures:${username.toLowerCase()}`
