@@ -158,6 +158,7 @@ export async function buildApp (config: GatewayConfig): Promise<App> {
       passes,
       callers,
       pollMs: config.ROOM_POLL_MS,
+      adminToken: config.ADMIN_TOKEN,
       rateLimit: { max: config.RATE_LIMIT_MAX, timeWindow: config.RATE_LIMIT_WINDOW_SECONDS * 1000 }
     })
   })

@@ -128,3 +128,16 @@ export const RoomStatus = Type.Object({
   passExpiresAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()])
 })
 export type RoomStatus = Static<typeof RoomStatus>
+
+export const RoomSummary = Type.Object({
+  productId: ProductId,
+  enabled: Type.Boolean(),
+  waiting: Type.Integer({ description: 'in the queue now' }),
+  holdingPass: Type.Integer({ description: 'admitted, pass not used or lapsed yet' }),
+  joined: Type.Integer({ description: 'places ever taken' }),
+  admitted: Type.Integer({ description: 'passes ever handed out' }),
+  bought: Type.Integer({ description: 'passes that bought' }),
+  freed: Type.Integer({ description: 'places freed: no poll within the keep time (left)' }),
+  lapsed: Type.Integer({ description: 'passes that expired unused' }),
+  admittedPerSecond: Type.Number({ description: 'the measured admission rate (moving average)' })
+})

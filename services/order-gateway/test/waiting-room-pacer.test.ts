@@ -1,7 +1,7 @@
 import t from 'tap'
 import { ErrorCode, RoomStore, productKeys, type App } from '@flash/common'
 import { createProduct, testStack, waitUntil } from '@flash/common/test-support'
-import { asBuyer, buildTestApp, createTestTopic, post, testConfig } from './helper.ts'
+import { asAdmin, asBuyer, buildTestApp, createTestTopic, post, testConfig } from './helper.ts'
 
 // The waiting room's pacer on the real stack (docs/ARCHITECTURE.md §10): two gateways tick, the
 // room admits at the pace of one, never more passes outstanding than the window or the units left,
@@ -49,9 +49,9 @@ t.test('two gateways admit within the window and the units left; used passes adm
     t.equal(body.state, 'sold-out', 'every waiting buyer hears it')
     t.equal(body.stock, 0)
   }
-  const counters = await rooms.counters(product.id)
-  t.equal(counters.admitted, '6', 'six admitted in all')
-  t.equal(counters.bought, '6', 'six passes used')
+  const summary = (await gateways[0]!.inject({ url: `/rooms/${product.id}`, headers: asAdmin })).json()
+  t.match(summary, { enabled: true, waiting: 4, holdingPass: 0, joined: 10, admitted: 6, bought: 6, freed: 0 }, 'the admin sees waiting, admitted, bought, left')
+  t.equal((await gateways[0]!.inject({ url: `/rooms/${product.id}`, headers: asBuyer('nosy') })).statusCode, 403, 'buyers do not')
   const status0 = await status(gateways[0]!, product.id, who[9]!)
   t.equal(status0.position, 4, 'places kept while sold out (units that come back admit them)')
 })

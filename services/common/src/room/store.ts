@@ -59,6 +59,18 @@ export type TickOutcome = { kind: 'off' | 'busy' } | {
 
 export interface RoomSettings { enabled: boolean, opensSecondsBefore: number }
 
+export interface RoomSummary {
+  enabled: boolean
+  waiting: number
+  holdingPass: number
+  joined: number
+  admitted: number
+  bought: number
+  freed: number
+  lapsed: number
+  admittedPerSecond: number
+}
+
 const MAX_FREED_PER_TICK = 500
 
 function toStatus (reply: unknown[]): RoomStatus {
@@ -129,8 +141,22 @@ export class RoomStore {
     return (await this.#redis.smembers(ROOMS_KEY)).map(Number).filter((id) => Number.isSafeInteger(id) && id > 0)
   }
 
-  /** The room's counters, for admins and tests. */
-  async counters (productId: number): Promise<Record<string, string>> {
-    return await this.#redis.hgetall(productKeys(productId).room)
+  /** What the admin sees: the counters, and how many wait and hold a pass now. */
+  async summary (productId: number): Promise<RoomSummary> {
+    const keys = productKeys(productId)
+    const [counters, waiting, holding] = await Promise.all([
+      this.#redis.hgetall(keys.room), this.#redis.zcard(keys.roomQueue), this.#redis.zcard(keys.roomAdmitted)])
+    const count = (field: string): number => Number(counters[field] ?? 0)
+    return {
+      enabled: counters.enabled === '1',
+      waiting,
+      holdingPass: holding,
+      joined: count('joined'),
+      admitted: count('admitted'),
+      bought: count('bought'),
+      freed: count('freed'),
+      lapsed: count('lapsed'),
+      admittedPerSecond: count('rate')
+    }
   }
 }

@@ -1,11 +1,11 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { randomBytes } from 'node:crypto'
 import {
-  AppError, ErrorCode, ErrorResponse, buyerSecurity, estimateWaitSeconds, preStartScore, serviceUnavailable,
+  AppError, ErrorCode, ErrorResponse, adminSecurity, buyerSecurity, estimateWaitSeconds, requireAdmin, preStartScore, serviceUnavailable,
   type Callers, type RoomPasses, type RoomStatus as StoredStatus, type RoomStore
 } from '@flash/common'
 import type { FastifyRequest } from 'fastify'
-import { RoomParams, RoomStatus } from '../schemas.ts'
+import { RoomParams, RoomStatus, RoomSummary } from '../schemas.ts'
 
 // The waiting room's buyer routes (docs/ARCHITECTURE.md §10): join, then poll as told until admitted.
 
@@ -14,6 +14,7 @@ export interface RoomRoutesOptions {
   passes: RoomPasses
   callers: Callers
   pollMs: number
+  adminToken: string
   rateLimit: { max: number, timeWindow: number }
 }
 
@@ -72,6 +73,21 @@ export const roomRoutes: FastifyPluginAsyncTypebox<RoomRoutesOptions> = async (a
       throw new AppError(409, ErrorCode.ROOM_NOT_OPEN, `the waiting room of product ${productId} opens at ${opensAt}`, { details: { opensAt } })
     }
     return answer(productId, buyerId, outcome.status)
+  })
+
+  app.get('/rooms/:productId', {
+    preHandler: requireAdmin(options.adminToken),
+    schema: {
+      tags,
+      summary: 'Admin: a product\'s waiting room — waiting, holding a pass, admitted, bought, left',
+      security: adminSecurity,
+      params: RoomParams,
+      response: { 200: RoomSummary, 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse, 503: ErrorResponse }
+    }
+  }, async (request) => {
+    const { productId } = request.params
+    const summary = await store.summary(productId).catch((err: unknown) => { throw redisDown(err) })
+    return { productId, ...summary }
   })
 
   app.get('/rooms/:productId/status', {
