@@ -22,6 +22,7 @@ import { roomRoutes } from './routes/rooms.ts'
 import { RoomRegistry } from './room/registry.ts'
 import { RoomPacer } from './room/pacer.ts'
 import { RoomGate } from './room/gate.ts'
+import { RoomGuests } from './room/guests.ts'
 
 export const SERVICE = 'order-gateway'
 
@@ -122,6 +123,7 @@ export async function buildApp (config: GatewayConfig): Promise<App> {
     receipts: createReceipts(auth.secret)
   })
   const passes = createRoomPasses(auth.secret)
+  const guests = new RoomGuests({ redis, secret: auth.secret, bits: config.ROOM_GUEST_POW_BITS })
 
   const orders = new OrderRepository(pool)
   const pending = new PendingOrders(redis)
@@ -149,7 +151,7 @@ export async function buildApp (config: GatewayConfig): Promise<App> {
       orders,
       pending,
       callers,
-      rooms: new RoomGate({ registry: rooms, store: roomStore, passes }),
+      rooms: new RoomGate({ registry: rooms, store: roomStore, passes, guests }),
       maxQuantityPerOrder: config.MAX_QUANTITY_PER_ORDER,
       rateLimit: { max: config.RATE_LIMIT_MAX, timeWindow: config.RATE_LIMIT_WINDOW_SECONDS * 1000 }
     })
@@ -159,6 +161,7 @@ export async function buildApp (config: GatewayConfig): Promise<App> {
       callers,
       pollMs: config.ROOM_POLL_MS,
       adminToken: config.ADMIN_TOKEN,
+      guests,
       rateLimit: { max: config.RATE_LIMIT_MAX, timeWindow: config.RATE_LIMIT_WINDOW_SECONDS * 1000 }
     })
   })

@@ -39,7 +39,9 @@ export const GatewayEnv = {
   /** outstanding passes = passes used per second × this */
   ROOM_WINDOW_SECONDS: Type.Number({ minimum: 0, maximum: 3600, default: 10 }),
   /** how often the gateway re-reads which products have a room */
-  ROOM_REFRESH_MS: Type.Integer({ minimum: 50, maximum: 60_000, default: 1000 })
+  ROOM_REFRESH_MS: Type.Integer({ minimum: 50, maximum: 60_000, default: 1000 }),
+  /** leading zero bits of the proof of work a guest solves to join a room (products that allow guests) */
+  ROOM_GUEST_POW_BITS: Type.Integer({ minimum: 0, maximum: 30, default: 20 })
 }
 
 export type GatewayConfig = Static<TObject<typeof GatewayEnv>>

@@ -33,7 +33,8 @@ export const IdempotencyHeaders = Type.Object({
     maxLength: 512,
     pattern: '^[A-Za-z0-9_.-]+$',
     description: 'products whose waiting room is on: the pass the room handed this buyer (its status `pass`); one pass, one order'
-  }))
+  })),
+  'x-room-ticket': Type.Optional(Type.String({ minLength: 1, maxLength: 512, pattern: '^[A-Za-z0-9_.-]+$', description: 'a guest with a pass: the ticket its join answered' }))
 })
 
 export const OrderAccepted = Type.Object({
@@ -125,7 +126,29 @@ export const RoomStatus = Type.Object({
   freed: Type.Integer({ minimum: 0, description: 'places freed so far because their holders stopped polling' }),
   saleStartsAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
   pass: Type.Union([Type.String(), Type.Null()], { description: 'admitted buyers: send it as `X-Room-Pass` with the order' }),
-  passExpiresAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()])
+  passExpiresAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  guestTicket: Type.Optional(Type.String({ description: 'a guest\'s identity in this room: send it as `X-Room-Ticket` with polls and the order' }))
+})
+
+export const RoomHeaders = Type.Object({
+  'x-room-ticket': Type.Optional(Type.String({ minLength: 1, maxLength: 512, pattern: '^[A-Za-z0-9_.-]+$', description: 'guests: the ticket their join answered' }))
+})
+
+/** Optional: a signed-in buyer sends none; a guest sends its solved challenge. Fastify validates an absent body as null. */
+export const RoomJoinBody = Type.Union([
+  Type.Object({
+    proof: Type.Optional(Type.Object({
+      challenge: Type.String({ minLength: 1, maxLength: 512 }),
+      nonce: Type.String({ minLength: 1, maxLength: 64 })
+    }, { additionalProperties: false, description: 'GET /rooms/:productId/challenge, then a nonce with SHA-256(challenge + ":" + nonce) starting with `bits` zero bits' }))
+  }, { additionalProperties: false }),
+  Type.Null()
+])
+
+export const RoomChallenge = Type.Object({
+  challenge: Type.String(),
+  bits: Type.Integer({ minimum: 0 }),
+  expiresAt: Type.String({ format: 'date-time' })
 })
 export type RoomStatus = Static<typeof RoomStatus>
 

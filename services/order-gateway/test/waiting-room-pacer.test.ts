@@ -1,17 +1,34 @@
 import t from 'tap'
 import { ErrorCode, RoomStore, productKeys, type App } from '@flash/common'
 import { createProduct, testStack, waitUntil } from '@flash/common/test-support'
+import { pino } from 'pino'
 import { asAdmin, asBuyer, buildTestApp, createTestTopic, post, testConfig } from './helper.ts'
+import { RoomPacer } from '../src/room/pacer.ts'
+import type { RoomRegistry } from '../src/room/registry.ts'
 
-// The waiting room's pacer on the real stack (docs/ARCHITECTURE.md §10): two gateways tick, the
-// room admits at the pace of one, never more passes outstanding than the window or the units left,
-// and the next buyers as passes are used. Plus the gateway's copy of which products have a room.
+const silent = pino({ level: 'silent' })
+
+// The waiting room's pacer on the real stack (docs/ARCHITECTURE.md §10): two pacers (as two gateways
+// run them) tick, the room admits at the pace of one, never more passes outstanding than the window
+// or the units left, and the next buyers as passes are used. Each pacer here sees only this file's
+// product (a real gateway's sees every product with a room; test gateways run none), so no other
+// file's room is admitted from here. Plus the gateway's copy of which products have a room.
 
 const stack = testStack(t)
 const rooms = new RoomStore(stack.redis)
 const topic = await createTestTopic(t)
-const config = testConfig(topic, { ROOM_TICK_MS: '50', ROOM_MIN_WINDOW: '3', ROOM_WINDOW_SECONDS: '0', ROOM_REFRESH_MS: '100' })
+const config = testConfig(topic, { ROOM_REFRESH_MS: '100' })
 const gateways = [await buildTestApp(t, config), await buildTestApp(t, config)]
+
+/** Two pacers over one product, as two gateways would tick it; stopped when the test ends. */
+function pacersFor (productId: number): void {
+  const registry = { products: new Set([productId]) } as unknown as RoomRegistry
+  for (let i = 0; i < 2; i++) {
+    const pacer = new RoomPacer({ store: rooms, registry, log: silent, tickMs: 50, keepMs: 600_000, passMs: 120_000, minWindow: 3, windowSeconds: 0 })
+    pacer.start()
+    t.teardown(() => pacer.close())
+  }
+}
 
 const status = async (app: App, productId: number, who: string) =>
   (await app.inject({ method: 'GET', url: `/rooms/${productId}/status`, headers: asBuyer(who) })).json()
@@ -26,6 +43,7 @@ t.test('two gateways admit within the window and the units left; used passes adm
     t.equal(res.statusCode, 200)
   }
   const admittedNow = async (): Promise<string[]> => await stack.redis.zrange(productKeys(product.id).roomAdmitted, 0, -1)
+  pacersFor(product.id)
 
   await waitUntil('the first three are admitted', async () => (await admittedNow()).length === 3 || undefined, 5000, 20)
   await new Promise((resolve) => setTimeout(resolve, 300))
@@ -62,6 +80,7 @@ t.test('the status estimates the wait from the measured admission rate', async (
   t.teardown(() => rooms.configure(product.id, { enabled: false, opensSecondsBefore: 0 }))
   const who = Array.from({ length: 8 }, (_, i) => `estimate-${product.id}-${i}`)
   for (const w of who) await gateways[0]!.inject({ method: 'POST', url: `/rooms/${product.id}/join`, headers: asBuyer(w) })
+  pacersFor(product.id)
   await waitUntil('three admitted', async () => (await stack.redis.zcard(productKeys(product.id).roomAdmitted)) === 3 || undefined, 5000, 20)
   const body = await status(gateways[0]!, product.id, who[7]!)
   t.equal(body.state, 'waiting')
@@ -71,7 +90,7 @@ t.test('the status estimates the wait from the measured admission rate', async (
 })
 
 t.test('a gateway learns that a product\'s room is on from the announcement, before its next re-read', async (t) => {
-  const slow = await buildTestApp(t, testConfig(topic, { ROOM_TICK_MS: '0', ROOM_REFRESH_MS: '60000' }))
+  const slow = await buildTestApp(t, testConfig(topic, { ROOM_REFRESH_MS: '60000' }))
   const product = await createProduct(stack, { stock: 1000 })
   await rooms.configure(product.id, { enabled: true, opensSecondsBefore: 0 })
   t.teardown(() => rooms.configure(product.id, { enabled: false, opensSecondsBefore: 0 }))

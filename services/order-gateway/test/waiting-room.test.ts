@@ -10,6 +10,9 @@ import { dumpProductState, redisNow, setWindow } from './support/sale-window.ts'
 // sees the order of admission exactly. waiting-room-pacer.test.ts runs the pacer itself.
 
 const stack = testStack(t)
+/** a `tick` far in the future pauses the pacers; a negative interval steps anyway */
+const PAUSED = String(Date.now() + 10 * 365 * 86_400_000)
+const STEP = -Number(PAUSED)
 const rooms = new RoomStore(stack.redis)
 const topic = await createTestTopic(t)
 const config = testConfig(topic, { ROOM_TICK_MS: '0', ROOM_REFRESH_MS: '100' })
@@ -24,7 +27,7 @@ const order = async (productId: number, who: string, pass?: string, quantity = 1
 
 /** One admission step as the pacer takes it, with no pace limit: who was admitted, in order. */
 async function admit (productId: number, perTick: number, keepMs = 600_000): Promise<string[]> {
-  const outcome = await rooms.tick(productId, { tickMs: 0, keepMs, passMs: 120_000, window: 1_000_000, perTick })
+  const outcome = await rooms.tick(productId, { tickMs: STEP, keepMs, passMs: 120_000, window: 1_000_000, perTick })
   if (outcome.kind !== 'tick') throw new Error(`tick: ${outcome.kind}`)
   return outcome.admitted
 }
@@ -32,6 +35,8 @@ async function admit (productId: number, perTick: number, keepMs = 600_000): Pro
 /** A product whose room is on, known to the gateway (its registry re-reads every 100 ms). */
 async function roomProduct (spec: { stock: number, perUserLimit?: number | null }, opensSecondsBefore = 3600): Promise<number> {
   const product = await createProduct(stack, spec)
+  // Paused for every pacer (a running gateway's too): this file admits step by step.
+  await stack.redis.hset(productKeys(product.id).room, 'tick', PAUSED)
   await rooms.configure(product.id, { enabled: true, opensSecondsBefore })
   t.teardown(() => rooms.configure(product.id, { enabled: false, opensSecondsBefore }))
   // A probe order would buy a unit until the gateway knows: wait out three of its re-reads instead.
@@ -209,7 +214,7 @@ t.test('sold out tells everyone and admits nobody; units coming back admit the n
   t.equal((await status(app, productId, who[3] ?? '')).json().position, 1, 'the rest keep their places')
 })
 
-t.test('joining is refused before the room opens; guests cannot join', async (t) => {
+t.test('joining is refused before the room opens; a guest needs proof of work', async (t) => {
   const productId = await roomProduct({ stock: 5 }, 60)
   const startsAt = await redisNow(stack.redis, productId) + 3_600_000
   await setWindow(stack, productId, { startsAt, endsAt: null })
@@ -218,7 +223,7 @@ t.test('joining is refused before the room opens; guests cannot join', async (t)
   t.equal(res.json().code, ErrorCode.ROOM_NOT_OPEN)
   t.equal(res.json().opensAt, new Date(startsAt - 60_000).toISOString())
   const guest = await app.inject({ method: 'POST', url: `/rooms/${productId}/join` })
-  t.equal(guest.statusCode, 401)
-  t.equal(guest.json().code, ErrorCode.SIGN_IN_REQUIRED)
+  t.equal(guest.statusCode, 403, 'a guest without proof of work')
+  t.equal(guest.json().code, ErrorCode.PROOF_OF_WORK_REQUIRED)
   t.equal(await stack.redis.zcard(productKeys(productId).roomQueue), 0, 'nobody queued')
 })

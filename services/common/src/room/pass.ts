@@ -6,6 +6,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto'
 // AUTH_JWT_SECRET under a label of its own, like the access-token and receipt keys.
 
 const PASS_KEY_LABEL = 'flash-sale/v1/waiting-room-pass'
+export const GUEST_TICKET_LABEL = 'flash-sale/v1/waiting-room-guest-ticket'
 
 export interface RoomPass { productId: number, buyerId: string, expiresAt: number }
 
@@ -13,12 +14,16 @@ export type PassCheck = { ok: true, pass: RoomPass } | { ok: false, reason: stri
 
 export interface RoomPasses {
   issue: (pass: RoomPass) => string
-  /** `now`: ms epoch (this process's clock) */
-  verify: (text: string, expected: { productId: number, buyerId: string }, now: number) => PassCheck
+  /** `now`: ms epoch (this process's clock); `buyerId` null: whoever it names (a guest's ticket) */
+  verify: (text: string, expected: { productId: number, buyerId: string | null }, now: number) => PassCheck
 }
 
-export function createRoomPasses (secret: string): RoomPasses {
-  const key = createHmac('sha256', secret).update(PASS_KEY_LABEL).digest()
+/**
+ * `label`: what the tokens are for; a guest's ticket (its identity in one room) is signed under
+ * another label than passes, so neither can stand in for the other.
+ */
+export function createRoomPasses (secret: string, label = PASS_KEY_LABEL): RoomPasses {
+  const key = createHmac('sha256', secret).update(label).digest()
   const mac = (body: string): Buffer => createHmac('sha256', key).update(body).digest()
   return {
     issue: ({ productId, buyerId, expiresAt }) => {
@@ -33,7 +38,7 @@ export function createRoomPasses (secret: string): RoomPasses {
       const claims = parseClaims(body)
       if (claims === null) return { ok: false, reason: 'the pass is malformed' }
       if (claims.productId !== expected.productId) return { ok: false, reason: `the pass is for product ${claims.productId}` }
-      if (claims.buyerId !== expected.buyerId) return { ok: false, reason: 'the pass is another buyer\'s' }
+      if (expected.buyerId !== null && claims.buyerId !== expected.buyerId) return { ok: false, reason: 'the pass is another buyer\'s' }
       if (claims.expiresAt <= now) return { ok: false, reason: 'the pass has expired; join the room again' }
       return { ok: true, pass: claims }
     }

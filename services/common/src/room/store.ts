@@ -34,7 +34,7 @@ export interface RoomStatus {
   now: number
 }
 
-export type JoinOutcome = { kind: 'off' } | { kind: 'not-open', opensAt: number } | { kind: 'joined', status: RoomStatus }
+export type JoinOutcome = { kind: 'off' } | { kind: 'sign-in-required' } | { kind: 'not-open', opensAt: number } | { kind: 'joined', status: RoomStatus }
 
 export interface AdmitLimits {
   tickMs: number
@@ -100,9 +100,10 @@ export class RoomStore {
   }
 
   /** `score`: the buyer's score if it joins before the start (decisions.ts preStartScore). */
-  async join (productId: number, buyerId: string, score: number): Promise<JoinOutcome> {
-    const reply = await this.#run('join', productId, [buyerId, String(score)])
+  async join (productId: number, buyerId: string, score: number, guest = false): Promise<JoinOutcome> {
+    const reply = await this.#run('join', productId, [buyerId, String(score), guest ? '1' : '0'])
     if (reply[0] === 'OFF') return { kind: 'off' }
+    if (reply[0] === 'SIGN_IN_REQUIRED') return { kind: 'sign-in-required' }
     if (reply[0] === 'NOT_OPEN') return { kind: 'not-open', opensAt: Number(reply[1]) }
     return { kind: 'joined', status: toStatus(reply) }
   }

@@ -1,6 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify'
 import { AppError, ErrorCode, type Caller, type RoomPass, type RoomPasses, type RoomStore } from '@flash/common'
 import type { RoomRegistry } from './registry.ts'
+import type { RoomGuests } from './guests.ts'
 
 // The order path's side of the waiting room (docs/ARCHITECTURE.md §10): a product whose room is on
 // takes orders only with a pass. Everything that can be refused without Redis is refused here; the
@@ -11,25 +12,31 @@ export class RoomGate {
   readonly #registry: RoomRegistry
   readonly #store: RoomStore
   readonly #passes: RoomPasses
+  readonly #guests: RoomGuests | undefined
 
-  constructor (options: { registry: RoomRegistry, store: RoomStore, passes: RoomPasses }) {
+  constructor (options: { registry: RoomRegistry, store: RoomStore, passes: RoomPasses, guests?: RoomGuests }) {
+    this.#guests = options.guests
     this.#registry = options.registry
     this.#store = options.store
     this.#passes = options.passes
   }
 
   /** The verified pass an order of `productId` needs, undefined when its room is off; throws the refusal. */
-  passFor (productId: number, caller: Caller, passText: string | undefined, now = Date.now()): RoomPass | undefined {
+  passFor (productId: number, caller: Caller, passText: string | undefined, now = Date.now(), ticket?: string): RoomPass | undefined {
     if (!this.#registry.has(productId)) return undefined
-    if (caller.kind !== 'buyer') {
-      throw new AppError(401, ErrorCode.SIGN_IN_REQUIRED, `product ${productId} sells through its waiting room: sign in and join it`,
+    if (caller.kind === 'admin') throw new AppError(403, ErrorCode.ROOM_PASS_REQUIRED, 'the admin does not buy through a waiting room')
+    let buyerId: string
+    if (caller.kind === 'buyer') buyerId = caller.buyerId
+    else if (this.#guests !== undefined && ticket !== undefined) buyerId = this.#guests.guestOf(productId, ticket, now)
+    else {
+      throw new AppError(401, ErrorCode.SIGN_IN_REQUIRED, `product ${productId} sells through its waiting room: sign in (or join it as a guest) first`,
         { headers: { 'www-authenticate': 'Bearer' } })
     }
     if (passText === undefined) {
       throw new AppError(403, ErrorCode.ROOM_PASS_REQUIRED,
         `product ${productId} sells through its waiting room: join it (POST /rooms/${productId}/join) and order with the pass it hands you (X-Room-Pass)`)
     }
-    const checked = this.#passes.verify(passText, { productId, buyerId: caller.buyerId }, now)
+    const checked = this.#passes.verify(passText, { productId, buyerId }, now)
     if (!checked.ok) throw invalidPass(checked.reason)
     return checked.pass
   }

@@ -74,7 +74,7 @@ export const orderRoutes: FastifyPluginAsyncTypebox<OrderRoutesOptions> = async 
     const userId = caller.kind === 'buyer' ? caller.buyerId : null
     // A product whose waiting room is on: refused from memory without a valid pass; the reservation
     // uses the pass up in the same script, and an order undone after that (503) gives it back.
-    const pass = rooms.passFor(productId, caller, request.headers['x-room-pass'])
+    const pass = rooms.passFor(productId, caller, request.headers['x-room-pass'], Date.now(), request.headers['x-room-ticket'])
     let placed
     try {
       placed = await placement.place(

@@ -5,7 +5,8 @@ import {
   type Callers, type RoomPasses, type RoomStatus as StoredStatus, type RoomStore
 } from '@flash/common'
 import type { FastifyRequest } from 'fastify'
-import { RoomParams, RoomStatus, RoomSummary } from '../schemas.ts'
+import { RoomChallenge, RoomHeaders, RoomJoinBody, RoomParams, RoomStatus, RoomSummary } from '../schemas.ts'
+import type { RoomGuests } from '../room/guests.ts'
 
 // The waiting room's buyer routes (docs/ARCHITECTURE.md §10): join, then poll as told until admitted.
 
@@ -15,6 +16,7 @@ export interface RoomRoutesOptions {
   callers: Callers
   pollMs: number
   adminToken: string
+  guests: RoomGuests
   rateLimit: { max: number, timeWindow: number }
 }
 
@@ -25,15 +27,13 @@ const roomOff = (productId: number): AppError =>
 const responses = { 200: RoomStatus, 400: ErrorResponse, 401: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse, 429: ErrorResponse, 503: ErrorResponse }
 
 export const roomRoutes: FastifyPluginAsyncTypebox<RoomRoutesOptions> = async (app, options) => {
-  const { store, passes, callers, pollMs } = options
+  const { store, passes, callers, pollMs, guests } = options
 
-  const buyerOf = (request: FastifyRequest, productId: number): string => {
+  /** The signed-in buyer, or the guest its ticket names (guestOf throws without a valid one). */
+  const whoIs = (request: FastifyRequest<{ Headers: { 'x-room-ticket'?: string } }>, productId: number): { id: string, guest: boolean } => {
     const caller = callers.of(request, { admin: false })
-    if (caller.kind !== 'buyer') {
-      throw new AppError(401, ErrorCode.SIGN_IN_REQUIRED, `sign in to wait for product ${productId}: a place belongs to an account`,
-        { headers: { 'www-authenticate': 'Bearer' } })
-    }
-    return caller.buyerId
+    if (caller.kind === 'buyer') return { id: caller.buyerId, guest: false }
+    return { id: guests.guestOf(productId, request.headers['x-room-ticket']), guest: true }
   }
 
   const answer = (productId: number, buyerId: string, status: StoredStatus): RoomStatus => ({
@@ -53,26 +53,51 @@ export const roomRoutes: FastifyPluginAsyncTypebox<RoomRoutesOptions> = async (a
 
   const redisDown = (err: unknown): AppError => serviceUnavailable('the waiting room cannot be reached; retry', err)
 
+  app.get('/rooms/:productId/challenge', {
+    config: { rateLimit: options.rateLimit },
+    schema: {
+      tags,
+      summary: 'A proof-of-work challenge for a guest\'s join (products that allow guests)',
+      params: RoomParams,
+      response: { 200: RoomChallenge, 400: ErrorResponse, 429: ErrorResponse }
+    }
+  }, async (request) => {
+    const issued = guests.challenge(request.params.productId)
+    return { ...issued, expiresAt: new Date(issued.expiresAt).toISOString() }
+  })
+
   app.post('/rooms/:productId/join', {
     config: { rateLimit: options.rateLimit },
     schema: {
       tags,
-      summary: 'Take a place in a product\'s waiting room (signed-in buyers; joining again answers the same place)',
-      description: 'Before the sale starts every joiner gets a random place (shuffled at the start); from the start, first come first served. Poll the status after `pollAfterMs`.',
-      security: buyerSecurity,
+      summary: 'Take a place in a product\'s waiting room (joining again answers the same place)',
+      description: 'Before the sale starts every joiner gets a random place (shuffled at the start); from the start, first come first served. Poll the status after `pollAfterMs`. Signed-in buyers send no body; a guest (products without a per-buyer limit) sends a solved `proof` the first time and its `X-Room-Ticket` after that.',
+      security: [...buyerSecurity, {}],
       params: RoomParams,
-      response: responses
+      headers: RoomHeaders,
+      body: RoomJoinBody,
+      response: { ...responses, 403: ErrorResponse }
     }
   }, async (request) => {
     const { productId } = request.params
-    const buyerId = buyerOf(request, productId)
-    const outcome = await store.join(productId, buyerId, preStartScore(randomBytes(8))).catch((err: unknown) => { throw redisDown(err) })
+    const caller = callers.of(request, { admin: false })
+    const ticket = request.headers['x-room-ticket']
+    let who: { id: string, guest: boolean }
+    if (caller.kind === 'buyer') who = { id: caller.buyerId, guest: false }
+    else if (ticket !== undefined) who = { id: guests.guestOf(productId, ticket), guest: true }
+    else who = { id: await guests.admit(productId, request.body?.proof).catch((err: unknown) => { throw err instanceof AppError ? err : redisDown(err) }), guest: true }
+    const buyerId = who.id
+    const outcome = await store.join(productId, buyerId, preStartScore(randomBytes(8)), who.guest).catch((err: unknown) => { throw redisDown(err) })
     if (outcome.kind === 'off') throw roomOff(productId)
+    if (outcome.kind === 'sign-in-required') {
+      throw new AppError(401, ErrorCode.SIGN_IN_REQUIRED, `product ${productId} has a per-buyer limit: sign in to wait for it`,
+        { headers: { 'www-authenticate': 'Bearer' } })
+    }
     if (outcome.kind === 'not-open') {
       const opensAt = new Date(outcome.opensAt).toISOString()
       throw new AppError(409, ErrorCode.ROOM_NOT_OPEN, `the waiting room of product ${productId} opens at ${opensAt}`, { details: { opensAt } })
     }
-    return answer(productId, buyerId, outcome.status)
+    return { ...answer(productId, buyerId, outcome.status), ...(who.guest ? { guestTicket: guests.ticketFor(productId, buyerId) } : {}) }
   })
 
   app.get('/rooms/:productId', {
@@ -95,13 +120,14 @@ export const roomRoutes: FastifyPluginAsyncTypebox<RoomRoutesOptions> = async (a
     schema: {
       tags,
       summary: 'The buyer\'s place: position, people ahead, estimated wait, live stock, and the pass once admitted',
-      security: buyerSecurity,
+      security: [...buyerSecurity, {}],
       params: RoomParams,
+      headers: RoomHeaders,
       response: responses
     }
   }, async (request) => {
     const { productId } = request.params
-    const buyerId = buyerOf(request, productId)
+    const buyerId = whoIs(request, productId).id
     const status = await store.status(productId, buyerId).catch((err: unknown) => { throw redisDown(err) })
     if (status === null) throw roomOff(productId)
     return answer(productId, buyerId, status)

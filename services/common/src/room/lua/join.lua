@@ -1,10 +1,11 @@
 -- Join a product's waiting room: one place per buyer; joining again answers the same place.
 -- Before the sale starts (Redis's clock) the score is the gateway's random draw in [0, 1), from the
 -- start 1 + an arrival counter: every later arrival is behind every early one, in arrival order.
--- ARGV[1] buyer  ARGV[2] random score in [0, 1)
--- → {'OFF'} | {'NOT_OPEN', opensAt (ms)} | roomStatus
+-- ARGV[1] buyer  ARGV[2] random score in [0, 1)  ARGV[3] '1' for a guest (only where the product allows guests)
+-- → {'OFF'} | {'NOT_OPEN', opensAt (ms)} | {'SIGN_IN_REQUIRED'} | roomStatus
 local now = redisNow()
 if not roomIsOn() then return {'OFF'} end
+if ARGV[3] == '1' and (redis.call('HGET', KEYS[5], 'limit') or '') ~= '' then return {'SIGN_IN_REQUIRED'} end
 local buyer = ARGV[1]
 local starts = startsAt()
 if starts then
