@@ -71,7 +71,7 @@ async function startGateway (topic: string): Promise<ChildProcess> {
       ROOM_POLL_MS: String(POLL_MS),
       ROOM_TICK_MS: env.ROOM_TICK_MS ?? '100'
     },
-    stdio: ['ignore', 'ignore', 'inherit']
+    stdio: ['ignore', env.CROWD_GATEWAY_LOG === undefined ? 'ignore' : 'inherit', 'inherit']
   })
   for (let i = 0; i < 300; i++) {
     const ready = await fetch(`http://127.0.0.1:${PORT}/health/ready`).then((r) => r.ok, () => false)
@@ -96,7 +96,12 @@ async function withRoom (client: Client, buyers: BenchBuyer[], productId: number
   let lastSaleAt = 0
   await Promise.all(buyers.map(async (buyer) => {
     const headers = { authorization: buyer.authorization }
-    const joined = await client.call('POST', `/rooms/${productId}/join`, headers)
+    // A join shed by an overloaded gateway (503, Retry-After: 1) is tried again, as the shop would.
+    let joined = await client.call('POST', `/rooms/${productId}/join`, headers)
+    for (let attempt = 1; joined.status === 503 && attempt < 10; attempt++) {
+      await sleep(1000)
+      joined = await client.call('POST', `/rooms/${productId}/join`, headers)
+    }
     joins.push(joined.ms)
     let status = joined.json
     for (;;) {
