@@ -20,14 +20,18 @@ export interface BenchBuyer {
   authorization: string
 }
 
-/** AUTH_JWT_SECRET from the environment, else the value .env.example ships (what `make local` uses). */
-export function benchAuthSecret (env: NodeJS.ProcessEnv = process.env): string {
-  if (env.AUTH_JWT_SECRET !== undefined && env.AUTH_JWT_SECRET !== '') return env.AUTH_JWT_SECRET
+/** A variable from the environment, else the value .env.example ships (what `make local` uses). */
+export function envOrExample (name: string, env: NodeJS.ProcessEnv = process.env): string {
+  const set = env[name]
+  if (set !== undefined && set !== '') return set
   const example = readFileSync(join(import.meta.dirname, '..', '.env.example'), 'utf8')
-  const line = /^AUTH_JWT_SECRET=(.*)$/m.exec(example)?.[1]?.trim().replace(/^"|"$/g, '')
-  if (line === undefined || line === '') throw new Error('AUTH_JWT_SECRET is set neither in the environment nor in .env.example')
+  const line = new RegExp(`^${name}=(.*)$`, 'm').exec(example)?.[1]?.trim().replace(/^"|"$/g, '')
+  if (line === undefined || line === '') throw new Error(`${name} is set neither in the environment nor in .env.example`)
   return line
 }
+
+/** AUTH_JWT_SECRET from the environment, else the value .env.example ships (what `make local` uses). */
+export const benchAuthSecret = (env: NodeJS.ProcessEnv = process.env): string => envOrExample('AUTH_JWT_SECRET', env)
 
 /** N signed-in buyers for one run, minted in memory (about 10 µs each). */
 export function mintBuyers (count: number, runTag: string, options: { secret?: string, ttlSeconds?: number } = {}): BenchBuyer[] {

@@ -14,24 +14,17 @@ import { deleteOrdersOfProduct, insertOrderBatch } from './repository.ts'
 // SQL inserts can do here. Each leaves nothing behind.
 
 /** Product ids far above any auto-increment id: the ceilings' keys and rows never meet a real product. */
-const throwawayProductId = (): number => 970_000_000 + Math.floor(Math.random() * 10_000_000)
+export const throwawayProductId = (): number => 970_000_000 + Math.floor(Math.random() * 10_000_000)
 
-/** The same autocannon settings as the sale, against a bare Fastify route in its own process. */
-export async function httpCeiling (options: { requests: number, connections: number, runTag: string, timeoutSeconds: number, authorizations?: string[] }): Promise<LoadRecord> {
+/**
+ * Runs `work` against a bare Fastify route in its own process (bench/bare-server.ts): its base URL and
+ * pid (so the floor can read the route's own CPU time), then stops it.
+ */
+export async function withBareServer<T> (work: (baseUrl: string, pid: number) => Promise<T>): Promise<T> {
   const child = fork(new URL('./bare-server.ts', import.meta.url), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
   try {
     const [message] = await once(child, 'message') as [{ port: number }]
-    return await runLoad({
-      baseUrl: `http://127.0.0.1:${message.port}`,
-      ordersPath: '/orders',
-      productId: 1,
-      requests: options.requests,
-      connections: options.connections,
-      runTag: `${options.runTag}-bare`,
-      // The same request bytes as the sale (the bare route verifies nothing).
-      ...(options.authorizations ? { authorizations: options.authorizations } : {}),
-      timeoutSeconds: options.timeoutSeconds
-    })
+    return await work(`http://127.0.0.1:${message.port}`, child.pid ?? 0)
   } finally {
     const exited = once(child, 'exit')
     child.disconnect()
@@ -39,6 +32,21 @@ export async function httpCeiling (options: { requests: number, connections: num
     await exited
     clearTimeout(timer)
   }
+}
+
+/** The same autocannon settings as the sale, against a bare Fastify route in its own process. */
+export async function httpCeiling (options: { requests: number, connections: number, runTag: string, timeoutSeconds: number, authorizations?: string[] }): Promise<LoadRecord> {
+  return await withBareServer((baseUrl) => runLoad({
+    baseUrl,
+    ordersPath: '/orders',
+    productId: 1,
+    requests: options.requests,
+    connections: options.connections,
+    runTag: `${options.runTag}-bare`,
+    // The same request bytes as the sale (the bare route verifies nothing).
+    ...(options.authorizations ? { authorizations: options.authorizations } : {}),
+    timeoutSeconds: options.timeoutSeconds
+  }))
 }
 
 export interface RateResult { operations: number, seconds: number, perSecond: number }

@@ -15,7 +15,8 @@ export type Component = typeof COMPONENTS[number]
 
 export type CpuSnapshot = Map<Component, number>
 
-function cpuTicks (pid: number): number | null {
+/** utime + stime of one process, in clock ticks (null: gone) */
+export function cpuTicks (pid: number): number | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
     // Fields after the command name (which may contain spaces) start at the last ')'.

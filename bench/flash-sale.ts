@@ -10,6 +10,10 @@ import { StockStore } from '@flash/common/stock/store.ts'
 import { httpCeiling, redisCeiling, sqlCeiling } from './ceilings.ts'
 import { loadStats, perSecond, renderTable, stockSeries, writeReport, type Report, type ScenarioSummary, type Target } from './report.ts'
 import { runScenario, SCENARIO_NAMES, type ScenarioName, type ScenarioResult, type ScenarioSpec } from './scenarios.ts'
+import { measureFloor, type FloorReport } from './floor.ts'
+import { compare, oursOf, runNaive, writeNaiveSvg, type NaiveComparison } from './versus-naive.ts'
+import { FAULT_NAMES, type FaultName, type FaultPlan } from './fault.ts'
+import { runPay, type PayReport, type PaySpec } from './pay.ts'
 import { COMPONENTS } from './cpu.ts'
 import { mintBuyers, measureVerifyCost } from './buyers.ts'
 
@@ -23,7 +27,17 @@ if (Number(process.versions.node.split('.')[0]) < 24) {
 // `make bench`: a flash sale against the stack that is up, its invariants checked from MySQL and Redis,
 // and the ceilings of this machine measured in the same run. Every knob is an environment variable:
 //
-//   SCENARIOS=sale,sold-out,accept,backlog,overload   which scenarios, in this order (bench/scenarios.ts)
+//   SCENARIOS=sale,sold-out,accept,backlog,overload,floor   which scenarios, in this order (bench/scenarios.ts;
+//                                                  floor: bench/floor.ts)
+//   FLOOR_REQUESTS=20000 FLOOR_ACCEPTED=5000 FLOOR_ROUNDS=3   floor: requests per case and round
+//   FLOOR_GATEWAYS=main=http://127.0.0.1:3002,mine=http://127.0.0.1:3102   floor: several gateways, same
+//                                                  rounds (default: GATEWAY_URL alone; targets: the first)
+//   naive: the sale's STOCK/REQUESTS/CONNECTIONS against bench/naive/ (not part of the product), beside ours
+//   FAULT=kafka|mysql FAULT_SECONDS=10             naive: stop that component a third into both sales
+//   PAY_STOCK=5000 PAY_BUYERS=20000 PAY_WINDOW_SECONDS=20 PAY_SHARE=0.7 PAY_PRICE=1999 PAY_RETRY_RATE=200
+//   PAY_HORIZON_SECONDS=(2 windows + 10) PAY_HOLD_BOUND_MS=5000 PAY_WEBHOOK_CONCURRENCY=50
+//   PAYMENTS_URL=http://127.0.0.1:3004             pay: a priced sale with a payment window (bench/pay.ts)
+//                                                  (it stops what everyone on the machine shares)
 //   STOCK=20000 REQUESTS=100000 CONNECTIONS=100   sale: units on sale, buyers (one unit each), connections
 //   SOLD_OUT_REQUESTS=50000 UNITS_BACK=50          sold-out: buyers for 1 unit; units restocked mid-run
 //   ACCEPT_ORDERS=50000 BACKLOG_ORDERS=40000       accept / backlog: buyers, every one accepted
@@ -31,7 +45,7 @@ if (Number(process.versions.node.split('.')[0]) < 24) {
 //   BENCH_PATH=gateway|nginx                       straight at the gateway, or through nginx (/api)
 //   TARGET=<base url of /orders>                   overrides what BENCH_PATH picks
 //   GATEWAY_URL, CATALOG_URL, NGINX_URL            where the stack answers (defaults: :3002 :3001 :8080)
-//   ADMIN_TOKEN=change-me-admin-token              creates the product
+//   ADMIN_TOKEN=local-only-flash-sale-admin-token-replace-me-in-any-real-deployment              creates the product
 //   CEILINGS=full|short|off                        short: a tenth of the Redis/SQL work (make test)
 //   REDIS_CEILING_OPS=200000 REDIS_CEILING_CONCURRENCY=100
 //   SQL_CEILING_ROWS=100000 SQL_CEILING_BATCH=500 SQL_CEILING_CONCURRENCY=2
@@ -42,8 +56,23 @@ if (Number(process.versions.node.split('.')[0]) < 24) {
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 
+/** Scenarios with their own runner and their own section of the report (not a product sale of runScenario). */
+const OWN_RUNNER = ['floor', 'naive', 'pay'] as const
+type OwnRunnerName = typeof OWN_RUNNER[number]
+const ALL_SCENARIOS = [...SCENARIO_NAMES, ...OWN_RUNNER] as const
+type AnyScenarioName = ScenarioName | OwnRunnerName
+const hasOwnRunner = (name: AnyScenarioName): name is OwnRunnerName => (OWN_RUNNER as readonly string[]).includes(name)
+
 export interface Knobs {
-  SCENARIOS: ScenarioName[]
+  SCENARIOS: AnyScenarioName[]
+  FLOOR_REQUESTS: number
+  FLOOR_ACCEPTED: number
+  FLOOR_ROUNDS: number
+  FLOOR_GATEWAYS: Array<{ label: string, url: string }>
+  FAULT: FaultName | null
+  FAULT_SECONDS: number
+  PAY: Omit<PaySpec, 'connections'>
+  PAYMENTS_URL: string
   SOLD_OUT_REQUESTS: number
   UNITS_BACK: number
   ACCEPT_ORDERS: number
@@ -83,6 +112,13 @@ export function readKnobs (env: NodeJS.ProcessEnv = process.env): Knobs {
     if (!Number.isInteger(value) || value < min) throw new Error(`${name}=${JSON.stringify(raw)}: expected an integer ≥ ${min}`)
     return value
   }
+  const share = (name: string, fallback: number): number => {
+    const raw = env[name]
+    if (raw === undefined || raw === '') return fallback
+    const value = Number(raw)
+    if (!(value >= 0 && value <= 1)) throw new Error(`${name}=${JSON.stringify(raw)}: expected a share between 0 and 1`)
+    return value
+  }
   const oneOf = <T extends string>(name: string, allowed: readonly T[], fallback: T): T => {
     const raw = env[name]
     if (raw === undefined || raw === '') return fallback
@@ -96,12 +132,36 @@ export function readKnobs (env: NodeJS.ProcessEnv = process.env): Knobs {
   const requests = int('REQUESTS', 100_000)
   const connections = int('CONNECTIONS', 100)
   if (connections > requests) throw new Error(`CONNECTIONS=${connections} is more than REQUESTS=${requests}`)
-  const scenarios = (env.SCENARIOS || SCENARIO_NAMES.join(',')).split(',').map((name) => name.trim()).filter((name) => name !== '')
+  const scenarios = (env.SCENARIOS || ALL_SCENARIOS.join(',')).split(',').map((name) => name.trim()).filter((name) => name !== '')
   for (const name of scenarios) {
-    if (!(SCENARIO_NAMES as readonly string[]).includes(name)) throw new Error(`SCENARIOS: ${JSON.stringify(name)} is not one of ${SCENARIO_NAMES.join(', ')}`)
+    if (!(ALL_SCENARIOS as readonly string[]).includes(name)) throw new Error(`SCENARIOS: ${JSON.stringify(name)} is not one of ${ALL_SCENARIOS.join(', ')}`)
   }
   return {
-    SCENARIOS: scenarios as ScenarioName[],
+    SCENARIOS: scenarios as AnyScenarioName[],
+    FLOOR_REQUESTS: int('FLOOR_REQUESTS', 20_000),
+    FLOOR_ACCEPTED: int('FLOOR_ACCEPTED', 5000),
+    FLOOR_ROUNDS: int('FLOOR_ROUNDS', 3),
+    FLOOR_GATEWAYS: env.FLOOR_GATEWAYS
+      ? env.FLOOR_GATEWAYS.split(',').map((entry) => {
+        const [label = '', url = ''] = entry.split('=')
+        if (label === '' || !/^https?:\/\//.test(url)) throw new Error(`FLOOR_GATEWAYS: ${JSON.stringify(entry)} is not label=http://host:port`)
+        return { label, url: url.replace(/\/+$/, '') }
+      })
+      : [{ label: 'gateway', url: gateway }],
+    FAULT: env.FAULT ? oneOf('FAULT', FAULT_NAMES, 'kafka') : null,
+    FAULT_SECONDS: int('FAULT_SECONDS', 10),
+    PAY: {
+      stock: int('PAY_STOCK', 5000),
+      buyers: int('PAY_BUYERS', 20_000),
+      windowSeconds: int('PAY_WINDOW_SECONDS', 20, 5),
+      payShare: share('PAY_SHARE', 0.7),
+      price: int('PAY_PRICE', 1999),
+      retryRate: int('PAY_RETRY_RATE', 200),
+      horizonSeconds: int('PAY_HORIZON_SECONDS', 2 * int('PAY_WINDOW_SECONDS', 20, 5) + 10),
+      holdBoundMs: int('PAY_HOLD_BOUND_MS', 5000, 0),
+      webhookConcurrency: int('PAY_WEBHOOK_CONCURRENCY', 50)
+    },
+    PAYMENTS_URL: (env.PAYMENTS_URL || 'http://127.0.0.1:3004').replace(/\/+$/, ''),
     SOLD_OUT_REQUESTS: int('SOLD_OUT_REQUESTS', 50_000),
     UNITS_BACK: int('UNITS_BACK', 50),
     ACCEPT_ORDERS: int('ACCEPT_ORDERS', 50_000),
@@ -117,7 +177,7 @@ export function readKnobs (env: NodeJS.ProcessEnv = process.env): Knobs {
     GATEWAY_URL: gateway,
     CATALOG_URL: env.CATALOG_URL || 'http://127.0.0.1:3001',
     NGINX_URL: nginx,
-    ADMIN_TOKEN: env.ADMIN_TOKEN || 'change-me-admin-token',
+    ADMIN_TOKEN: env.ADMIN_TOKEN || 'local-only-flash-sale-admin-token-replace-me-in-any-real-deployment',
     CEILINGS: oneOf('CEILINGS', ['full', 'short', 'off'] as const, 'full'),
     REDIS_CEILING_OPS: int('REDIS_CEILING_OPS', 200_000),
     REDIS_CEILING_CONCURRENCY: int('REDIS_CEILING_CONCURRENCY', 100),
@@ -191,17 +251,61 @@ export async function runBench (knobs: Knobs = readKnobs()): Promise<BenchOutcom
       log
     }
     const results: ScenarioResult[] = []
+    let floor: FloorReport | null = null
+    let naive: NaiveComparison | null = null
+    let naiveChart: string | null = null
+    let pay: PayReport | null = null
     for (const name of knobs.SCENARIOS) {
+      if (name === 'pay') {
+        if (!(await answers(`${knobs.PAYMENTS_URL}/health/live`))) {
+          log(`pay: skipped (no payment-service answers at ${knobs.PAYMENTS_URL})`)
+          continue
+        }
+        pay = await runPay({
+          pool, redis, store, log, runTag,
+          gatewayUrl: knobs.GATEWAY_URL, catalogUrl: knobs.CATALOG_URL, paymentsUrl: knobs.PAYMENTS_URL,
+          adminToken: knobs.ADMIN_TOKEN, timeoutSeconds: knobs.TIMEOUT_SECONDS
+        }, { ...knobs.PAY, connections: knobs.CONNECTIONS })
+        continue
+      }
+      if (name === 'naive') {
+        const sale = specOf(knobs, 'sale')
+        const fault: FaultPlan | undefined = knobs.FAULT === null ? undefined : { name: knobs.FAULT, afterAnswered: Math.floor(sale.requests / 3), downMs: knobs.FAULT_SECONDS * 1000 }
+        // Ours: the sale of this run with the same spec, else one run now (with the fault, always its own).
+        let ours = fault === undefined ? results.find((r) => r.name === 'sale' && r.fault === null) : undefined
+        if (ours === undefined) {
+          ours = await runScenario(context, { ...sale, ...(fault === undefined ? {} : { fault }) })
+          results.push(ours)
+        }
+        const side = await runNaive({
+          pool, redis, runTag, runDir: knobs.LOCAL_RUN_DIR, log,
+          redisNodes: config.REDIS_NODES, kafkaBrokers: process.env.KAFKA_BROKERS || '127.0.0.1:9092',
+          mysql: { host: config.MYSQL_HOST, port: config.MYSQL_PORT, user: config.MYSQL_USER, password: config.MYSQL_PASSWORD, database: config.MYSQL_DATABASE },
+          timeoutSeconds: knobs.TIMEOUT_SECONDS, drainTimeoutMs: knobs.DRAIN_TIMEOUT_SECONDS * 1000
+        }, { stock: sale.stock, requests: sale.requests, connections: sale.connections, ...(fault === undefined ? {} : { fault }) })
+        naive = compare(await oursOf(pool, ours), side.figures, { stock: sale.stock, requests: sale.requests, connections: sale.connections }, { ours: ours.fault, naive: side.fault })
+        naiveChart = writeNaiveSvg(naive, runId, knobs.RESULTS_DIR)
+        continue
+      }
+      if (hasOwnRunner(name)) {
+        floor = await measureFloor({
+          gateways: knobs.FLOOR_GATEWAYS, catalogUrl: knobs.CATALOG_URL, adminToken: knobs.ADMIN_TOKEN, store, runTag, log,
+          requests: knobs.FLOOR_REQUESTS, acceptedRequests: knobs.FLOOR_ACCEPTED, connections: knobs.CONNECTIONS,
+          rounds: knobs.FLOOR_ROUNDS, timeoutSeconds: knobs.TIMEOUT_SECONDS
+        })
+        continue
+      }
       if (name === 'backlog' && !existsSync(join(knobs.LOCAL_RUN_DIR, 'order-processor.pid'))) {
         log('backlog: skipped (it stops and starts the processor of `make local`, whose pid file is missing)')
         continue
       }
       results.push(await runScenario(context, specOf(knobs, name)))
     }
+    // The first product sale is the one the report details; a run of own-runner scenarios alone has none.
     const primary = results[0]
-    if (primary === undefined) throw new Error('no scenario ran')
-    const sale = primary.stats
-    const load = primary.load
+    if (primary === undefined && floor === null && naive === null && pay === null) throw new Error('no scenario ran')
+    const ceilingRequests = primary?.spec.requests ?? knobs.REQUESTS
+    const ceilingConnections = primary?.spec.connections ?? knobs.CONNECTIONS
 
     // 2. ceilings, after the scenarios so their leftovers (a big ledger, deleted rows) never slow them
     let http: Report['ceilings']['http'] = null
@@ -211,8 +315,8 @@ export async function runBench (knobs: Knobs = readKnobs()): Promise<BenchOutcom
       const short = knobs.CEILINGS === 'short' ? 10 : 1
       log('ceiling: bare Fastify route')
       const bare = await httpCeiling({
-        requests: primary.spec.requests, connections: primary.spec.connections, runTag, timeoutSeconds: knobs.TIMEOUT_SECONDS,
-        authorizations: mintBuyers(primary.spec.requests, `${runTag}bare`).map((b) => b.authorization)
+        requests: ceilingRequests, connections: ceilingConnections, runTag, timeoutSeconds: knobs.TIMEOUT_SECONDS,
+        authorizations: mintBuyers(ceilingRequests, `${runTag}bare`).map((b) => b.authorization)
       })
       http = { ...loadStats(bare), path: 'bare Fastify, direct' }
       log('ceiling: reservation script alone')
@@ -225,68 +329,110 @@ export async function runBench (knobs: Knobs = readKnobs()): Promise<BenchOutcom
     const tokenCost = measureVerifyCost(5000)
     const summaries = results.map((r) => summarize(r, http?.requestsPerSecond ?? null, sqlRate?.perSecond ?? null))
     const ratios = {
-      gatewayToHttp: ratio(sale.requestsPerSecond, http?.requestsPerSecond),
-      processorToSql: ratio(primary.processor.perSecond, sqlRate?.perSecond),
-      gatewayToRedis: ratio(sale.requestsPerSecond, redisRate?.perSecond)
+      gatewayToHttp: ratio(primary?.stats.requestsPerSecond, http?.requestsPerSecond),
+      processorToSql: ratio(primary?.processor.perSecond, sqlRate?.perSecond),
+      gatewayToRedis: ratio(primary?.stats.requestsPerSecond, redisRate?.perSecond)
     }
-    const targets = targetsOf(knobs, results, summaries)
-    const acceptedTimes = [...load.accepted.keys()]
-    const last202Received = acceptedTimes.length ? Math.max(...acceptedTimes.map((i) => load.receivedAt[i] ?? 0)) : null
-    const last202Sent = acceptedTimes.length ? Math.max(...acceptedTimes.map((i) => load.sentAt[i] ?? 0)) : null
-    let firstRefusal: number | null = null
-    for (const [i, code] of load.codes) if (code === 'INSUFFICIENT_STOCK') firstRefusal = Math.min(firstRefusal ?? Infinity, load.receivedAt[i] ?? Infinity)
-    let total = 0
-    const lastWrite = primary.writes.at(-1)
-    const allChecks = results.flatMap((r) => r.verification.checks.map((c) => ({ ...c, name: `[${r.name}] ${c.name}` })))
+    const targets = [...targetsOf(knobs, results, summaries), ...floorTargets(floor), ...payTargets(pay)]
+    const allChecks = [
+      ...results.flatMap((r) => r.verification.checks.map((c) => ({ ...c, name: `[${r.name}] ${c.name}` }))),
+      ...(pay?.checks ?? []).map((c) => ({ ...c, name: `[pay] ${c.name}` }))
+    ]
     const report: Report = {
       runId,
       startedAt: started.toISOString(),
       machine: { cpus: availableParallelism(), node: process.version },
-      knobs: { SCENARIOS: knobs.SCENARIOS.join(','), STOCK: primary.spec.stock, REQUESTS: primary.spec.requests, CONNECTIONS: primary.spec.connections, BENCH_PATH: knobs.BENCH_PATH, TARGET: knobs.TARGET, CEILINGS: knobs.CEILINGS },
-      productId: primary.productId,
-      sale: {
-        ...sale,
-        scenario: primary.name,
-        path: knobs.BENCH_PATH,
-        url: `${knobs.TARGET}/orders`,
-        accepted: primary.accepted,
-        sellOutMs: primary.accepted >= primary.spec.stock ? last202Received : null,
-        firstRefusalMs: firstRefusal,
-        last202SentMs: last202Sent,
-        last202ReceivedMs: last202Received
-      },
-      drain: primary.drain,
-      throughput: {
-        confirmedPerSecondEndToEnd: lastWrite ? primary.verification.confirmedUnits / ((lastWrite.at - load.epochAt0) / 1000) : 0,
-        processorPerSecond: primary.processor.perSecond,
-        processorPeakPerSecond: primary.processor.peakPerSecond,
-        processorKeptUp: primary.processor.keptUp
-      },
-      memory: primary.memory,
+      knobs: { SCENARIOS: knobs.SCENARIOS.join(','), STOCK: primary?.spec.stock ?? knobs.STOCK, REQUESTS: ceilingRequests, CONNECTIONS: ceilingConnections, BENCH_PATH: knobs.BENCH_PATH, TARGET: knobs.TARGET, CEILINGS: knobs.CEILINGS },
+      ...primaryPart(knobs, primary),
       ceilings: { http, redis: redisRate, sql: sqlRate },
       ratios,
       tokenVerifyMicros: { wall: tokenCost.perVerifyMicros, cpu: tokenCost.perVerifyCpuMicros },
       scenarios: summaries,
+      floor,
+      naive,
+      pay,
       targets,
       verification: {
-        ...primary.verification,
-        passed: results.every((r) => r.verification.passed),
+        confirmedUnits: primary?.verification.confirmedUnits ?? 0,
+        mysqlStock: primary?.verification.mysqlStock ?? null,
+        redisStock: primary?.verification.redisStock ?? null,
+        passed: allChecks.every((c) => c.ok),
         checks: allChecks,
         warnings: results.flatMap((r) => r.verification.warnings.map((w) => `[${r.name}] ${w}`))
-      },
-      series: {
-        seconds: perSecond(load),
-        stock: stockSeries(primary.samples, load.epochAt0),
-        confirmed: primary.writes.map((w) => ({ ms: w.at - load.epochAt0, total: (total += w.n) }))
       }
     }
     const files = writeReport(report, knobs.RESULTS_DIR)
-    process.stdout.write(renderTable(report) + `\n\nreport: ${files.json}\nchart:  ${files.svg}\n`)
+    process.stdout.write(renderTable(report) + `\n\nreport: ${files.json}\nchart:  ${files.svg}\n${naiveChart === null ? '' : `naive:  ${naiveChart}\n`}`)
     const passed = report.verification.passed && (!knobs.STRICT_TARGETS || targets.every((t) => t.met !== false))
     return { report, files, passed }
   } finally {
     await Promise.allSettled([pool.end(), redis.quit()])
   }
+}
+
+/** Issue 18's goal for the pay scenario: expiry lag p99 ≤ 2 s under load. */
+function payTargets (pay: PayReport | null): Target[] {
+  const p99 = pay?.expiryLag.p99Ms
+  return [{
+    name: 'pay: expiry lag p99 (payBy → units back on sale in Redis)',
+    goal: '≤ 2,000 ms',
+    value: pay === null ? 'not run' : p99 == null ? 'nothing expired' : `${Math.round(p99)} ms (${pay.expiryLag.measured} expiries)`,
+    met: p99 == null ? null : p99 <= 2000
+  }]
+}
+
+/** What the report details of the first product sale of the run (none: nulls and empty series). */
+function primaryPart (knobs: Knobs, primary: ScenarioResult | undefined): Pick<Report, 'productId' | 'sale' | 'drain' | 'throughput' | 'memory' | 'series'> {
+  if (primary === undefined) return { productId: null, sale: null, drain: null, throughput: null, memory: {}, series: { seconds: [], stock: [], confirmed: [] } }
+  const load = primary.load
+  const acceptedTimes = [...load.accepted.keys()]
+  const last202Received = acceptedTimes.length ? Math.max(...acceptedTimes.map((i) => load.receivedAt[i] ?? 0)) : null
+  const last202Sent = acceptedTimes.length ? Math.max(...acceptedTimes.map((i) => load.sentAt[i] ?? 0)) : null
+  let firstRefusal: number | null = null
+  for (const [i, code] of load.codes) if (code === 'INSUFFICIENT_STOCK') firstRefusal = Math.min(firstRefusal ?? Infinity, load.receivedAt[i] ?? Infinity)
+  let total = 0
+  const lastWrite = primary.writes.at(-1)
+  return {
+    productId: primary.productId,
+    sale: {
+      ...primary.stats,
+      scenario: primary.name,
+      path: knobs.BENCH_PATH,
+      url: `${knobs.TARGET}/orders`,
+      accepted: primary.accepted,
+      sellOutMs: primary.accepted >= primary.spec.stock ? last202Received : null,
+      firstRefusalMs: firstRefusal,
+      last202SentMs: last202Sent,
+      last202ReceivedMs: last202Received
+    },
+    drain: primary.drain,
+    throughput: {
+      confirmedPerSecondEndToEnd: lastWrite ? primary.verification.confirmedUnits / ((lastWrite.at - load.epochAt0) / 1000) : 0,
+      processorPerSecond: primary.processor.perSecond,
+      processorPeakPerSecond: primary.processor.peakPerSecond,
+      processorKeptUp: primary.processor.keptUp
+    },
+    memory: primary.memory,
+    series: {
+      seconds: perSecond(load),
+      stock: stockSeries(primary.samples, load.epochAt0),
+      confirmed: primary.writes.map((w) => ({ ms: w.at - load.epochAt0, total: (total += w.n) }))
+    }
+  }
+}
+
+/** Issue 22's goals for the floor: a sold-out refusal ≤ 1.2× and /health/live ≤ 1.1× the bare route's CPU. */
+function floorTargets (floor: FloorReport | null): Target[] {
+  const goal = (name: 'sold-out refusal' | 'health/live', limit: number): Target => {
+    const c = floor?.cases.find((x) => x.name === name && x.gateway === floor.gateways[0]?.label)
+    return {
+      name: `gateway CPU per ${name} vs bare Fastify route (floor)`,
+      goal: `≤ ${limit}×`,
+      value: c === undefined ? 'not run' : c.toBare === null ? 'no bare figure' : `${c.toBare.toFixed(2)}× (${c.cpuMicrosPerRequest.toFixed(1)} µs)`,
+      met: c?.toBare == null ? null : c.toBare <= limit
+    }
+  }
+  return [goal('sold-out refusal', 1.2), goal('health/live', 1.1)]
 }
 
 function specOf (knobs: Knobs, name: ScenarioName): ScenarioSpec {

@@ -11,8 +11,10 @@ import autocannon, { type RequestContext, type RequestSpec, type Result } from '
 export interface LoadOptions {
   /** base URL, e.g. http://127.0.0.1:3002 */
   baseUrl: string
-  /** path of the orders route at that base (/orders or /api/orders) */
+  /** path of the orders route at that base (/orders or /api/orders), or of what a GET asks for */
   ordersPath: string
+  /** POST (an order, the default) or GET (no body: a health or read route) */
+  method?: 'POST' | 'GET'
   productId: number
   requests: number
   connections: number
@@ -23,6 +25,8 @@ export interface LoadOptions {
   timeoutSeconds: number
   /** called with the number of answers so far, after each answer (a scenario acts mid-run) */
   onAnswered?: (answered: number) => void
+  /** called with the request number and order id of each 202 as it arrives */
+  onAccepted?: (i: number, orderId: string) => void
 }
 
 /** Per-request records, indexed by request number (0..requests-1), times in ms since `t0`. */
@@ -80,6 +84,7 @@ export async function runLoad (options: LoadOptions): Promise<LoadRecord> {
   let answered = 0
   const body = `{"productId":${options.productId},"quantity":1}`
   const authorizations = options.authorizations
+  const get = options.method === 'GET'
 
   const setupRequest = (request: RequestSpec, context: RequestContext): RequestSpec => {
     const i = next++
@@ -93,10 +98,10 @@ export async function runLoad (options: LoadOptions): Promise<LoadRecord> {
     ;(context as BenchContext).i = i
     record.sentAt[i] = performance.now() - record.t0
     record.sent = i + 1
-    request.body = body
+    if (!get) request.body = body
     request.headers = {
       ...(authorizations === undefined ? {} : { authorization: authorizations[i] ?? '' }),
-      'content-type': 'application/json',
+      ...(get ? {} : { 'content-type': 'application/json' }),
       'idempotency-key': `bench-${options.runTag}-${i}`,
       'x-forwarded-for': buyerAddress(i)
     }
@@ -113,8 +118,10 @@ export async function runLoad (options: LoadOptions): Promise<LoadRecord> {
     if (status === 202) {
       try {
         const parsed = JSON.parse(body) as { orderId?: unknown, status?: unknown }
-        if (typeof parsed.orderId === 'string' && parsed.status === 'pending') record.accepted.set(i, parsed.orderId)
-        else record.malformed++
+        if (typeof parsed.orderId === 'string' && parsed.status === 'pending') {
+          record.accepted.set(i, parsed.orderId)
+          options.onAccepted?.(i, parsed.orderId)
+        } else record.malformed++
       } catch { record.malformed++ }
     } else if (status >= 400) {
       try {
@@ -128,7 +135,7 @@ export async function runLoad (options: LoadOptions): Promise<LoadRecord> {
     options.onAnswered?.(answered)
   }
 
-  const requests: RequestSpec[] = [{ method: 'POST', path: options.ordersPath, setupRequest, onResponse }]
+  const requests: RequestSpec[] = [{ method: get ? 'GET' : 'POST', path: options.ordersPath, setupRequest, onResponse }]
   const { promise, resolve, reject } = Promise.withResolvers<Result>()
   const instance = autocannon({
     url: options.baseUrl,

@@ -5,6 +5,9 @@ import type { Verification, DrainResult } from './verify.ts'
 import type { MemoryPeak, Sample, Service } from './sampler.ts'
 import type { RateResult } from './ceilings.ts'
 import type { UnitsBack } from './scenarios.ts'
+import type { FloorReport } from './floor.ts'
+import { naiveLines, type NaiveComparison } from './versus-naive.ts'
+import { payLines, type PayReport } from './pay.ts'
 import { COMPONENTS, type Component } from './cpu.ts'
 
 // One report per run: a table on the terminal, the same numbers as JSON, and a chart (SVG) of
@@ -61,8 +64,9 @@ export interface Report {
   startedAt: string
   machine: { cpus: number, node: string }
   knobs: Record<string, string | number>
-  productId: number
-  sale: LoadStats & {
+  /** the first product sale of the run (null, with `sale`, `drain` and `throughput`: none ran) */
+  productId: number | null
+  sale: (LoadStats & {
     /** the scenario these details are of (the first one run) */
     scenario: string
     path: string
@@ -73,8 +77,8 @@ export interface Report {
     firstRefusalMs: number | null
     last202SentMs: number | null
     last202ReceivedMs: number | null
-  }
-  drain: DrainResult
+  }) | null
+  drain: DrainResult | null
   throughput: {
     /** confirmed orders / (first request → last order written) */
     confirmedPerSecondEndToEnd: number
@@ -83,7 +87,7 @@ export interface Report {
     processorPeakPerSecond: number
     /** the processor wrote its last order within 500 ms of the last 202: its rate is the arrival rate */
     processorKeptUp: boolean
-  }
+  } | null
   memory: Partial<Record<Service, { pid: number, peakRssMb: number, vmHwmMb: number | null }>>
   ceilings: {
     http: (LoadStats & { path: string }) | null
@@ -94,6 +98,12 @@ export interface Report {
   /** what verifying one buyer's access token costs (every order carries one), measured in the bench process */
   tokenVerifyMicros: { wall: number, cpu: number }
   scenarios: ScenarioSummary[]
+  /** the per-request CPU floor of the gateway beside a bare route (SCENARIOS=floor) */
+  floor: FloorReport | null
+  /** ours ÷ the naive app of bench/naive/ under the same sale (SCENARIOS=naive) */
+  naive: NaiveComparison | null
+  /** a priced sale with a payment window (SCENARIOS=pay) */
+  pay: PayReport | null
   targets: Target[]
   verification: Verification
   series: { seconds: SecondPoint[], stock: Array<{ ms: number, stock: number | null }>, confirmed: Array<{ ms: number, total: number }> }
@@ -180,13 +190,24 @@ export function stockSeries (samples: Sample[], epochAt0: number): Report['serie
 // ---------------------------------------------------------------------------------------------------
 // terminal table
 
-const fmt = (n: number | null | undefined, digits = 0): string =>
+export const fmt = (n: number | null | undefined, digits = 0): string =>
   n === null || n === undefined || !Number.isFinite(n) ? '—' : n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits })
 const pct = (r: number | null): string => r === null ? '—' : `${(r * 100).toFixed(0)}%`
 
 export function renderTable (report: Report): string {
+  const out = [...saleTable(report), ...scenarioLines(report), ...floorLines(report.floor), ...naiveLines(report.naive), ...payLines(report.pay), '', 'targets:']
+  for (const t of report.targets) out.push(`  ${t.met === null ? '  n/a ' : t.met ? '  met' : 'MISSED'}  ${t.name}: ${t.value} (goal ${t.goal})`)
+  out.push('', `invariants: ${report.verification.passed ? 'all hold' : 'VIOLATED'}`)
+  for (const c of report.verification.checks) out.push(`  ${c.ok ? 'ok  ' : 'FAIL'}  ${c.id} ${c.name}: ${c.detail}`)
+  for (const w of report.verification.warnings) out.push(`  warn  ${w}`)
+  return out.join('\n')
+}
+
+/** The first product sale beside the ceilings (nothing when no product sale ran). */
+function saleTable (report: Report): string[] {
   const s = report.sale
   const h = report.ceilings.http
+  if (s === null || report.drain === null || report.throughput === null) return []
   const rows: Array<[string, string, string]> = [
     ['', `sale (${s.path})`, 'ceiling'],
     ['requests/s', fmt(s.requestsPerSecond), h ? `${fmt(h.requestsPerSecond)} bare Fastify (${pct(report.ratios.gatewayToHttp)})` : '—'],
@@ -206,16 +227,26 @@ export function renderTable (report: Report): string {
   ]
   const widths = [0, 1, 2].map((c) => Math.max(...rows.map((r) => r[c]!.length)))
   const line = (r: [string, string, string]): string => `  ${r[0].padEnd(widths[0]!)}  ${r[1].padEnd(widths[1]!)}  ${r[2]}`
-  const out = [`flash sale ${report.runId}: ${s.scenario}: STOCK ${report.knobs.STOCK}, ${s.requests} requests, ${report.knobs.CONNECTIONS} connections, ${report.machine.cpus} cores`, ...rows.map(line), '', ...scenarioLines(report), '', 'targets:']
-  for (const t of report.targets) out.push(`  ${t.met === null ? '  n/a ' : t.met ? '  met' : 'MISSED'}  ${t.name}: ${t.value} (goal ${t.goal})`)
-  out.push('', `invariants: ${report.verification.passed ? 'all hold' : 'VIOLATED'}`)
-  for (const c of report.verification.checks) out.push(`  ${c.ok ? 'ok  ' : 'FAIL'}  ${c.id} ${c.name}: ${c.detail}`)
-  for (const w of report.verification.warnings) out.push(`  warn  ${w}`)
-  return out.join('\n')
+  return [`flash sale ${report.runId}: ${s.scenario}: STOCK ${report.knobs.STOCK}, ${s.requests} requests, ${report.knobs.CONNECTIONS} connections, ${report.machine.cpus} cores`, ...rows.map(line), '']
+}
+
+/** The gateway's CPU per request for its cheapest answers, beside the bare route, same run. */
+export function floorLines (floor: FloorReport | null): string[] {
+  if (floor === null) return []
+  const head = ['', 'gateway', 'CPU µs/request (best)', 'vs bare', 'every round', 'req/s (best round)', 'other answers']
+  const rows = floor.cases.map((c) => [
+    `${c.name} (${c.expectedStatus})`, c.gateway, fmt(c.cpuMicrosPerRequest, 1), c.toBare === null ? '—' : `${c.toBare.toFixed(2)}×`,
+    c.runs.map((r) => fmt(r, 1)).join(' / '), fmt(c.requestsPerSecond), fmt(c.unexpected)
+  ])
+  const table = [head, ...rows]
+  const widths = head.map((_h, k) => Math.max(...table.map((r) => r[k]!.length)))
+  return ['', `floor: each process's own CPU per request (the bare route in its own process; ${floor.gateways.map((g) => `${g.label}: ${g.url}, pid ${g.pid}`).join('; ')}), best of ${floor.rounds} rounds, ${floor.connections} connections:`,
+    ...table.map((r) => '  ' + r.map((cell, k) => cell.padEnd(widths[k]!)).join('  '))]
 }
 
 /** Every scenario on one line, then the CPU each component spent per accepted order. */
 function scenarioLines (report: Report): string[] {
+  if (report.scenarios.length === 0) return []
   const head: string[] = ['scenario', 'req/s', 'vs bare', 'p99 ms', 'accepted', '>2 s', 'processor/s', 'vs SQL', 'CPU µs/accepted', 'RSS gw MB']
   const rows = report.scenarios.map((x) => [
     x.name, fmt(x.requestsPerSecond), pct(x.toHttpCeiling), fmt(x.latencyMs.p99, 1), fmt(x.accepted), fmt(x.slowOver2s),
@@ -249,35 +280,40 @@ function scenarioLines (report: Report): string[] {
 export function renderMarkdown (report: Report): string {
   const s = report.sale
   const h = report.ceilings.http
-  const lines = [
-    '| | this run | ceiling (same run) | ratio |',
-    '|---|---|---|---|',
-    `| requests/s (${s.path}) | ${fmt(s.requestsPerSecond)} | ${h ? fmt(h.requestsPerSecond) : '—'} bare Fastify | ${pct(report.ratios.gatewayToHttp)} |`,
-    `| latency p50 / p90 / p99 / max | ${fmt(s.latencyMs.p50, 1)} / ${fmt(s.latencyMs.p90, 1)} / ${fmt(s.latencyMs.p99, 1)} / ${fmt(s.latencyMs.max, 1)} ms | ${h ? `${fmt(h.latencyMs.p50, 1)} / ${fmt(h.latencyMs.p90, 1)} / ${fmt(h.latencyMs.p99, 1)} / ${fmt(h.latencyMs.max, 1)} ms` : '—'} | |`,
-    `| status counts | ${Object.entries(s.statusCounts).map(([k, v]) => `${k}: ${v}`).join(', ')} | | |`,
-    `| time to sell out | ${s.sellOutMs === null ? 'did not sell out' : `${fmt(s.sellOutMs)} ms`} | | |`,
-    `| drain (last answer → last order written) | ${fmt(report.drain.drainMs)} ms | | |`,
-    `| confirmed orders/s, end to end | ${fmt(report.throughput.confirmedPerSecondEndToEnd)} | | |`,
-    `| processor confirmed orders/s | ${fmt(report.throughput.processorPerSecond)} | ${report.ceilings.sql ? fmt(report.ceilings.sql.perSecond) : '—'} batched INSERT | ${pct(report.ratios.processorToSql)} |`,
-    `| reservation script alone | | ${report.ceilings.redis ? fmt(report.ceilings.redis.perSecond) : '—'} /s | |`,
-    ...Object.entries(report.memory).map(([service, m]) => `| peak RSS ${service} | ${fmt(m?.peakRssMb, 1)} MB | | |`),
+  const lines: string[] = []
+  if (s !== null && report.drain !== null && report.throughput !== null) {
+    lines.push(
+      '| | this run | ceiling (same run) | ratio |',
+      '|---|---|---|---|',
+      `| requests/s (${s.path}) | ${fmt(s.requestsPerSecond)} | ${h ? fmt(h.requestsPerSecond) : '—'} bare Fastify | ${pct(report.ratios.gatewayToHttp)} |`,
+      `| latency p50 / p90 / p99 / max | ${fmt(s.latencyMs.p50, 1)} / ${fmt(s.latencyMs.p90, 1)} / ${fmt(s.latencyMs.p99, 1)} / ${fmt(s.latencyMs.max, 1)} ms | ${h ? `${fmt(h.latencyMs.p50, 1)} / ${fmt(h.latencyMs.p90, 1)} / ${fmt(h.latencyMs.p99, 1)} / ${fmt(h.latencyMs.max, 1)} ms` : '—'} | |`,
+      `| status counts | ${Object.entries(s.statusCounts).map(([k, v]) => `${k}: ${v}`).join(', ')} | | |`,
+      `| time to sell out | ${s.sellOutMs === null ? 'did not sell out' : `${fmt(s.sellOutMs)} ms`} | | |`,
+      `| drain (last answer → last order written) | ${fmt(report.drain.drainMs)} ms | | |`,
+      `| confirmed orders/s, end to end | ${fmt(report.throughput.confirmedPerSecondEndToEnd)} | | |`,
+      `| processor confirmed orders/s | ${fmt(report.throughput.processorPerSecond)} | ${report.ceilings.sql ? fmt(report.ceilings.sql.perSecond) : '—'} batched INSERT | ${pct(report.ratios.processorToSql)} |`,
+      `| reservation script alone | | ${report.ceilings.redis ? fmt(report.ceilings.redis.perSecond) : '—'} /s | |`,
+      ...Object.entries(report.memory).map(([service, m]) => `| peak RSS ${service} | ${fmt(m?.peakRssMb, 1)} MB | | |`)
+    )
+  }
+  lines.push(
     '',
     '| target | goal | this run | |',
     '|---|---|---|---|',
     ...report.targets.map((t) => `| ${t.name} | ${t.goal} | ${t.value} | ${t.met === null ? 'undecided' : t.met ? 'met' : '**missed**'} |`)
-  ]
-  lines.push('', '```', ...scenarioLines(report), '```')
+  )
+  lines.push('', '```', ...scenarioLines(report), ...floorLines(report.floor), ...naiveLines(report.naive), ...payLines(report.pay), '```')
   return lines.join('\n')
 }
 
 // ---------------------------------------------------------------------------------------------------
 // chart
 
-const esc = (text: string): string => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
+export const esc = (text: string): string => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
 
-interface Line { points: Array<[number, number]>, color: string, label: string, step?: boolean }
+export interface Line { points: Array<[number, number]>, color: string, label: string, step?: boolean }
 
-function panel (y0: number, height: number, width: number, xMax: number, title: string, lines: Line[]): string {
+export function panel (y0: number, height: number, width: number, xMax: number, title: string, lines: Line[]): string {
   const left = 70
   const right = width - 20
   const yMax = Math.max(1, ...lines.flatMap((l) => l.points.map((p) => p[1]))) * 1.1
@@ -328,7 +364,7 @@ export function renderSvg (report: Report): string {
   ]
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="660" font-family="sans-serif">
 <rect width="100%" height="100%" fill="white"/>
-<text x="${width / 2}" y="18" font-size="14" text-anchor="middle">flash sale ${esc(report.runId)}: ${report.knobs.REQUESTS} requests for ${report.knobs.STOCK} units over ${report.knobs.CONNECTIONS} connections (${esc(report.sale.path)})</text>
+<text x="${width / 2}" y="18" font-size="14" text-anchor="middle">flash sale ${esc(report.runId)}: ${report.knobs.REQUESTS} requests for ${report.knobs.STOCK} units over ${report.knobs.CONNECTIONS} connections (${esc(report.sale?.path ?? 'no sale ran')})</text>
 ${body.join('\n')}
 </svg>
 `

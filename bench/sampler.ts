@@ -39,7 +39,7 @@ function statusField (pid: number, field: 'VmRSS' | 'VmHWM'): number | null {
 }
 
 /** Finds a listening TCP socket's inode in /proc/net/tcp{,6}, then the process holding it. */
-function pidListeningOn (port: number): number | null {
+export function pidListeningOn (port: number): number | null {
   const hexPort = port.toString(16).toUpperCase().padStart(4, '0')
   const inodes = new Set<string>()
   for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {

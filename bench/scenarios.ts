@@ -12,6 +12,7 @@ import { writeTimes } from './repository.ts'
 import { loadStats, memoryOf, type LoadStats, type Report } from './report.ts'
 import { componentPids, cpuSnapshot, cpuSeconds, type Component } from './cpu.ts'
 import { mintBuyers } from './buyers.ts'
+import { Fault, type FaultOutcome, type FaultPlan } from './fault.ts'
 
 // The scenarios of `make bench` (SCENARIOS): each one a product, a burst of buyers, the drain, the
 // invariant checks, and what the run cost every component of the machine.
@@ -34,6 +35,8 @@ export interface ScenarioSpec {
   unitsBack?: { units: number, afterAnswered: number }
   /** backlog: stop the processor for the burst, start it afterwards */
   processorStopped?: boolean
+  /** a broker or MySQL stopped once `afterAnswered` requests were answered, started `downMs` later (bench/fault.ts) */
+  fault?: FaultPlan
 }
 
 export interface ScenarioContext {
@@ -94,19 +97,27 @@ export interface ScenarioResult {
   memory: Report['memory']
   /** CPU seconds per component from the first request until the drain finished */
   cpuSeconds: Partial<Record<Component, number>>
+  /** CPU seconds per component from the first request until the last answer */
+  cpuSecondsAnswer: Partial<Record<Component, number>>
+  /** the fault injected, if one was: when the component was stopped and started again */
+  fault: FaultOutcome | null
   unitsBack: UnitsBack | null
 }
 
 const run = promisify(execFile)
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
-const component = (action: 'stop' | 'start', name: string) =>
+export const component = (action: 'stop' | 'start', name: string) =>
   run('bash', [`${ROOT}deploy/local/component.sh`, action, name], { cwd: ROOT, timeout: 180_000 })
 
-async function createProduct (ctx: ScenarioContext, name: string, stock: number): Promise<number> {
+/**
+ * A product on sale, waited for until Redis holds its units. Price 0 unless `extra` says otherwise: a
+ * free product is confirmed at its 202 (no payment window), which is what the classic scenarios measure.
+ */
+export async function createProduct (ctx: Pick<ScenarioContext, 'catalogUrl' | 'adminToken' | 'store'>, name: string, stock: number, extra: Record<string, unknown> = {}): Promise<number> {
   const response = await fetch(`${ctx.catalogUrl}/products`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${ctx.adminToken}` },
-    body: JSON.stringify({ name, stock, price: 100 })
+    body: JSON.stringify({ name, stock, price: 0, ...extra })
   })
   const body = await response.json() as { id?: number }
   if (response.status !== 201 || typeof body.id !== 'number') throw new Error(`POST /products answered ${response.status}: ${JSON.stringify(body)}`)
@@ -141,6 +152,7 @@ export async function runScenario (ctx: ScenarioContext, spec: ScenarioSpec): Pr
   const cpuBefore = cpuSnapshot(pids)
   let restocked: Promise<number> | null = null
   let restockSentAt = 0
+  const fault = spec.fault === undefined ? null : new Fault(spec.fault, ctx.log)
   const load = await runLoad({
     baseUrl: ctx.baseUrl,
     ordersPath: ctx.ordersPath,
@@ -151,12 +163,15 @@ export async function runScenario (ctx: ScenarioContext, spec: ScenarioSpec): Pr
     authorizations,
     timeoutSeconds: ctx.timeoutSeconds,
     onAnswered: (answered) => {
+      fault?.onAnswered(answered)
       if (spec.unitsBack === undefined || restocked !== null || answered < spec.unitsBack.afterAnswered) return
       restockSentAt = performance.now()
       restocked = restock(ctx, productId, spec.unitsBack.units).then(() => performance.now())
     }
   })
   const loadEndedAt = Date.now()
+  const cpuAtAnswers = cpuSnapshot(pids)
+  const faultOutcome = fault === null ? null : await fault.over(load.epochAt0)
   const backAt = restocked === null ? null : await restocked
   const stats = loadStats(load)
   ctx.log(`${spec.name}: ${Math.round(stats.requestsPerSecond)} req/s, p99 ${stats.latencyMs.p99.toFixed(1)} ms, ${load.accepted.size} accepted; draining`)
@@ -218,6 +233,8 @@ export async function runScenario (ctx: ScenarioContext, spec: ScenarioSpec): Pr
     samples: sampler.samples,
     memory: memoryOf(sampler.memoryPeaks()),
     cpuSeconds: cpuSeconds(cpuBefore, cpuAfter),
+    cpuSecondsAnswer: cpuSeconds(cpuBefore, cpuAtAnswers),
+    fault: faultOutcome,
     unitsBack: backAt === null || spec.unitsBack === undefined ? null : unitsBackOf(load, restockSentAt - load.t0, backAt - load.t0, spec.unitsBack.units)
   }
 }

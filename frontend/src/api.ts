@@ -5,14 +5,23 @@
 // The shapes are the services' own TypeBox schemas, imported as types only: nothing of the backend
 // is bundled (`import type` is erased), and a change to a service's contract breaks this build.
 import type { ErrorCode as ServiceErrorCode } from '@backend/common/src/errors.ts'
-import type { OrderStatus } from '@backend/common/src/schemas.ts'
+import type { OrderStatus, PaymentStatus } from '@backend/common/src/schemas.ts'
 import type {
-  NewProduct, Product, ProductChanges, ProductPage, ProductQuery, ReconcileReport, SyncReport,
+  NewProduct, Product as ServiceProduct, ProductChanges, ProductPage, ProductQuery, ReconcileReport, SyncReport,
 } from '@backend/catalog-service/src/schemas.ts'
 import type { CancelAccepted, Order, OrderAccepted, OrderPage, RoomStatus, SalesSummary } from '@backend/order-gateway/src/schemas.ts'
+import type { Payment, PaymentsConfig } from '@backend/payment-service/src/schemas.ts'
 import type { BuyerView as Buyer, SessionView as Session } from '@backend/catalog-service/src/buyers/schemas.ts'
 
-export type { NewProduct, Order, OrderPage, OrderStatus, Product, ProductChanges, ReconcileReport, RoomStatus, SyncReport }
+export type { NewProduct, Order, OrderPage, OrderStatus, Payment, PaymentStatus, ProductChanges, ReconcileReport, RoomStatus, SyncReport }
+/**
+ * `originalPrice` (minor units, the price before the sale) is not served by the catalog yet: the shop
+ * shows it crossed out as soon as a product carries it.
+ */
+export type Product = ServiceProduct & { originalPrice?: number | null }
+export type SalesRow = SalesSummary['items'][number]
+/** GET /payments/config: sandbox mode and its test cards. */
+export type PaymentConfig = PaymentsConfig
 
 // --- buyers and sessions -----------------------------------------------------------------------
 
@@ -314,12 +323,12 @@ export async function placeOrderWithRetry(
   }
 }
 
-/** Units of confirmed orders per product (the admin table's "sold" column). */
-export async function unitsSold(productIds: number[]): Promise<Map<number, number>> {
+/** Units sold (and held, paid, expired once payments apply) per product: the admin table's columns. */
+export async function salesByProduct(productIds: number[]): Promise<Map<number, SalesRow>> {
   if (productIds.length === 0) return new Map()
   const search = new URLSearchParams(productIds.map((id) => ['productId', String(id)]))
   const result = await request<SalesSummary>(`/orders/sales?${search.toString()}`)
-  return new Map(result.items.map((row) => [row.productId, row.unitsSold]))
+  return new Map(result.items.map((row) => [row.productId, row]))
 }
 
 export function getOrder(orderId: string, access: OrderAccess = {}, signal?: AbortSignal) {
@@ -340,5 +349,28 @@ export function cancelOrder(orderId: string, access: OrderAccess = {}) {
 }
 
 export function isFinal(status: OrderStatus): boolean {
-  return status !== 'pending'
+  return status !== 'pending' && status !== 'awaiting_payment'
+}
+
+// --- payments (payment-service) ----------------------------------------------------------------
+// Read and paid with the same access as the order: the session, a buyer's token or the guest's receipt.
+
+export function paymentConfig(signal?: AbortSignal) {
+  return request<PaymentConfig>('/payments/config', { signal })
+}
+
+/** Opens the order's payment (201), or answers the one already open (200). */
+export function startPayment(orderId: string, access: OrderAccess = {}) {
+  return request<Payment>('/payments', { method: 'POST', body: { orderId }, headers: accessHeaders(access) })
+}
+
+export function getPayment(paymentId: string, access: OrderAccess = {}, signal?: AbortSignal) {
+  return request<Payment>(`/payments/${encodeURIComponent(paymentId)}`, { signal, headers: accessHeaders(access) })
+}
+
+/** Sandbox only: pays with a test card; the outcome arrives later (poll the order). */
+export function confirmSandboxPayment(paymentId: string, paymentMethod: string, access: OrderAccess = {}) {
+  return request<{ paymentId: string; status: PaymentStatus }>(`/payments/${encodeURIComponent(paymentId)}/sandbox-confirm`, {
+    method: 'POST', body: { paymentMethod }, headers: accessHeaders(access),
+  })
 }

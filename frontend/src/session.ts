@@ -1,7 +1,8 @@
 // Who is buying and who is administering.
 // - The buyer's session lives in httpOnly cookies set by /api/auth: this code never sees a
 //   token; it only knows who is signed in (GET /auth/me). Nobody picks a buyer id any more.
-// - A guest's orders are followed with their receipts, kept in sessionStorage (this tab only).
+// - A guest's orders are followed with their receipts, kept in localStorage: every tab of this
+//   browser sees them, and they outlive a sign-in.
 // - The admin token lives in sessionStorage only, so it goes away with the tab and is never written
 //   to disk for good.
 import { ref, watch } from 'vue'
@@ -11,14 +12,28 @@ export const buyer = ref<Buyer | null>(null)
 /** false until the first GET /auth/me has answered */
 export const sessionKnown = ref(false)
 
+// Whether this browser signed in last time. The session cookies are httpOnly, so a guest's page could
+// only find out by asking /auth/me and /auth/refresh, two 401s on every page load; the hint spares them.
+const SIGNED_IN_KEY = 'flash.signedIn'
+
 export async function loadSession(): Promise<void> {
   try {
-    buyer.value = await currentBuyer()
+    buyer.value = localStorage.getItem(SIGNED_IN_KEY) === '1' ? await currentBuyer() : null
   } catch {
     buyer.value = null
   } finally {
     sessionKnown.value = true
   }
+}
+watch(buyer, (who) => {
+  if (who === null) localStorage.removeItem(SIGNED_IN_KEY)
+  else localStorage.setItem(SIGNED_IN_KEY, '1')
+})
+
+/** The sign-in dialog, opened from the header or from a product that needs an account. */
+export const signInOpen = ref(false)
+export function openSignIn(): void {
+  signInOpen.value = true
 }
 
 export async function signIn(username: string, password: string, newAccount: boolean): Promise<void> {
@@ -40,16 +55,20 @@ const RECEIPTS_KEY = 'flash.receipts'
 
 function readReceipts(): Record<string, string> {
   try {
-    const parsed: unknown = JSON.parse(sessionStorage.getItem(RECEIPTS_KEY) ?? '{}')
+    const parsed: unknown = JSON.parse(localStorage.getItem(RECEIPTS_KEY) ?? '{}')
     return typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, string>) : {}
   } catch {
     return {}
   }
 }
 
-/** orderId → receipt of the guest orders placed in this tab */
+/** orderId → receipt of the guest orders placed in this browser (or looked up by id and receipt) */
 export const receipts = ref<Record<string, string>>(readReceipts())
-watch(receipts, (all) => sessionStorage.setItem(RECEIPTS_KEY, JSON.stringify(all)), { deep: true })
+watch(receipts, (all) => localStorage.setItem(RECEIPTS_KEY, JSON.stringify(all)), { deep: true })
+// Another tab's new guest order shows up here too.
+window.addEventListener('storage', (event) => {
+  if (event.key === RECEIPTS_KEY) receipts.value = readReceipts()
+})
 
 export function rememberReceipt(orderId: string, receipt: string): void {
   receipts.value = { ...receipts.value, [orderId]: receipt }

@@ -10,6 +10,8 @@ export const LIMITS = {
   imageUrlMax: 2048,
   perUserLimitMax: 1000,
   restockMax: 1_000_000,
+  paymentWindowMin: 5,
+  paymentWindowMax: 86_400,
 } as const
 
 /** A translatable problem with one field, or null when the value is fine. */

@@ -1,12 +1,13 @@
-import { mkdir } from 'node:fs/promises'
+import { mkdir, readFile } from 'node:fs/promises'
+import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import { sleep } from '@flash/common'
-import { chromium, selectors, type Browser } from 'playwright-core'
+import { chromium, selectors, type Browser, type Page } from 'playwright-core'
 
 // What every browser test shares: where the stack is, the API as a client calls it, and a Chromium.
 
 export const BASE_URL = (process.env.BASE_URL ?? 'http://127.0.0.1:8080').replace(/\/$/, '')
-export const ADMIN_TOKEN = process.env.ADMIN_TOKEN ?? 'change-me-admin-token'
+export const ADMIN_TOKEN = process.env.ADMIN_TOKEN ?? 'local-only-flash-sale-admin-token-replace-me-in-any-real-deployment'
 export const SCREENSHOTS = join(import.meta.dirname, '..', '..', 'test-results', 'screenshots')
 
 /**
@@ -39,4 +40,23 @@ export async function launchBrowser (): Promise<Browser> {
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'],
   })
+}
+
+/** axe-core's source, injected into a page (the context needs bypassCSP: the shop's CSP forbids inline scripts). */
+let axeSource: string | undefined
+async function axe (): Promise<string> {
+  axeSource ??= await readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8')
+  return axeSource
+}
+
+/** WCAG 2.1 A/AA violations of impact serious or critical on the page as it is now, as "rule×count: target". */
+export async function seriousViolations (page: Page): Promise<string[]> {
+  if (!(await page.evaluate('typeof window.axe === "object"'))) await page.addScriptTag({ content: await axe() })
+  // A string, not a function: this file is type-checked without the DOM's types.
+  return await page.evaluate<string[]>(`(async () => {
+    const { violations } = await window.axe.run(document, { runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] })
+    return violations
+      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+      .map((v) => v.id + '×' + v.nodes.length + ': ' + v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', '))
+  })()`)
 }

@@ -2,7 +2,7 @@ import t from 'tap'
 import { sleep } from '@flash/common'
 import { component, prepareScenario, uniqueTag } from './support/stack.ts'
 import { postProduct } from './support/catalog.ts'
-import { placeGuestOrder, waitForStatus, orderStatus } from './support/payments.ts'
+import { placeGuestOrder, waitForStatus, orderStatus, redisAvailable } from './support/payments.ts'
 
 // Scenario 9: the processor (the expiry's only owner) is killed before its holds' deadline and comes
 // back well after it. Nothing expires while it is gone; its first scan expires every overdue hold, and
@@ -27,7 +27,7 @@ t.test('the processor killed across the payment deadline: every hold expires onc
   t.comment(await component('start', 'order-processor'))
   for (const o of orders) await waitForStatus(clients, o.orderId, 'expired', 60_000)
   t.comment(`every hold expired ${Date.now() - restarted} ms after the restart began`)
-  t.equal((await clients.store.snapshot(product.id)).available, 3, 'Redis: the three units are back on sale, once')
+  t.equal(await redisAvailable(clients, product.id, 3), 3, 'Redis: the three units are back on sale, once')
   const [[row]] = await clients.mysql.query('SELECT stock FROM products WHERE id = ?', [product.id]) as unknown as [Array<{ stock: number }>]
   t.equal(Number(row?.stock), 3, 'MySQL too')
   const next = await placeGuestOrder(product.id, 3)

@@ -1,15 +1,19 @@
 import { computed, reactive } from 'vue'
-import { ApiError, getOrder, getProduct, newIdempotencyKey, placeOrderWithRetry, register } from '../api.ts'
+import { ApiError, archiveProduct, createProduct, getOrder, getProduct, newIdempotencyKey, placeOrderWithRetry } from '../api.ts'
 import { MIN_POLL_MS } from './usePolling.ts'
 
-export type Phase = 'idle' | 'signing-in' | 'firing' | 'settling' | 'done' | 'stopped'
+export type Phase = 'idle' | 'preparing' | 'firing' | 'settling' | 'done' | 'stopped'
 
 export interface SaleSettings {
-  productId: number
+  /** units the simulator's own product starts with */
+  units: number
   buyers: number
   concurrency: number
   quantity: number
 }
+
+/** The simulator's products are named so, and nothing else is ever sold by it. */
+export const SIM_PREFIX = '[SIM]'
 
 export interface Verdict {
   confirmedUnits: number
@@ -19,10 +23,12 @@ export interface Verdict {
   ok: boolean
 }
 
+interface Accepted { orderId: string; quantity: number; receipt: string }
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 /**
- * Drives a flash sale from the browser: N buyers (one user id each), at most `concurrency` orders
+ * Drives a flash sale from the browser: N guest buyers, at most `concurrency` orders
  * in flight, then polls every accepted order until none is pending and checks the invariants —
  * units confirmed must equal the units the product lost, and nothing may be oversold.
  */
@@ -34,7 +40,7 @@ export function useFlashSale() {
     soldOut: 0,
     failed: 0,
     pending: 0,
-    signedIn: 0,
+    productId: null as number | null,
     reasons: {} as Record<string, number>,
     startStock: null as number | null,
     stock: null as number | null,
@@ -44,40 +50,10 @@ export function useFlashSale() {
   let stopRequested = false
   let stockTimer: ReturnType<typeof setInterval> | undefined
 
-  const running = computed(() => state.phase === 'signing-in' || state.phase === 'firing' || state.phase === 'settling')
+  const running = computed(() => state.phase === 'preparing' || state.phase === 'firing' || state.phase === 'settling')
 
   function reset(): void {
-    Object.assign(state, { sent: 0, accepted: 0, soldOut: 0, failed: 0, pending: 0, signedIn: 0, reasons: {}, verdict: null, error: null })
-  }
-
-  /**
-   * Every simulated buyer is a real account, signed in before the sale starts (untimed), so
-   * each order carries a verified buyer and per-user limits apply. The tokens stay in memory (sent as
-   * Bearer); `cookies: false` leaves this browser's own session alone. Sign-ups are limited per
-   * address (they cost a scrypt hash each): a 429 waits for its Retry-After.
-   */
-  async function signIn(buyers: number, runId: string): Promise<string[]> {
-    const tokens: string[] = []
-    const password = newIdempotencyKey()
-    let next = 0
-    const worker = async (): Promise<void> => {
-      while (!stopRequested) {
-        const i = next++
-        if (i >= buyers) return
-        for (;;) {
-          try {
-            tokens[i] = (await register(`sim-${runId}-${i}`, password, false)).accessToken
-            state.signedIn++
-            break
-          } catch (err) {
-            if (!(err instanceof ApiError) || err.status !== 429 || stopRequested) throw err
-            await sleep((err.retryAfter ?? 1) * 1000)
-          }
-        }
-      }
-    }
-    await Promise.all(Array.from({ length: Math.min(4, buyers) }, worker))
-    return tokens
+    Object.assign(state, { sent: 0, accepted: 0, soldOut: 0, failed: 0, pending: 0, productId: null, reasons: {}, verdict: null, error: null })
   }
 
   function watchStock(productId: number): void {
@@ -91,8 +67,10 @@ export function useFlashSale() {
     }, MIN_POLL_MS)
   }
 
-  async function fire(settings: SaleSettings, tokens: string[]): Promise<{ orderId: string; quantity: number; token: string }[]> {
-    const accepted: { orderId: string; quantity: number; token: string }[] = []
+  // The buyers are guests: no account is created for a simulated buyer, and each order is read back
+  // with its receipt. The simulator's product has no per-buyer limit, so guests may buy it.
+  async function fire(productId: number, settings: SaleSettings): Promise<Accepted[]> {
+    const accepted: Accepted[] = []
     let next = 0
     const buyer = async (): Promise<void> => {
       while (!stopRequested) {
@@ -100,14 +78,8 @@ export function useFlashSale() {
         if (i >= settings.buyers) return
         state.sent++
         try {
-          const token = tokens[i] ?? ''
-          const answer = await placeOrderWithRetry(
-            { productId: settings.productId, quantity: settings.quantity },
-            newIdempotencyKey(),
-            3,
-            token,
-          )
-          accepted.push({ orderId: answer.orderId, quantity: settings.quantity, token })
+          const answer = await placeOrderWithRetry({ productId, quantity: settings.quantity }, newIdempotencyKey())
+          accepted.push({ orderId: answer.orderId, quantity: settings.quantity, receipt: answer.receipt ?? '' })
           state.accepted++
         } catch (err) {
           if (err instanceof ApiError && err.code === 'INSUFFICIENT_STOCK') {
@@ -125,7 +97,7 @@ export function useFlashSale() {
   }
 
   /** Polls the accepted orders until none is pending; returns confirmed units and failed orders. */
-  async function settle(accepted: { orderId: string; quantity: number; token: string }[]): Promise<{ confirmedUnits: number; failedOrders: number }> {
+  async function settle(accepted: Accepted[]): Promise<{ confirmedUnits: number; failedOrders: number }> {
     let open = accepted.slice()
     let confirmedUnits = 0
     let failedOrders = 0
@@ -134,7 +106,7 @@ export function useFlashSale() {
       const stillOpen: typeof open = []
       for (let i = 0; i < open.length; i += 20) {
         const batch = open.slice(i, i + 20)
-        const answers = await Promise.all(batch.map((o) => getOrder(o.orderId, { token: o.token }).catch(() => null)))
+        const answers = await Promise.all(batch.map((o) => getOrder(o.orderId, { receipt: o.receipt }).catch(() => null)))
         answers.forEach((order, j) => {
           const sent = batch[j]
           if (sent === undefined) return
@@ -150,24 +122,27 @@ export function useFlashSale() {
     return { confirmedUnits, failedOrders }
   }
 
-  async function start(settings: SaleSettings): Promise<void> {
+  /**
+   * Runs a sale on a product made for it (never a live one), with the admin token, and
+   * archives that product afterwards whatever happened, so it never lingers in the shop.
+   */
+  async function start(settings: SaleSettings, adminToken: string): Promise<void> {
     if (running.value) return
     stopRequested = false
     reset()
     const runId = newIdempotencyKey().slice(0, 8)
+    let productId: number | null = null
     try {
-      state.phase = 'signing-in'
-      const tokens = await signIn(settings.buyers, runId)
-      if (stopRequested) {
-        state.phase = 'stopped'
-        return
-      }
-      const startStock = (await getProduct(settings.productId)).stock
+      state.phase = 'preparing'
+      // Free: the simulator measures the sale itself, not payments.
+      productId = (await createProduct(adminToken, { name: `${SIM_PREFIX} ${runId}`, stock: settings.units, price: 0, perUserLimit: null })).id
+      state.productId = productId
+      const startStock = (await getProduct(productId)).stock
       state.startStock = startStock
       state.stock = startStock
-      watchStock(settings.productId)
+      watchStock(productId)
       state.phase = 'firing'
-      const accepted = await fire(settings, tokens)
+      const accepted = await fire(productId, settings)
       state.phase = 'settling'
       const { confirmedUnits, failedOrders } = await settle(accepted)
       if (stopRequested) {
@@ -176,10 +151,10 @@ export function useFlashSale() {
       }
       // Failed orders give their units back to Redis just after MySQL records the failure, so
       // allow the stock a few seconds to converge (I4) before comparing.
-      let endStock = (await getProduct(settings.productId)).stock
+      let endStock = (await getProduct(productId)).stock
       for (let waited = 0; startStock - endStock !== confirmedUnits && waited < 6000; waited += MIN_POLL_MS) {
         await sleep(MIN_POLL_MS)
-        endStock = (await getProduct(settings.productId)).stock
+        endStock = (await getProduct(productId)).stock
       }
       state.stock = endStock
       const unitsLost = startStock - endStock
@@ -191,6 +166,7 @@ export function useFlashSale() {
       state.phase = 'stopped'
     } finally {
       clearInterval(stockTimer)
+      if (productId !== null) await archiveProduct(adminToken, productId).catch(() => {})
     }
   }
 

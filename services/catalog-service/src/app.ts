@@ -4,6 +4,7 @@ import {
   createPlatformApp, createMysqlPool, createRedisCluster, pingMysql, pingRedis, requireAdmin, StockStore, RoomStore, createProofOfWork,
   resolveAuthSecret, createAccessTokenSigner, createAccessTokenVerifier, AppError, ErrorCode, type App, type Pool
 } from '@flash/common'
+import { resolveAdminToken } from './admin-token.ts'
 import type { onRequestAsyncHookHandler } from 'fastify'
 import type { CatalogConfig } from './config.ts'
 import { ProductRepository } from './products/repository.ts'
@@ -31,6 +32,8 @@ export interface AppDeps {
 export async function buildApp (config: CatalogConfig, deps: AppDeps = {}): Promise<App> {
   // Before anything connects: a missing or placeholder AUTH_JWT_SECRET in production stops the start.
   const auth = resolveAuthSecret(config)
+  // Likewise a placeholder or short ADMIN_TOKEN: it guards every write and every buyer's orders.
+  const adminToken = resolveAdminToken(config)
   const app = await createPlatformApp({
     service: SERVICE,
     description: 'Products, their cache, and the stock Redis holds for sale (sync, reconciliation)',
@@ -47,9 +50,10 @@ export async function buildApp (config: CatalogConfig, deps: AppDeps = {}): Prom
   const cache = new ProductCache({ redis, repository, ttlSeconds: config.PRODUCT_CACHE_TTL_SECONDS, log: app.log })
   const catalog = new Catalog({ repository, cache, stock, rooms: new RoomStore(redis), paymentWindowSeconds: config.PAYMENT_WINDOW_SECONDS })
   const metrics = createCatalogMetrics(app.metrics)
-  const admin = requireAdmin(config.ADMIN_TOKEN) as onRequestAsyncHookHandler
+  const admin = requireAdmin(adminToken.token) as onRequestAsyncHookHandler
 
   if (auth.warning !== undefined) app.log.warn(auth.warning)
+  if (adminToken.warning !== undefined) app.log.warn(adminToken.warning)
 
   app.readiness.set('mysql', () => pingMysql(pool))
   app.readiness.set('redis', () => pingRedis(redis))

@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox'
 // A subpath, not '@flash/common': the front end type-checks this file, so no server code may come in.
-import { Page, ProductStatus } from '@flash/common/schemas.ts'
+import { Page, ProductStatus, ProductId } from '@flash/common/schemas.ts'
 
 // The catalog's HTTP contract, shared by the routes (validation, serialization) and OpenAPI.
 // Bodies are strict: unknown properties are refused, numbers are not coerced from strings.
@@ -17,7 +17,6 @@ export const LIMITS = {
   maxPaymentWindowSeconds: 86_400
 } as const
 
-const ProductId = Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER })
 // `\S`: a name of spaces only is as empty as "" (the stored name is trimmed).
 const Name = Type.String({ minLength: 1, maxLength: LIMITS.nameLength, pattern: '\\S', description: '1–200 characters, not blank' })
 const Price = Type.Integer({ minimum: 0, maximum: LIMITS.maxPrice, description: 'integer cents' })

@@ -57,7 +57,7 @@ export const PaymentEnv = {
 }
 
 export const AdminEnv = {
-  ADMIN_TOKEN: Type.String({ minLength: 8, default: 'change-me-admin-token' })
+  ADMIN_TOKEN: Type.String({ minLength: 8, default: 'local-only-flash-sale-admin-token-replace-me-in-any-real-deployment' })
 }
 
 /** `<PREFIX>_HOST` and `<PREFIX>_PORT` of one service's HTTP listener. */

@@ -1,5 +1,6 @@
 import { randomFillSync } from 'node:crypto'
 import { monotonicFactory } from 'ulid'
+import { ORDER_ID_PATTERN } from './schemas.ts'
 
 // Order ids are ULIDs: time-ordered (newest-first listing is an index scan) and unique across gateway
 // replicas. The id is the orders table's primary key, which is what makes a redelivery harmless (I3).
@@ -21,7 +22,6 @@ const nextUlid = monotonicFactory(pooledRandom)
 
 export const newOrderId = (): string => nextUlid()
 
-export const ORDER_ID_PATTERN = '^[0-9A-HJKMNP-TV-Z]{26}$'
 const orderIdRe = new RegExp(ORDER_ID_PATTERN)
 export const isOrderId = (value: string): boolean => orderIdRe.test(value)
 

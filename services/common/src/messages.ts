@@ -1,6 +1,6 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
-import { ORDER_ID_PATTERN } from './ids.ts'
+import { OrderId, ProductId } from './schemas.ts'
 
 // The Kafka message types of topic `orders`, defined once. Key = order id (so every message of one
 // order lands on one partition, in order); value = JSON below; header `x-request-id` for tracing.
@@ -17,8 +17,6 @@ export const REQUEST_ID_HEADER = 'x-request-id'
 
 // As strict as the orders table: a message that MySQL would reject is poison (DLQ), never a
 // partition that retries forever.
-const OrderId = Type.String({ pattern: ORDER_ID_PATTERN })
-const ProductId = Type.Integer({ minimum: 1, maximum: 2 ** 53 - 1 })
 const RequestId = Type.String({ minLength: 1, maxLength: 64 })
 const Timestamp = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$' })
 
@@ -93,6 +91,11 @@ export type Decoded = { ok: true, message: OrderMessage } | { ok: false, reason:
 
 export function encodeMessage (message: OrderMessage): string {
   return JSON.stringify(message)
+}
+
+/** A message as a Kafka record of `orders`: keyed by its order id (one order, one partition, in order). */
+export function orderRecord (message: OrderMessage): { key: string, value: string, headers: Record<string, string> } {
+  return { key: message.orderId, value: encodeMessage(message), headers: { [REQUEST_ID_HEADER]: message.requestId } }
 }
 
 /** Decodes a message value; anything that is not a known, well-formed message is a poison message. */

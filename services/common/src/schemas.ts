@@ -4,6 +4,17 @@ import { Type, type Static, type TSchema, type TLiteral } from '@sinclair/typebo
 // with their static types. This file imports nothing but TypeBox: the front end imports its types
 // (`import type`) through the services' schemas.ts, so it must stay free of server code.
 
+/** A product's id: MySQL's auto-increment, within what a JSON number holds exactly. */
+export const ProductId = Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER })
+export type ProductId = Static<typeof ProductId>
+
+/** Crockford base32, 26 characters: what newOrderId (ids.ts) issues. */
+export const ORDER_ID_PATTERN = '^[0-9A-HJKMNP-TV-Z]{26}$'
+
+/** An order's id: the ULID the gateway issues (time-ordered, the `orders` primary key). */
+export const OrderId = Type.String({ pattern: ORDER_ID_PATTERN, description: 'ULID issued by the gateway' })
+export type OrderId = Static<typeof OrderId>
+
 /** A product on sale (`active`) or withdrawn for good (`archived`): MySQL `products.status`. */
 export const ProductStatus = Type.Union([Type.Literal('active'), Type.Literal('archived')])
 export type ProductStatus = Static<typeof ProductStatus>

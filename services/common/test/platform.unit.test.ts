@@ -1,6 +1,6 @@
 import t from 'tap'
 import { Type } from '@sinclair/typebox'
-import { createPlatformApp, type App } from '../src/platform/app.ts'
+import { createPlatformApp, rememberedTrust, type App } from '../src/platform/app.ts'
 import { requireAdmin } from '../src/platform/admin.ts'
 import { AppError, ErrorCode } from '../src/errors.ts'
 
@@ -116,4 +116,25 @@ t.test('a dependency that is down answers 503 with Retry-After, not 500', async 
   }
   const bug = await app.inject('/bug')
   t.same(bug.json(), { statusCode: 500, code: ErrorCode.INTERNAL_ERROR, error: 'Internal Server Error', message: 'internal error' })
+})
+
+t.test('a proxy is trusted by its address however often it is asked, and a buyer never is', async (t) => {
+  const trust = rememberedTrust(['loopback', 'uniquelocal'])
+  for (let i = 0; i < 3; i++) {
+    t.equal(trust('127.0.0.1', 0), true, 'loopback is a trusted proxy')
+    t.equal(trust('::1', 0), true)
+    t.equal(trust('fd00::5', 1), true, 'a unique-local address is trusted')
+    t.equal(trust('198.18.0.7', 1), false, 'a public address is a client, not a proxy')
+  }
+  // More distinct addresses than it remembers: the answers stay right after it starts again.
+  let trustedBuyers = 0
+  for (let i = 0; i < 10_050; i++) if (trust(`198.19.${i >> 8}.${i & 255}`, 1)) trustedBuyers++
+  t.equal(trustedBuyers, 0, 'no buyer address is trusted')
+  t.equal(trust('127.0.0.1', 0), true)
+
+  const app = await createPlatformApp({ service: 'platform-test', description: 'test', logLevel: 'silent', trustedProxies: 'loopback' })
+  t.teardown(() => app.close())
+  app.get('/ip', async (request) => ({ ip: request.ip }))
+  t.same((await app.inject({ url: '/ip', headers: { 'x-forwarded-for': '198.18.0.9' } })).json(), { ip: '198.18.0.9' }, 'behind a trusted proxy the buyer is the forwarded address')
+  t.same((await app.inject({ url: '/ip', remoteAddress: '203.0.113.5', headers: { 'x-forwarded-for': '198.18.0.9' } })).json(), { ip: '203.0.113.5' }, 'a direct client cannot pick its address')
 })

@@ -1,10 +1,10 @@
-import rateLimit from '@fastify/rate-limit'
 import underPressure from '@fastify/under-pressure'
-import cookie from '@fastify/cookie'
+import { parseCookie } from 'cookie'
+import type { FastifyRequest } from 'fastify'
 import {
   createPlatformApp, createMysqlPool, pingMysql, createRedisCluster, pingRedis, createKafka, StockStore,
   AppError, ErrorCode, sleep, resolveAuthSecret, createAccessTokenVerifier, createReceipts, RoomStore, createRoomPasses,
-  type App, type Logger
+  type App, type Logger, type Pool, type Cluster, type Kafka
 } from '@flash/common'
 import type { GatewayConfig } from './config.ts'
 import { gatewayMetrics } from './metrics.ts'
@@ -15,6 +15,7 @@ import { OrderPlacement } from './orders/placement.ts'
 import { OrderCancellation } from './orders/cancellation.ts'
 import { orderRoutes } from './routes/orders.ts'
 import { salesRoutes } from './routes/sales.ts'
+import { ClientBudgets } from './admission/client-budgets.ts'
 import { Callers } from '@flash/common'
 import { StockMemory } from './stock-memory/memory.ts'
 import { listenToStockEvents } from './stock-memory/events.ts'
@@ -32,8 +33,15 @@ class Overloaded extends AppError {
 const BODY_LIMIT_BYTES = 4 * 1024
 const ROOM_FIRST_READ_MS = 2000
 
+/** Clients a test may bring; whatever is not given is created from the config (and closed with the app). */
+export interface GatewayDeps {
+  pool?: Pool
+  redis?: Cluster
+  kafka?: Kafka
+}
+
 /** The whole wiring of the gateway on one screen; onClose hooks close what it opened. */
-export async function buildApp (config: GatewayConfig): Promise<App> {
+export async function buildApp (config: GatewayConfig, deps: GatewayDeps = {}): Promise<App> {
   // Before anything connects: a missing or placeholder AUTH_JWT_SECRET in production stops the start.
   const auth = resolveAuthSecret(config)
   const app = await createPlatformApp({
@@ -49,9 +57,9 @@ export async function buildApp (config: GatewayConfig): Promise<App> {
   const log = app.log as unknown as Logger
   if (auth.warning !== undefined) log.warn(auth.warning)
 
-  const pool = createMysqlPool(config)
-  const redis = createRedisCluster(config.REDIS_NODES)
-  const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: `${config.KAFKA_CLIENT_ID}-gateway`, logger: log })
+  const pool = deps.pool ?? createMysqlPool(config)
+  const redis = deps.redis ?? createRedisCluster(config.REDIS_NODES)
+  const kafka = deps.kafka ?? createKafka({ brokers: config.KAFKA_BROKERS, clientId: `${config.KAFKA_CLIENT_ID}-gateway`, logger: log })
   const publisher = new OrderPublisher({
     kafka,
     topic: config.KAFKA_ORDERS_TOPIC,
@@ -91,32 +99,18 @@ export async function buildApp (config: GatewayConfig): Promise<App> {
   app.addHook('onClose', async () => {
     await Promise.all([pacer.close(), rooms.close()])
     await publisher.close()
-    await Promise.allSettled([stockEvents.close(), redis.quit(), pool.end()])
+    await Promise.allSettled([stockEvents.close(), deps.redis === undefined ? redis.quit() : undefined, deps.pool === undefined ? pool.end() : undefined])
   })
 
   app.readiness.set('mysql', () => pingMysql(pool))
   app.readiness.set('redis', () => pingRedis(redis))
   app.readiness.set('kafka', async () => { if (!publisher.connected) throw new Error('producer not connected') })
 
-  // Per client, in this process's memory: no Redis round trip on the hot path. With N replicas behind
-  // nginx a client may place up to N × RATE_LIMIT_MAX orders per window; nginx's limit_req is the
-  // edge's per-address limit across all of them.
-  await app.register(rateLimit, {
-    global: false,
-    // request.ip is the buyer: the platform trusts X-Forwarded-For only from nginx's networks, so a
-    // direct client cannot pick its own address.
-    keyGenerator: (request) => request.ip,
-    // Only a limited client is told about the limit (Retry-After): three headers on every order
-    // answer were bytes written for nothing on the hot path.
-    addHeadersOnExceeding: { 'x-ratelimit-limit': false, 'x-ratelimit-remaining': false, 'x-ratelimit-reset': false },
-    addHeaders: { 'x-ratelimit-limit': true, 'x-ratelimit-remaining': true, 'x-ratelimit-reset': true, 'retry-after': true },
-    errorResponseBuilder: (_request, context) =>
-      new AppError(429, ErrorCode.RATE_LIMITED, `too many orders from this client; retry in ${context.after}`)
-  })
-
   // Buyers: the browser's session is its httpOnly access cookie, API clients send a bearer
-  // token; either is verified here per request, without a database or Redis call.
-  await app.register(cookie)
+  // token; either is verified here per request, without a database or Redis call. The gateway sets no
+  // cookie, and only a route that asks who the caller is reads one (a sold-out refusal never does): the
+  // Cookie header is parsed when request.cookies is first read, not by two hooks on every request.
+  app.decorateRequest('cookies', { getter (this: FastifyRequest) { return parseCookie(this.headers.cookie ?? '') } })
   const callers = new Callers({
     adminToken: config.ADMIN_TOKEN,
     verifyAccessToken: createAccessTokenVerifier(auth.secret),
@@ -153,7 +147,7 @@ export async function buildApp (config: GatewayConfig): Promise<App> {
       callers,
       rooms: new RoomGate({ registry: rooms, store: roomStore, passes, guests }),
       maxQuantityPerOrder: config.MAX_QUANTITY_PER_ORDER,
-      rateLimit: { max: config.RATE_LIMIT_MAX, timeWindow: config.RATE_LIMIT_WINDOW_SECONDS * 1000 }
+      budgets: new ClientBudgets({ max: config.RATE_LIMIT_MAX, windowMs: config.RATE_LIMIT_WINDOW_SECONDS * 1000 })
     })
     await orderScope.register(roomRoutes, {
       store: roomStore,
@@ -161,8 +155,7 @@ export async function buildApp (config: GatewayConfig): Promise<App> {
       callers,
       pollMs: config.ROOM_POLL_MS,
       adminToken: config.ADMIN_TOKEN,
-      guests,
-      rateLimit: { max: config.RATE_LIMIT_MAX, timeWindow: config.RATE_LIMIT_WINDOW_SECONDS * 1000 }
+      guests
     })
   })
   await app.register(salesRoutes, { orders })

@@ -1,14 +1,11 @@
 import { Type, type Static } from '@sinclair/typebox'
 // Subpaths, not '@flash/common': the front end type-checks this file, so no server code may come in.
-import { ORDER_ID_PATTERN } from '@flash/common/ids.ts'
-import { FinalOrderStatus, OrderStatus, OrderPaymentStatus, Page } from '@flash/common/schemas.ts'
+import { FinalOrderStatus, OrderStatus, OrderPaymentStatus, Page, OrderId, ProductId } from '@flash/common/schemas.ts'
 
 // The gateway's HTTP contract. Routes validate against these and /docs is generated from them.
 
 export const USER_ID_PATTERN = '^[A-Za-z0-9._@:-]+$'
 export const UserId = Type.String({ minLength: 1, maxLength: 64, pattern: USER_ID_PATTERN, description: 'the buyer id (per-user limits count by it): `sub` of the access token' })
-export const OrderId = Type.String({ pattern: ORDER_ID_PATTERN, description: 'ULID issued by the gateway' })
-export const ProductId = Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER })
 
 /**
  * The per-order maximum is configuration, so the body schema is built from it. There is no `userId`:

@@ -209,11 +209,23 @@ export async function applyOrderBatch (deps: OrderBatchDeps, messages: OrderMess
       if (!registered.has(order.productId)) await deps.stock.beginChange(order.productId, tokenOf(order.productId))
       opsOf(order.productId).push({ op: 'return', orderId: order.id, quantity: order.quantity, userId: order.userId })
     }
+    // Every order the changes name, locked in one statement; the changes are decided in partition
+    // order on these rows in memory, then written with a few statements per batch (a sale's expiries
+    // come thousands at a time: a statement or three per order would hold the product's lock for long).
+    const locked = await repository.lockOrders(conn, [...new Set(changes.map((m) => m.orderId))])
+    const finals = new Map<string, LockedOrder>()
+    const payments = new Map<string, { paymentId: string, paidAt: Date }>()
+    const unitsBack = new Map<number, number>()
+    const giveBack = (order: LockedOrder): void => { unitsBack.set(order.productId, (unitsBack.get(order.productId) ?? 0) + order.quantity) }
+    const toReturn: LockedOrder[] = []
     for (const m of changes) {
-      const order = await repository.lockOrder(conn, m.orderId)
+      const order = locked.get(m.orderId) ?? null
       if (m.type === MessageType.ORDER_PAID) {
         if (order !== null && order.status === 'awaiting_payment' && order.amount === m.amount && order.currency === m.currency) {
-          await repository.markPaid(conn, order.id, m.paymentId, new Date(m.paidAt))
+          order.status = 'paid'
+          order.paymentId = m.paymentId
+          payments.set(order.id, { paymentId: m.paymentId, paidAt: new Date(m.paidAt) })
+          finals.set(order.id, order)
           outcome.paid++
         } else if (order?.paymentId !== m.paymentId) {
           // Expired, withdrawn, paid by another payment, or not the order's amount: the units are not
@@ -224,29 +236,40 @@ export async function applyOrderBatch (deps: OrderBatchDeps, messages: OrderMess
       }
       if (m.type === MessageType.ORDER_EXPIRE_DUE) {
         if (order !== null && order.status === 'awaiting_payment' && order.payBy !== null && order.payBy.getTime() <= now()) {
-          await repository.markExpired(conn, order.id, EXPIRED_REASON)
-          await repository.returnStock(conn, order.productId, order.quantity)
-          await returnUnits(order)
+          order.status = 'expired'
+          finals.set(order.id, order)
+          giveBack(order)
+          toReturn.push(order)
           outcome.expired++
         } else if (order?.status === 'expired') {
           // Expired before a crash that may have come before Redis got the units back: the return is
           // marked in Redis, so emitting it again is harmless.
-          await returnUnits(order)
+          toReturn.push(order)
         }
         continue
       }
       if (order === null || order.status === 'failed') { outcome.cancelIgnored++; continue }
       if (WITHDRAWABLE.has(order.status)) {
-        await repository.markCancelled(conn, order.id, CANCELLED_REASON)
-        await repository.returnStock(conn, order.productId, order.quantity)
+        order.status = 'cancelled'
+        finals.set(order.id, order)
+        giveBack(order)
         outcome.cancelled++
       } else {
         // Already cancelled or expired: MySQL is done, but a crash may have come before Redis got the
         // units back; the return is marked in Redis, so emitting it again is harmless.
         outcome.cancelIgnored++
       }
-      await returnUnits(order)
+      toReturn.push(order)
     }
+    await repository.recordPayments(conn, [...payments].map(([id, p]) => ({ id, ...p })))
+    const byStatus = new Map<string, string[]>()
+    for (const order of finals.values()) byStatus.set(order.status, [...(byStatus.get(order.status) ?? []), order.id])
+    for (const [status, ids] of byStatus) {
+      const reason = status === 'expired' ? EXPIRED_REASON : status === 'cancelled' ? CANCELLED_REASON : null
+      await repository.setStatus(conn, ids, status as 'paid' | 'expired' | 'cancelled', reason)
+    }
+    for (const [productId, units] of unitsBack) await repository.returnStock(conn, productId, units)
+    for (const order of toReturn) await returnUnits(order)
     await conn.commit()
     committed = true
   } catch (error) {

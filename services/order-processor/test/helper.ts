@@ -3,8 +3,8 @@ import { createServer } from 'node:net'
 import { pino } from 'pino'
 import type { RowDataPacket } from 'mysql2/promise'
 import {
-  createKafka, newOrderId, encodeMessage, MessageType, SCHEMA_VERSION,
-  REQUEST_ID_HEADER, type OrderPlaced, type OrderCancelRequested, type OrderMessage, type App
+  createKafka, newOrderId, orderRecord, MessageType, SCHEMA_VERSION,
+  type OrderPlaced, type OrderCancelRequested, type OrderMessage, type App
 } from '@flash/common'
 import { loadProcessorConfig, type ProcessorConfig } from '../src/config.ts'
 import { buildApp, type ProcessorDeps } from '../src/app.ts'
@@ -51,7 +51,7 @@ export async function createStack (name: string, partitions = 12): Promise<Stack
         await producer.send({
           topic: config.KAFKA_ORDERS_TOPIC,
           acks: -1,
-          messages: messages.slice(i, i + 1000).map((m) => ({ key: m.orderId, value: encodeMessage(m), headers: { [REQUEST_ID_HEADER]: m.requestId } }))
+          messages: messages.slice(i, i + 1000).map(orderRecord)
         })
       }
     },

@@ -14,6 +14,7 @@ import { Settlement } from './payments/settlement.ts'
 import { Sandbox } from './payments/sandbox.ts'
 import { paymentRoutes } from './routes/payments.ts'
 import { webhookRoutes } from './routes/webhook.ts'
+import { createPaymentMetrics } from './metrics.ts'
 
 export const SERVICE = 'payment-service'
 const BODY_LIMIT_BYTES = 64 * 1024
@@ -56,9 +57,10 @@ export async function buildApp (config: PaymentServiceConfig, deps: PaymentDeps 
     apiUrl: config.STRIPE_API_URL,
     toleranceSeconds: config.STRIPE_WEBHOOK_TOLERANCE_SECONDS
   })
+  const metrics = createPaymentMetrics(app.metrics)
   const repository = new PaymentRepository(pool)
   const notifier = new PaidNotifier(kafka, config.KAFKA_ORDERS_TOPIC)
-  const settlement = new Settlement({ repository, provider, notifier, intervalMs: config.PAYMENT_SETTLE_INTERVAL_MS, log })
+  const settlement = new Settlement({ repository, provider, notifier, intervalMs: config.PAYMENT_SETTLE_INTERVAL_MS, log, metrics })
   const sandbox = config.PAYMENTS_SANDBOX ? new Sandbox({ provider, webhookUrl: config.PAYMENTS_WEBHOOK_URL, log }) : null
   app.decorate('settlement', settlement)
 
@@ -83,11 +85,11 @@ export async function buildApp (config: PaymentServiceConfig, deps: PaymentDeps 
     receipts: createReceipts(auth.secret)
   })
   await app.register(paymentRoutes, {
-    payments: new Payments({ repository, provider, sandbox: sandbox !== null }),
+    payments: new Payments({ repository, provider, sandbox: sandbox !== null, metrics }),
     callers,
     sandbox,
     currency: config.PAYMENT_CURRENCY
   })
-  await app.register(webhookRoutes, { events: new WebhookEvents({ repository, provider, notifier, log }) })
+  await app.register(webhookRoutes, { events: new WebhookEvents({ repository, provider, notifier, log, metrics }) })
   return app
 }

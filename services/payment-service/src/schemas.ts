@@ -1,11 +1,9 @@
 import { Type, type Static } from '@sinclair/typebox'
 // Subpaths, not '@flash/common': the front end type-checks this file, so no server code may come in.
-import { ORDER_ID_PATTERN } from '@flash/common/ids.ts'
-import { PaymentStatus } from '@flash/common/schemas.ts'
+import { PaymentStatus, OrderId } from '@flash/common/schemas.ts'
 
 // The payment-service's HTTP contract. Routes validate against these and /docs is generated from them.
 
-const OrderId = Type.String({ pattern: ORDER_ID_PATTERN, description: 'ULID issued by the gateway' })
 export const PaymentId = Type.String({ minLength: 3, maxLength: 64, pattern: '^[A-Za-z0-9_]+$', description: 'the provider\'s payment id (pi_…)' })
 
 export const OpenPaymentBody = Type.Object({ orderId: OrderId }, { additionalProperties: false })
@@ -46,6 +44,8 @@ export const PaymentsConfig = Type.Object({
     label: Type.String()
   }))
 })
+
+export type PaymentsConfig = Static<typeof PaymentsConfig>
 
 export const WebhookHeaders = Type.Object({
   'stripe-signature': Type.Optional(Type.String({ maxLength: 4096, description: 'Stripe\'s signature of the exact body: t=<timestamp>,v1=<HMAC-SHA256>' }))

@@ -3,7 +3,7 @@ import type { RowDataPacket } from 'mysql2/promise'
 import { productKeys, sleep } from '@flash/common'
 import {
   startPaymentStack, heldOrder, orderOf, openPayment, orderRow, waitForOrderStatus, waitForPaymentStatus,
-  stripeEvent, succeeded, deliver, asBuyer, createProduct
+  stripeEvent, succeeded, deliver, asBuyer, createProduct, redisAvailable
 } from './helper.ts'
 import { sqlStock, startProcessor } from '../../order-processor/test/helper.ts'
 
@@ -18,7 +18,7 @@ const conservation = async (t: Test, productId: number, putOnSale: number): Prom
     'SELECT status, COALESCE(SUM(quantity), 0) AS units FROM orders WHERE product_id = ? GROUP BY status', [productId])
   const units = (status: string): number => Number(rows.find((r) => r.status === status)?.units ?? 0)
   const mysql = await sqlStock(s.stack, productId)
-  const redis = (await s.stack.store.snapshot(productId)).available ?? -1
+  const redis = await redisAvailable(s, productId, mysql)
   t.equal(mysql + units('awaiting_payment') + units('paid') + units('confirmed'), putOnSale, 'MySQL: available + held + paid = units put on sale', { rows, mysql })
   t.equal(redis, mysql, 'Redis available = MySQL available')
 }
@@ -33,6 +33,7 @@ t.test('an unpaid hold expires at payBy: units back on sale once, the buyer\'s c
   const lag = (expired.updated_at as Date).getTime() - first.payBy.getTime()
   t.ok(lag >= 0 && lag < 2000, `expired ${lag} ms after payBy (bound 2 s)`)
   t.match(expired.reason, /not paid/)
+  t.equal(await redisAvailable(s, product.id, 1), 1, 'the unit is back on sale in Redis')
   t.equal(await s.stack.redis.hget(productKeys(product.id).users, 'slow-payer'), null, 'an expired unit no longer counts toward the limit')
   t.equal(await s.stack.redis.exists(`${productKeys(product.id).returnedPrefix}${first.orderId}`), 1, 'the return is marked: it happens once')
   const next = await orderOf(s, product.id, 1, 'next-buyer')
@@ -54,6 +55,8 @@ t.test('a payment after its order expired is refunded once through the provider 
   const again = await waitForPaymentStatus(s, id, ['refunded'])
   t.equal(again.refund_id, refunded.refund_id, 'settling again refunds nothing more')
   t.match(await orderRow(s, order.orderId), { status: 'expired', payment_id: null }, 'the order stays expired')
+  const read = await s.gateway.inject({ url: `/orders/${order.orderId}`, headers: { 'x-order-receipt': order.receipt } })
+  t.match(read.json(), { status: 'expired', paymentStatus: 'refunded' }, 'and the order says its payment was refunded')
   await conservation(t, order.productId, 3)
 })
 

@@ -110,6 +110,19 @@ export async function waitForOrderStatus (s: PaymentStack, orderId: string, stat
   }, timeoutMs)
 }
 
+/**
+ * Redis's available stock once it equals `expected`, or what it is after the bound: Redis follows
+ * MySQL after the COMMIT (finish-change), so a test that just saw a row change waits for it.
+ */
+export async function redisAvailable (s: PaymentStack, productId: number, expected: number, timeoutMs = 10_000): Promise<number | null> {
+  const deadline = Date.now() + timeoutMs
+  while (true) {
+    const available = (await s.stack.store.snapshot(productId)).available
+    if (available === expected || Date.now() > deadline) return available
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+}
+
 export async function waitForPaymentStatus (s: PaymentStack, paymentId: string, statuses: string[], timeoutMs = 30_000): Promise<RowDataPacket> {
   return await waitUntil(`payment ${paymentId} is ${statuses.join(' or ')}`, async () => {
     const [rows] = await s.stack.mysql.query<RowDataPacket[]>('SELECT * FROM payments WHERE id = ?', [paymentId])

@@ -1,7 +1,7 @@
 import t from 'tap'
 import {
   startPaymentStack, heldOrder, orderOf, openPayment, paymentRows, orderRow, waitForOrderStatus, waitForPaymentStatus,
-  asBuyer, createProduct
+  asBuyer, createProduct, redisAvailable
 } from './helper.ts'
 import { sqlStock } from '../../order-processor/test/helper.ts'
 
@@ -20,7 +20,7 @@ t.test('a priced order is held: awaiting_payment with amount and payBy, its unit
   const payBy = (row?.pay_by as Date).getTime()
   t.ok(payBy >= before + 119_000 && payBy <= Date.now() + 120_000, 'payBy is the acceptance plus the product\'s window')
   t.equal(await sqlStock(s.stack, product.id), 7, 'MySQL stock took the held units')
-  t.equal((await s.stack.store.snapshot(product.id)).available, 7, 'Redis stock too')
+  t.equal(await redisAvailable(s, product.id, 7), 7, 'Redis stock too')
   const read = await s.gateway.inject({ url: `/orders/${order.orderId}`, headers: asBuyer('holder') })
   t.match(read.json(), { status: 'awaiting_payment', amount: 3750, currency: 'cny', payBy: new Date(payBy).toISOString(), paymentStatus: 'unpaid' })
 })
@@ -80,7 +80,7 @@ t.test('paying with the sandbox\'s succeeding card: the order is paid and its un
   t.equal(row.payment_id, paymentId, 'the order names the payment that paid it')
   await waitForPaymentStatus(s, paymentId, ['paid'])
   t.equal(await sqlStock(s.stack, order.productId), 2, 'MySQL stock: the paid units stay sold')
-  t.equal((await s.stack.store.snapshot(order.productId)).available, 2, 'Redis too')
+  t.equal(await redisAvailable(s, order.productId, 2), 2, 'Redis too')
   const read = await s.gateway.inject({ url: `/orders/${order.orderId}`, headers: asBuyer('payer') })
   t.match(read.json(), { status: 'paid', paymentStatus: 'paid' })
   const sales = await s.gateway.inject({ url: `/orders/sales?productId=${order.productId}` })
@@ -123,7 +123,7 @@ t.test('withdrawing a paid order refunds it through the provider and puts its un
   t.match(refunded.refund_id, /^re_/, 'the provider\'s refund')
   t.match(refunded.reason, /withdrawn/)
   t.equal(await sqlStock(s.stack, order.productId), 5, 'MySQL stock has the units back')
-  t.equal((await s.stack.store.snapshot(order.productId)).available, 5, 'Redis too')
+  t.equal(await redisAvailable(s, order.productId, 5), 5, 'Redis too')
   t.match((await s.gateway.inject({ url: `/orders/${order.orderId}`, headers: asBuyer('withdrawer') })).json(), { status: 'cancelled', paymentStatus: 'refunded' })
 })
 
@@ -132,7 +132,7 @@ t.test('withdrawing a held order before paying puts its units back, and it can n
   await s.gateway.inject({ method: 'DELETE', url: `/orders/${order.orderId}`, headers: asBuyer('changed-mind') })
   await waitForOrderStatus(s, order.orderId, ['cancelled'])
   t.equal(await sqlStock(s.stack, order.productId), 3)
-  t.equal((await s.stack.store.snapshot(order.productId)).available, 3)
+  t.equal(await redisAvailable(s, order.productId, 3), 3, 'Redis too')
   const res = await s.payments.inject({ method: 'POST', url: '/payments', headers: asBuyer('changed-mind'), payload: { orderId: order.orderId } })
   t.match(res.json(), { statusCode: 409, code: 'ORDER_NOT_PAYABLE', status: 'cancelled' })
 })

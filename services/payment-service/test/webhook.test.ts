@@ -2,7 +2,7 @@ import t from 'tap'
 import type { RowDataPacket } from 'mysql2/promise'
 import {
   startPaymentStack, heldOrder, openPayment, paymentRows, orderRow, waitForOrderStatus, waitForPaymentStatus,
-  stripeEvent, succeeded, deliver
+  stripeEvent, succeeded, deliver, redisAvailable
 } from './helper.ts'
 
 // The provider's webhook: only events signed with the endpoint's secret, recent enough, are applied,
@@ -88,7 +88,7 @@ t.test('an amount or currency that is not the order\'s is flagged, never applied
   const otherPayment = await openPayment(s, other)
   t.match((await deliver(s, stripeEvent('payment_intent.succeeded', succeeded(otherPayment, other.amount, other.orderId, 'usd')))).json(), { outcome: 'flagged' })
   await waitForOrderStatus(s, order.orderId, ['expired'], 20_000)
-  t.equal((await s.stack.store.snapshot(order.productId)).available, 2, 'the units went back on sale')
+  t.equal(await redisAvailable(s, order.productId, 2), 2, 'the units went back on sale')
 })
 
 t.test('an event about a payment this shop never made is recorded and ignored', async (t) => {

@@ -38,6 +38,16 @@ export async function waitForStatus (clients: Clients, orderId: string, status: 
   }, timeoutMs, 200)
 }
 
+/** Redis's available stock once it equals `expected` (it follows MySQL after the COMMIT), or after the bound. */
+export async function redisAvailable (clients: Clients, productId: number, expected: number, timeoutMs = 10_000): Promise<number | null> {
+  const deadline = Date.now() + timeoutMs
+  while (true) {
+    const available = (await clients.store.snapshot(productId)).available
+    if (available === expected || Date.now() > deadline) return available
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+}
+
 /** Opens the order's payment; returns its id and amount. */
 export async function openPayment (order: GuestOrder): Promise<{ paymentId: string, amount: number }> {
   const res = await post<{ paymentId: string, amount: number }>(`${PAYMENTS}/payments`, { orderId: order.orderId }, { 'x-order-receipt': order.receipt })

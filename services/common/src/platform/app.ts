@@ -3,6 +3,7 @@ import Fastify, { LogController, type FastifyInstance, type FastifyBaseLogger, t
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
+import proxyAddr from '@fastify/proxy-addr'
 import type { Registry } from 'prom-client'
 import { loggerOptions } from '../logger.ts'
 import { lazyChildLogger } from './request-logger.ts'
@@ -53,6 +54,28 @@ const processPrefix = randomUUID().slice(0, 8)
 let requestCounter = 0
 const newRequestId = (): string => `${processPrefix}-${(++requestCounter).toString(36)}`
 
+const REMEMBERED_ADDRESSES = 10_000
+
+/**
+ * Whether an address is a trusted proxy, remembered per address. Fastify asks for every read of
+ * request.ip (the gateway's rate limit keys on it, per order), and proxy-addr parses the address with
+ * ipaddr.js and matches every range on each call. A buyer's forwarded address is asked too, so the
+ * memory is bounded: past REMEMBERED_ADDRESSES it starts again.
+ */
+export function rememberedTrust (list: string[]): (address: string, hop: number) => boolean {
+  const trusted = proxyAddr.compile(list)
+  const known = new Map<string, boolean>()
+  return (address, hop) => {
+    let answer = known.get(address)
+    if (answer === undefined) {
+      if (known.size >= REMEMBERED_ADDRESSES) known.clear()
+      answer = trusted(address, hop)
+      known.set(address, answer)
+    }
+    return answer
+  }
+}
+
 /**
  * A Fastify instance with what every service shares: request ids (taken from `x-request-id` when sane,
  * echoed back), strict validation, the error shape of docs/ARCHITECTURE.md §5, health, metrics, OpenAPI at /docs.
@@ -69,7 +92,7 @@ export async function createPlatformApp (options: PlatformOptions): Promise<App>
     // Request logging is ours (onResponse below): one line at debug, errors at error level.
     logController: new LogController({ requestIdLogLabel: 'requestId', disableRequestLogging: true }),
     childLoggerFactory: lazyChildLogger,
-    trustProxy: (options.trustedProxies ?? DEFAULT_TRUSTED_PROXIES).split(','),
+    trustProxy: rememberedTrust((options.trustedProxies ?? DEFAULT_TRUSTED_PROXIES).split(',').map((entry) => entry.trim())),
     return503OnClosing: true,
     schemaErrorFormatter,
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH }
@@ -81,17 +104,20 @@ export async function createPlatformApp (options: PlatformOptions): Promise<App>
   registerErrorHandling(app, trackAllowedMethods(app, { maxParamLength: MAX_PARAM_LENGTH }))
   rejectUnknownQueryParameters(app)
 
-  // Callback hooks, not async ones: no promise per request on the hot path.
+  // Callback hooks, not async ones: no promise per request on the hot path; and one onResponse hook
+  // for the request line and the duration histogram, not one each (every hook is a step per request).
   app.addHook('onRequest', (request, reply, done) => {
     void reply.header('x-request-id', request.id)
     done()
   })
+  const metrics = registerMetrics(app, options.service)
   app.addHook('onResponse', (request, reply, done) => {
     const status = reply.statusCode
     // A 503 is logged where it is decided (a dependency down is a warning there; load shedding is
     // counted in the metrics): a line per shed request would add work exactly when there is too much.
     if (status >= 500 && status !== 503) request.log.error({ method: request.method, url: request.url, statusCode: status }, 'request failed')
     else if (request.log.level === 'debug' || request.log.level === 'trace') request.log.debug({ method: request.method, url: request.url, statusCode: status, ms: reply.elapsedTime }, 'request completed')
+    metrics.observe(request, reply)
     done()
   })
 
@@ -119,7 +145,7 @@ export async function createPlatformApp (options: PlatformOptions): Promise<App>
 
   const readiness = new Map<string, ReadinessCheck>()
   app.decorate('readiness', readiness)
-  app.decorate('metrics', registerMetrics(app, options.service))
+  app.decorate('metrics', metrics.registry)
   registerHealth(app, readiness)
   return app
 }

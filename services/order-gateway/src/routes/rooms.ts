@@ -17,7 +17,6 @@ export interface RoomRoutesOptions {
   pollMs: number
   adminToken: string
   guests: RoomGuests
-  rateLimit: { max: number, timeWindow: number }
 }
 
 const tags = ['waiting room']
@@ -54,7 +53,6 @@ export const roomRoutes: FastifyPluginAsyncTypebox<RoomRoutesOptions> = async (a
   const redisDown = (err: unknown): AppError => serviceUnavailable('the waiting room cannot be reached; retry', err)
 
   app.get('/rooms/:productId/challenge', {
-    config: { rateLimit: options.rateLimit },
     schema: {
       tags,
       summary: 'A proof-of-work challenge for a guest\'s join (products that allow guests)',
@@ -67,7 +65,6 @@ export const roomRoutes: FastifyPluginAsyncTypebox<RoomRoutesOptions> = async (a
   })
 
   app.post('/rooms/:productId/join', {
-    config: { rateLimit: options.rateLimit },
     schema: {
       tags,
       summary: 'Take a place in a product\'s waiting room (joining again answers the same place)',
@@ -116,7 +113,6 @@ export const roomRoutes: FastifyPluginAsyncTypebox<RoomRoutesOptions> = async (a
   })
 
   app.get('/rooms/:productId/status', {
-    config: { rateLimit: options.rateLimit },
     schema: {
       tags,
       summary: 'The buyer\'s place: position, people ahead, estimated wait, live stock, and the pass once admitted',

@@ -1,6 +1,6 @@
 import type { Producer } from 'kafkajs'
 import type { Logger } from 'pino'
-import { encodeMessage, MessageType, SCHEMA_VERSION, REQUEST_ID_HEADER, type Kafka, type OrderExpireDue, type Pool } from '@flash/common'
+import { orderRecord, MessageType, SCHEMA_VERSION, type Kafka, type OrderExpireDue, type Pool } from '@flash/common'
 import type { OrdersRepository } from '../orders/repository.ts'
 
 // The expiry scan (docs/ARCHITECTURE.md §8): every PAYMENT_EXPIRY_SCAN_MS each processor asks MySQL
@@ -68,17 +68,14 @@ export class HoldExpiry {
     await this.#producer.send({
       topic: this.#o.topic,
       acks: -1,
-      messages: due.map((o) => {
-        const message: OrderExpireDue = {
-          type: MessageType.ORDER_EXPIRE_DUE,
-          version: SCHEMA_VERSION,
-          orderId: o.id,
-          productId: o.productId,
-          requestId,
-          payBy: o.payBy.toISOString()
-        }
-        return { key: o.id, value: encodeMessage(message), headers: { [REQUEST_ID_HEADER]: requestId } }
-      })
+      messages: due.map((o) => orderRecord({
+        type: MessageType.ORDER_EXPIRE_DUE,
+        version: SCHEMA_VERSION,
+        orderId: o.id,
+        productId: o.productId,
+        requestId,
+        payBy: o.payBy.toISOString()
+      } satisfies OrderExpireDue))
     })
     for (const o of due) this.#announced.set(o.id, now)
     this.#o.log.info({ orders: due.length }, 'holds past their deadline announced for expiry')

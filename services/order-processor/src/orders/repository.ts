@@ -1,5 +1,5 @@
 import type { Pool, PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise'
-import type { FinalOrderStatus, ProductStatus } from '@flash/common'
+import { ORDER_RECORD_COLUMNS, toOrderRecord, type FinalOrderStatus, type OrderRecord, type ProductStatus } from '@flash/common'
 
 // Every SQL statement of the processor. All but the expiry scan run inside the one transaction of a
 // batch, on the connection the batch holds; none of them commits.
@@ -21,17 +21,8 @@ export interface NewOrder {
 
 export interface LockedProduct { id: number, stock: number, status: ProductStatus, price: number, paymentWindowSeconds: number }
 
-export interface LockedOrder {
-  id: string
-  productId: number
-  userId: string | null
-  quantity: number
-  status: FinalOrderStatus
-  amount: number | null
-  currency: string | null
-  payBy: Date | null
-  paymentId: string | null
-}
+/** An order under its row lock. */
+export type LockedOrder = OrderRecord
 
 /** Rows per multi-row statement: keeps packets and IN lists bounded whatever the batch size. */
 const CHUNK = 500
@@ -114,35 +105,39 @@ export const ordersRepository = {
     return inserted
   },
 
-  async lockOrder (conn: PoolConnection, orderId: string): Promise<LockedOrder | null> {
-    const [rows] = await conn.query<RowDataPacket[]>(
-      'SELECT id, product_id, user_id, quantity, status, amount, currency, pay_by, payment_id FROM orders WHERE id = ? FOR UPDATE', [orderId])
-    const row = rows[0]
-    if (row === undefined) return null
-    return {
-      id: String(row.id),
-      productId: Number(row.product_id),
-      userId: row.user_id === null ? null : String(row.user_id),
-      quantity: Number(row.quantity),
-      status: row.status as FinalOrderStatus,
-      amount: row.amount === null ? null : Number(row.amount),
-      currency: row.currency === null ? null : String(row.currency),
-      payBy: row.pay_by === null ? null : row.pay_by as Date,
-      paymentId: row.payment_id === null ? null : String(row.payment_id)
+  /**
+   * Locks the orders (ascending id, in chunks) and reads them whole; missing ids are absent. The
+   * batch decides on these rows and writes the outcome with setStatus and recordPayments.
+   */
+  async lockOrders (conn: PoolConnection, orderIds: string[]): Promise<Map<string, LockedOrder>> {
+    const found = new Map<string, LockedOrder>()
+    for (const ids of chunks([...orderIds].sort())) {
+      const [rows] = await conn.query<RowDataPacket[]>(
+        `SELECT ${ORDER_RECORD_COLUMNS} FROM orders WHERE id IN (${placeholders(ids.length)}) ORDER BY id FOR UPDATE`, ids)
+      for (const row of rows) found.set(String(row.id), toOrderRecord(row))
+    }
+    return found
+  },
+
+  /** The new status of orders the batch holds locked (one statement per chunk). */
+  async setStatus (conn: PoolConnection, orderIds: string[], status: 'paid' | 'expired' | 'cancelled', reason: string | null): Promise<void> {
+    for (const ids of chunks(orderIds)) {
+      await conn.query(`UPDATE orders SET status = ?, reason = ? WHERE id IN (${placeholders(ids.length)})`, [status, reason, ...ids])
     }
   },
 
-  /** Withdraws a confirmed, held or paid order (each guarded by its status: applied once). */
-  async markCancelled (conn: PoolConnection, orderId: string, reason: string): Promise<void> {
-    await conn.execute("UPDATE orders SET status = 'cancelled', reason = ? WHERE id = ? AND status IN ('confirmed', 'awaiting_payment', 'paid')", [reason, orderId])
-  },
-
-  async markPaid (conn: PoolConnection, orderId: string, paymentId: string, paidAt: Date): Promise<void> {
-    await conn.execute("UPDATE orders SET status = 'paid', payment_id = ?, paid_at = ? WHERE id = ? AND status = 'awaiting_payment'", [paymentId, paidAt, orderId])
-  },
-
-  async markExpired (conn: PoolConnection, orderId: string, reason: string): Promise<void> {
-    await conn.execute("UPDATE orders SET status = 'expired', reason = ? WHERE id = ? AND status = 'awaiting_payment'", [reason, orderId])
+  /** The payment that paid each order, and when (locked by the batch). */
+  async recordPayments (conn: PoolConnection, paid: Array<{ id: string, paymentId: string, paidAt: Date }>): Promise<void> {
+    for (const rows of chunks(paid)) {
+      const cases = (column: 'paymentId' | 'paidAt'): { sql: string, params: Array<string | Date> } => ({
+        sql: `CASE id ${rows.map(() => 'WHEN ? THEN ?').join(' ')} END`,
+        params: rows.flatMap((r) => [r.id, r[column]])
+      })
+      const payment = cases('paymentId')
+      const paidAt = cases('paidAt')
+      await conn.query(`UPDATE orders SET payment_id = ${payment.sql}, paid_at = ${paidAt.sql} WHERE id IN (${placeholders(rows.length)})`,
+        [...payment.params, ...paidAt.params, ...rows.map((r) => r.id)])
+    }
   },
 
   /** Held orders whose deadline has passed, oldest deadline first (the expiry scan; index on status, pay_by). */

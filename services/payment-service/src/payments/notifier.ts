@@ -1,5 +1,5 @@
 import type { Producer } from 'kafkajs'
-import { encodeMessage, MessageType, SCHEMA_VERSION, REQUEST_ID_HEADER, type Kafka, type OrderPaid } from '@flash/common'
+import { orderRecord, MessageType, SCHEMA_VERSION, type Kafka, type OrderPaid } from '@flash/common'
 
 // Tells the processor (the only writer of orders) that a payment succeeded: `order.paid` on `orders`,
 // keyed by order id, so it lands on the order's partition behind everything else about the order.
@@ -31,20 +31,17 @@ export class PaidNotifier {
       topic: this.#topic,
       acks: -1,
       timeout: 5000,
-      messages: notices.map((n) => {
-        const message: OrderPaid = {
-          type: MessageType.ORDER_PAID,
-          version: SCHEMA_VERSION,
-          orderId: n.orderId,
-          productId: n.productId,
-          paymentId: n.paymentId,
-          amount: n.amount,
-          currency: n.currency,
-          requestId,
-          paidAt
-        }
-        return { key: n.orderId, value: encodeMessage(message), headers: { [REQUEST_ID_HEADER]: requestId } }
-      })
+      messages: notices.map((n) => orderRecord({
+        type: MessageType.ORDER_PAID,
+        version: SCHEMA_VERSION,
+        orderId: n.orderId,
+        productId: n.productId,
+        paymentId: n.paymentId,
+        amount: n.amount,
+        currency: n.currency,
+        requestId,
+        paidAt
+      } satisfies OrderPaid))
     })
   }
 }

@@ -2,6 +2,7 @@ import type { PoolConnection, RowDataPacket } from 'mysql2/promise'
 import { AppError, ErrorCode, type Pool } from '@flash/common'
 import type { PaymentProvider } from '../provider/provider.ts'
 import type { PaymentRecord, PaymentRepository, OrderForPayment } from './repository.ts'
+import type { PaymentMetrics } from '../metrics.ts'
 
 // The buyer's side of payments: open a payment for a held order, read it, and (sandbox) confirm it
 // with a test card. What the provider then says arrives as a webhook event (webhook.ts).
@@ -30,6 +31,7 @@ export interface PaymentsOptions {
   repository: PaymentRepository
   provider: PaymentProvider
   sandbox: boolean
+  metrics?: PaymentMetrics
   now?: () => number
 }
 
@@ -80,6 +82,7 @@ export class Payments {
         orderId, amount: order.amount as number, currency: order.currency as string, idempotencyKey: `order-${orderId}-${attempt + 1}`
       })
       await repo.insert({ id: created.id, orderId, provider: this.#o.provider.name, amount: order.amount as number, currency: order.currency as string, clientSecret: created.clientSecret }, conn)
+      this.#o.metrics?.opened.inc()
       const payment = await repo.find(created.id, conn)
       if (payment === null) throw new Error(`payment ${created.id} vanished after insert`)
       return { created: true, view: this.view(payment, order, true) }

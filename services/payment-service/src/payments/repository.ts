@@ -1,5 +1,5 @@
 import type { Pool, PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise'
-import type { FinalOrderStatus, PaymentStatus } from '@flash/common'
+import { ORDER_RECORD_COLUMNS, toOrderRecord, type FinalOrderStatus, type OrderRecord, type PaymentStatus } from '@flash/common'
 
 // Every SQL statement of the payment-service. It writes `payments` and `payment_events` only; orders
 // are the processor's and are read here to know what a payment is for and whether its order took it.
@@ -19,16 +19,8 @@ export interface PaymentRecord {
   updatedAt: Date
 }
 
-export interface OrderForPayment {
-  id: string
-  productId: number
-  userId: string | null
-  status: FinalOrderStatus
-  amount: number | null
-  currency: string | null
-  payBy: Date | null
-  paymentId: string | null
-}
+/** The order a payment is for, as MySQL holds it. */
+export type OrderForPayment = OrderRecord
 
 /** A payment the worker must act on, with its order's state. */
 export interface Unsettled {
@@ -72,19 +64,8 @@ export class PaymentRepository {
 
   async order (orderId: string): Promise<OrderForPayment | null> {
     const [rows] = await this.#pool.execute<RowDataPacket[]>(
-      'SELECT id, product_id, user_id, status, amount, currency, pay_by, payment_id FROM orders WHERE id = ?', [orderId])
-    const row = rows[0]
-    if (row === undefined) return null
-    return {
-      id: String(row.id),
-      productId: Number(row.product_id),
-      userId: row.user_id === null ? null : String(row.user_id),
-      status: row.status as FinalOrderStatus,
-      amount: row.amount === null ? null : Number(row.amount),
-      currency: row.currency === null ? null : String(row.currency),
-      payBy: row.pay_by === null ? null : row.pay_by as Date,
-      paymentId: row.payment_id === null ? null : String(row.payment_id)
-    }
+      `SELECT ${ORDER_RECORD_COLUMNS} FROM orders WHERE id = ?`, [orderId])
+    return rows[0] === undefined ? null : toOrderRecord(rows[0])
   }
 
   async find (paymentId: string, conn: Pool | PoolConnection = this.#pool, forUpdate = false): Promise<PaymentRecord | null> {

@@ -2,6 +2,7 @@ import type { Logger } from 'pino'
 import type { PaymentProvider } from '../provider/provider.ts'
 import type { PaymentRepository, Unsettled } from './repository.ts'
 import type { PaidNotifier } from './notifier.ts'
+import type { PaymentMetrics } from '../metrics.ts'
 
 // The payment worker (docs/ARCHITECTURE.md §8), every PAYMENT_SETTLE_INTERVAL_MS on each instance:
 //   1. succeeded payments not yet announced → `order.paid` (the webhook's own publish failed: outbox)
@@ -17,6 +18,7 @@ export interface SettlementOptions {
   notifier: PaidNotifier
   intervalMs: number
   log: Logger
+  metrics?: PaymentMetrics
 }
 
 export interface SettleOutcome { notified: number, paid: number, refunded: number }
@@ -78,7 +80,10 @@ export class Settlement {
       if (row.status === 'refund_pending' && row.refundId !== null) continue // the provider's refund event finishes it
       if (await this.#refund(row)) outcome.refunded++
     }
-    if (outcome.notified + outcome.paid + outcome.refunded > 0) this.#o.log.info(outcome, 'payments settled')
+    if (outcome.notified + outcome.paid + outcome.refunded > 0) {
+      this.#o.log.info(outcome, 'payments settled')
+      for (const result of ['notified', 'paid', 'refunded'] as const) if (outcome[result] > 0) this.#o.metrics?.settled.inc({ result }, outcome[result])
+    }
     return outcome
   }
 

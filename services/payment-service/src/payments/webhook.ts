@@ -4,6 +4,7 @@ import { AppError, ErrorCode } from '@flash/common'
 import { WebhookSignatureError, type PaymentProvider } from '../provider/provider.ts'
 import type { PaymentRepository } from './repository.ts'
 import type { PaidNotifier } from './notifier.ts'
+import type { PaymentMetrics } from '../metrics.ts'
 
 // The provider's events, applied once each (docs/ARCHITECTURE.md §8). The answer is 2xx only after
 // the event and its effect are committed in MySQL: the provider retries anything else, so a signed
@@ -16,6 +17,7 @@ export interface WebhookOptions {
   provider: PaymentProvider
   notifier: PaidNotifier
   log: Logger
+  metrics?: PaymentMetrics
 }
 
 export const invalidSignature = (why: string): AppError =>
@@ -29,6 +31,17 @@ export class WebhookEvents {
   }
 
   async receive (body: Buffer, signature: string | undefined, requestId: string): Promise<WebhookOutcome> {
+    try {
+      const outcome = await this.#receive(body, signature, requestId)
+      this.#o.metrics?.webhookEvents.inc({ outcome })
+      return outcome
+    } catch (error) {
+      if (error instanceof AppError && error.statusCode === 400) this.#o.metrics?.webhookEvents.inc({ outcome: 'refused' })
+      throw error
+    }
+  }
+
+  async #receive (body: Buffer, signature: string | undefined, requestId: string): Promise<WebhookOutcome> {
     let event
     try {
       event = this.#o.provider.verify(body, signature)
