@@ -9,11 +9,11 @@ import type { OrderStatus, PaymentStatus } from '@backend/common/src/schemas.ts'
 import type {
   NewProduct, Product, ProductChanges, ProductPage, ProductQuery, ReconcileReport, SyncReport,
 } from '@backend/catalog-service/src/schemas.ts'
-import type { CancelAccepted, Order, OrderAccepted, OrderPage, SalesSummary } from '@backend/order-gateway/src/schemas.ts'
+import type { CancelAccepted, Order, OrderAccepted, OrderPage, RoomStatus, SalesSummary } from '@backend/order-gateway/src/schemas.ts'
 import type { Payment, PaymentsConfig } from '@backend/payment-service/src/schemas.ts'
 import type { BuyerView as Buyer, SessionView as Session } from '@backend/catalog-service/src/buyers/schemas.ts'
 
-export type { NewProduct, Order, OrderPage, OrderStatus, Product, Payment, PaymentStatus, ProductChanges, ReconcileReport, SyncReport }
+export type { NewProduct, Order, OrderPage, OrderStatus, Product, Payment, PaymentStatus, ProductChanges, ReconcileReport, RoomStatus, SyncReport }
 export type SalesRow = SalesSummary['items'][number]
 /** GET /payments/config: sandbox mode and its test cards. */
 export type PaymentConfig = PaymentsConfig
@@ -271,13 +271,28 @@ function accessHeaders(access: OrderAccess = {}): Record<string, string> {
   }
 }
 
-/** The buyer is the session (or `token`); without one this is a guest order and its answer carries a receipt. */
-export function placeOrder(order: { productId: number; quantity: number }, idempotencyKey: string, token?: string) {
+/**
+ * The buyer is the session (or `token`); without one this is a guest order and its answer carries a
+ * receipt. A product whose waiting room is on needs the pass the room handed the buyer (`roomPass`).
+ */
+export function placeOrder(order: { productId: number; quantity: number }, idempotencyKey: string, token?: string, roomPass?: string) {
   return request<OrderAccepted>('/orders', {
     method: 'POST',
     body: order,
-    headers: { 'idempotency-key': idempotencyKey, ...accessHeaders({ token }) },
+    headers: { 'idempotency-key': idempotencyKey, ...accessHeaders({ token }), ...(roomPass !== undefined ? { 'x-room-pass': roomPass } : {}) },
   })
+}
+
+// --- waiting room (order-gateway) ----------------------------------------------------------------
+
+/** Takes (or finds again) the signed-in buyer's place in a product's waiting room. */
+export function joinRoom(productId: number) {
+  return request<RoomStatus>(`/rooms/${productId}/join`, { method: 'POST' })
+}
+
+/** The buyer's place; poll again after its `pollAfterMs`, not sooner. */
+export function roomStatus(productId: number, signal?: AbortSignal) {
+  return request<RoomStatus>(`/rooms/${productId}/status`, { signal })
 }
 
 /**
@@ -289,10 +304,11 @@ export async function placeOrderWithRetry(
   idempotencyKey: string,
   attempts = 3,
   token?: string,
+  roomPass?: string,
 ): Promise<OrderAccepted> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await placeOrder(order, idempotencyKey, token)
+      return await placeOrder(order, idempotencyKey, token, roomPass)
     } catch (err) {
       const retryable = err instanceof ApiError && (err.code === 'NETWORK_ERROR' || err.status === 503 || err.status === 502)
       if (!retryable || attempt >= attempts) throw err

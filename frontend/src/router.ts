@@ -9,6 +9,7 @@ export const router = createRouter({
     { path: '/product/:id(\\d+)', name: 'product', component: () => import('./views/ProductView.vue') },
     { path: '/pay/:orderId', name: 'pay', component: () => import('./views/CheckoutView.vue') },
     { path: '/admin', name: 'admin', component: () => import('./views/AdminView.vue') },
+    { path: '/queue/:productId(\\d+)', name: 'queue', component: () => import('./views/QueueView.vue') },
     { path: '/simulator', name: 'simulator', component: () => import('./views/SimulatorView.vue') },
     { path: '/:pathMatch(.*)*', redirect: '/' },
   ],

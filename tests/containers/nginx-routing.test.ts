@@ -168,6 +168,7 @@ t.test('make local: fixed upstream groups; the targets never need the resolver',
     ['/api/payments/config', 'payment', '/payments/config'],
     ['/api/payments/pi_123/sandbox-confirm?x=1', 'payment', '/payments/pi_123/sandbox-confirm?x=1'],
     ['/api/payments/webhook', 'payment', '/payments/webhook'],
+    ['/api/rooms/7/status', 'gateway', '/rooms/7/status'],
     ['/docs/catalog/anything?q=1', 'catalog', '/docs/anything?q=1'],
     ['/docs/payments/anything?q=1', 'payment', '/docs/anything?q=1']
   ]

@@ -1,7 +1,7 @@
 import cookie from '@fastify/cookie'
 import rateLimit from '@fastify/rate-limit'
 import {
-  createPlatformApp, createMysqlPool, createRedisCluster, pingMysql, pingRedis, requireAdmin, StockStore,
+  createPlatformApp, createMysqlPool, createRedisCluster, pingMysql, pingRedis, requireAdmin, StockStore, RoomStore, createProofOfWork,
   resolveAuthSecret, createAccessTokenSigner, createAccessTokenVerifier, AppError, ErrorCode, type App, type Pool
 } from '@flash/common'
 import { resolveAdminToken } from './admin-token.ts'
@@ -11,6 +11,7 @@ import { ProductRepository } from './products/repository.ts'
 import { ProductCache } from './products/cache.ts'
 import { CatalogStock } from './products/stock.ts'
 import { Catalog } from './products/catalog.ts'
+import { SignupGuard } from './buyers/signup-guard.ts'
 import { startStaleSweeper } from './stock/reconcile.ts'
 import { createCatalogMetrics } from './metrics.ts'
 import { productRoutes } from './routes/products.ts'
@@ -47,7 +48,7 @@ export async function buildApp (config: CatalogConfig, deps: AppDeps = {}): Prom
   const repository = deps.repository?.(pool) ?? new ProductRepository(pool)
   const stock = new CatalogStock(redis, new StockStore(redis), app.log)
   const cache = new ProductCache({ redis, repository, ttlSeconds: config.PRODUCT_CACHE_TTL_SECONDS, log: app.log })
-  const catalog = new Catalog({ repository, cache, stock, paymentWindowSeconds: config.PAYMENT_WINDOW_SECONDS })
+  const catalog = new Catalog({ repository, cache, stock, rooms: new RoomStore(redis), paymentWindowSeconds: config.PAYMENT_WINDOW_SECONDS })
   const metrics = createCatalogMetrics(app.metrics)
   const admin = requireAdmin(adminToken.token) as onRequestAsyncHookHandler
 
@@ -76,7 +77,8 @@ export async function buildApp (config: CatalogConfig, deps: AppDeps = {}): Prom
       signAccessToken: createAccessTokenSigner(auth.secret)
     }),
     verifyAccessToken: createAccessTokenVerifier(auth.secret),
-    rateLimit: { max: config.AUTH_RATE_LIMIT_MAX, timeWindow: config.AUTH_RATE_LIMIT_WINDOW_SECONDS * 1000 }
+    rateLimit: { max: config.AUTH_RATE_LIMIT_MAX, timeWindow: config.AUTH_RATE_LIMIT_WINDOW_SECONDS * 1000 },
+    signup: new SignupGuard({ redis, pow: createProofOfWork(auth.secret), bits: config.SIGNUP_POW_BITS, perHour: config.SIGNUP_LIMIT_PER_HOUR })
   })
 
   const sweeper = startStaleSweeper({

@@ -24,7 +24,12 @@ export const CatalogEnv = {
   AUTH_RATE_LIMIT_MAX: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 60 }),
   AUTH_RATE_LIMIT_WINDOW_SECONDS: Type.Integer({ minimum: 1, maximum: 3600, default: 60 }),
   LOGIN_MAX_FAILURES: Type.Integer({ minimum: 1, maximum: 1000, default: 10 }),
-  LOGIN_LOCKOUT_SECONDS: Type.Integer({ minimum: 1, maximum: 86_400, default: 900 })
+  LOGIN_LOCKOUT_SECONDS: Type.Integer({ minimum: 1, maximum: 86_400, default: 900 }),
+  // Sign-ups a bot cannot buy for free (docs/ARCHITECTURE.md §10): a proof of work of this many
+  // leading zero bits (2^bits SHA-256 on average; 0 = none), and at most this many sign-ups per
+  // client address per hour in this process (0 = no limit beyond AUTH_RATE_LIMIT_MAX).
+  SIGNUP_POW_BITS: Type.Integer({ minimum: 0, maximum: 30, default: 0 }),
+  SIGNUP_LIMIT_PER_HOUR: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 0 })
 }
 
 export type CatalogConfig = ReturnType<typeof loadCatalogConfig>

@@ -44,6 +44,16 @@ const PaymentWindowSeconds = Type.Integer({
   maximum: LIMITS.maxPaymentWindowSeconds,
   description: 'seconds a buyer has to pay for an accepted order (priced products); unpaid orders expire and their units go back on sale'
 })
+/** The waiting room (docs/ARCHITECTURE.md §10): off unless an admin turns it on for the product. */
+const OpensSecondsBefore = Type.Integer({ minimum: 0, maximum: 7 * 86400, description: 'how long before saleStartsAt buyers may join the room (seconds)' })
+const WaitingRoom = Type.Object({
+  enabled: Type.Boolean({ description: 'true: buyers join the room and order with the pass it hands them' }),
+  opensSecondsBefore: OpensSecondsBefore
+}, { additionalProperties: false })
+const WaitingRoomChange = Type.Object({
+  enabled: Type.Boolean(),
+  opensSecondsBefore: Type.Optional(OpensSecondsBefore)
+}, { additionalProperties: false, description: 'turn the waiting room on or off (opensSecondsBefore: 3600 when never set)' })
 const SaleStartsAt = SaleBound('first instant orders are taken (UTC ISO 8601); null: on sale at once')
 const SaleEndsAt = SaleBound('first instant orders are refused again; must be after saleStartsAt; null: no end')
 
@@ -59,6 +69,7 @@ export const Product = Type.Object({
   status: ProductStatus,
   saleStartsAt: Type.Union([Timestamp, Type.Null()], { description: 'sale window start (UTC); null: on sale since creation' }),
   saleEndsAt: Type.Union([Timestamp, Type.Null()], { description: 'sale window end (UTC), exclusive; null: no end' }),
+  waitingRoom: WaitingRoom,
   createdAt: Timestamp,
   updatedAt: Timestamp
 })
@@ -73,7 +84,8 @@ export const NewProduct = Type.Object({
   perUserLimit: Type.Optional(PerUserLimit),
   paymentWindowSeconds: Type.Optional(PaymentWindowSeconds),
   saleStartsAt: Type.Optional(SaleStartsAt),
-  saleEndsAt: Type.Optional(SaleEndsAt)
+  saleEndsAt: Type.Optional(SaleEndsAt),
+  waitingRoom: Type.Optional(WaitingRoomChange)
 }, { additionalProperties: false })
 export type NewProduct = Static<typeof NewProduct>
 
@@ -85,7 +97,8 @@ export const ProductChanges = Type.Object({
   perUserLimit: Type.Optional(PerUserLimit),
   paymentWindowSeconds: Type.Optional(PaymentWindowSeconds),
   saleStartsAt: Type.Optional(SaleStartsAt),
-  saleEndsAt: Type.Optional(SaleEndsAt)
+  saleEndsAt: Type.Optional(SaleEndsAt),
+  waitingRoom: Type.Optional(WaitingRoomChange)
 }, { additionalProperties: false, minProperties: 1 })
 export type ProductChanges = Static<typeof ProductChanges>
 

@@ -41,7 +41,20 @@ export const ErrorCode = {
   /** a webhook whose Stripe-Signature does not verify (forged, another secret, too old, replayed with another body) */
   WEBHOOK_SIGNATURE_INVALID: 'WEBHOOK_SIGNATURE_INVALID',
   /** the payment provider did not answer; retry */
-  PAYMENT_PROVIDER_UNAVAILABLE: 'PAYMENT_PROVIDER_UNAVAILABLE'
+  PAYMENT_PROVIDER_UNAVAILABLE: 'PAYMENT_PROVIDER_UNAVAILABLE',
+  // waiting room (docs/ARCHITECTURE.md §10)
+  /** the product's waiting room is off */
+  ROOM_NOT_FOUND: 'ROOM_NOT_FOUND',
+  /** joining before the room opens (details: opensAt) */
+  ROOM_NOT_OPEN: 'ROOM_NOT_OPEN',
+  /** an order for a product whose room is on, without a pass */
+  ROOM_PASS_REQUIRED: 'ROOM_PASS_REQUIRED',
+  /** a forged, expired, used, another buyer's or another product's pass */
+  ROOM_PASS_INVALID: 'ROOM_PASS_INVALID',
+  /** sign-up needs a solved proof-of-work challenge (GET /auth/challenge) and none was sent */
+  PROOF_OF_WORK_REQUIRED: 'PROOF_OF_WORK_REQUIRED',
+  /** a forged, expired, unsolved or already used proof-of-work challenge */
+  PROOF_OF_WORK_INVALID: 'PROOF_OF_WORK_INVALID'
 } as const
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode]
 

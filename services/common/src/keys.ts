@@ -25,6 +25,14 @@ export interface ProductKeys {
   voidPrefix: string
   /** prefix of the marker that a cancelled order's units went back on sale (at most once, I3) */
   returnedPrefix: string
+  /** hash: the waiting room's settings (enabled, opensBefore) and counters (docs/ARCHITECTURE.md §10) */
+  room: string
+  /** sorted set: buyer id → queue score (pre-start: random in [0, 1), then 1 + arrival number) */
+  roomQueue: string
+  /** sorted set: buyer id → last join or poll (ms); old places are freed */
+  roomSeen: string
+  /** sorted set: buyer id → expiry (ms) of the pass the buyer holds */
+  roomAdmitted: string
 }
 
 export function productKeys (productId: number): ProductKeys {
@@ -38,7 +46,11 @@ export function productKeys (productId: number): ProductKeys {
     seq: `${tag}:seq`,
     idemPrefix: `${tag}:idem:`,
     voidPrefix: `${tag}:void:`,
-    returnedPrefix: `${tag}:returned:`
+    returnedPrefix: `${tag}:returned:`,
+    room: `${tag}:room`,
+    roomQueue: `${tag}:room:queue`,
+    roomSeen: `${tag}:room:seen`,
+    roomAdmitted: `${tag}:room:admitted`
   }
 }
 
@@ -47,6 +59,9 @@ export function productKeys (productId: number): ProductKeys {
  * settings changed (message: the product's hash tag). Gateways drop what they remembered of it.
  */
 export const STOCK_EVENTS_CHANNEL = 'stock:events'
+
+/** set: ids of the products whose waiting room is on (written by the catalog, copied by every gateway) */
+export const ROOMS_KEY = 'rooms'
 
 const TAG = /^\{product:(\d+)\}$/
 /** The product id of a hash tag as announced on STOCK_EVENTS_CHANNEL, or null. */
@@ -65,4 +80,7 @@ export const pendingOrderKey = (orderId: string): string => `order:pending:${ord
  * failed sign-ins of one username (lower-cased, as MySQL's collation compares them) in the current
  * lockout window: past the limit, logins for it are refused without hashing until the window ends
  */
+/** a proof-of-work challenge already used (TTL: until the challenge expires): one challenge, one sign-up */
+export const powUsedKey = (challengeId: string): string => `pow:used:${challengeId}`
+
 export const loginFailuresKey = (username: string): string => `auth:login-failures:${username.toLowerCase()}`

@@ -3,8 +3,8 @@ import { parseCookie } from 'cookie'
 import type { FastifyRequest } from 'fastify'
 import {
   createPlatformApp, createMysqlPool, pingMysql, createRedisCluster, pingRedis, createKafka, StockStore,
-  AppError, ErrorCode, resolveAuthSecret, createAccessTokenVerifier, createReceipts, type App, type Logger,
-  type Pool, type Cluster, type Kafka
+  AppError, ErrorCode, sleep, resolveAuthSecret, createAccessTokenVerifier, createReceipts, RoomStore, createRoomPasses,
+  type App, type Logger, type Pool, type Cluster, type Kafka
 } from '@flash/common'
 import type { GatewayConfig } from './config.ts'
 import { gatewayMetrics } from './metrics.ts'
@@ -19,6 +19,11 @@ import { ClientBudgets } from './admission/client-budgets.ts'
 import { Callers } from '@flash/common'
 import { StockMemory } from './stock-memory/memory.ts'
 import { listenToStockEvents } from './stock-memory/events.ts'
+import { roomRoutes } from './routes/rooms.ts'
+import { RoomRegistry } from './room/registry.ts'
+import { RoomPacer } from './room/pacer.ts'
+import { RoomGate } from './room/gate.ts'
+import { RoomGuests } from './room/guests.ts'
 
 export const SERVICE = 'order-gateway'
 
@@ -26,6 +31,7 @@ class Overloaded extends AppError {
   constructor () { super(503, ErrorCode.SERVICE_UNAVAILABLE, 'the order service is overloaded; retry in a second') }
 }
 const BODY_LIMIT_BYTES = 4 * 1024
+const ROOM_FIRST_READ_MS = 2000
 
 /** Clients a test may bring; whatever is not given is created from the config (and closed with the app). */
 export interface GatewayDeps {
@@ -65,13 +71,33 @@ export async function buildApp (config: GatewayConfig, deps: GatewayDeps = {}): 
   })
   publisher.start()
 
+  // Waiting rooms (docs/ARCHITECTURE.md §10): which products have one, kept in memory; the pacer
+  // admits their queues. Products without a room never touch any of it.
+  const roomStore = new RoomStore(redis)
+  const rooms = new RoomRegistry({ store: roomStore, log: app.log, refreshMs: config.ROOM_REFRESH_MS })
+  // Bounded: with Redis down at start the gateway still starts (readiness says so) and copies the set later.
+  await Promise.race([rooms.refresh(), sleep(ROOM_FIRST_READ_MS)])
+  rooms.start()
+  const pacer = new RoomPacer({
+    store: roomStore,
+    registry: rooms,
+    log: app.log,
+    tickMs: config.ROOM_TICK_MS,
+    keepMs: config.ROOM_KEEP_SECONDS * 1000,
+    passMs: config.ROOM_PASS_SECONDS * 1000,
+    minWindow: config.ROOM_MIN_WINDOW,
+    windowSeconds: config.ROOM_WINDOW_SECONDS
+  })
+  pacer.start()
+
   const memory = new StockMemory({ ttlMs: config.STOCK_MEMORY_TTL_MS })
-  const stockEvents = listenToStockEvents(redis, memory, app.log)
+  const stockEvents = listenToStockEvents(redis, memory, app.log, () => { void rooms.refresh() })
   metrics.watchMemory(memory)
 
   // Shutdown order: Fastify has stopped accepting and finished in-flight requests; then flush what
   // the batcher still holds, then close the clients those requests used.
   app.addHook('onClose', async () => {
+    await Promise.all([pacer.close(), rooms.close()])
     await publisher.close()
     await Promise.allSettled([stockEvents.close(), deps.redis === undefined ? redis.quit() : undefined, deps.pool === undefined ? pool.end() : undefined])
   })
@@ -90,6 +116,8 @@ export async function buildApp (config: GatewayConfig, deps: GatewayDeps = {}): 
     verifyAccessToken: createAccessTokenVerifier(auth.secret),
     receipts: createReceipts(auth.secret)
   })
+  const passes = createRoomPasses(auth.secret)
+  const guests = new RoomGuests({ redis, secret: auth.secret, bits: config.ROOM_GUEST_POW_BITS })
 
   const orders = new OrderRepository(pool)
   const pending = new PendingOrders(redis)
@@ -117,8 +145,17 @@ export async function buildApp (config: GatewayConfig, deps: GatewayDeps = {}): 
       orders,
       pending,
       callers,
+      rooms: new RoomGate({ registry: rooms, store: roomStore, passes, guests }),
       maxQuantityPerOrder: config.MAX_QUANTITY_PER_ORDER,
       budgets: new ClientBudgets({ max: config.RATE_LIMIT_MAX, windowMs: config.RATE_LIMIT_WINDOW_SECONDS * 1000 })
+    })
+    await orderScope.register(roomRoutes, {
+      store: roomStore,
+      passes,
+      callers,
+      pollMs: config.ROOM_POLL_MS,
+      adminToken: config.ADMIN_TOKEN,
+      guests
     })
   })
   await app.register(salesRoutes, { orders })

@@ -24,7 +24,24 @@ export const GatewayEnv = {
   /** event-loop delay past which new orders are answered 503 + Retry-After instead of queueing (0: never) */
   OVERLOAD_EVENT_LOOP_DELAY_MS: Type.Integer({ minimum: 0, maximum: 10_000, default: 200 }),
   RATE_LIMIT_MAX: Type.Integer({ minimum: 1, default: 1000 }),
-  RATE_LIMIT_WINDOW_SECONDS: Type.Integer({ minimum: 1, maximum: 3600, default: 1 })
+  RATE_LIMIT_WINDOW_SECONDS: Type.Integer({ minimum: 1, maximum: 3600, default: 1 }),
+  // The waiting room (docs/ARCHITECTURE.md §10); only products whose room is on use these.
+  /** how long an admitted buyer's pass is valid */
+  ROOM_PASS_SECONDS: Type.Integer({ minimum: 5, maximum: 3600, default: 120 }),
+  /** a waiting place is freed this long after its last poll */
+  ROOM_KEEP_SECONDS: Type.Integer({ minimum: 1, maximum: 86400, default: 180 }),
+  /** the pollAfter a status answers */
+  ROOM_POLL_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 5000 }),
+  /** the pacer's interval; 0: this gateway admits nobody */
+  ROOM_TICK_MS: Type.Integer({ minimum: 0, maximum: 60_000, default: 500 }),
+  /** passes that may be outstanding whatever the measured pace */
+  ROOM_MIN_WINDOW: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 20 }),
+  /** outstanding passes = passes used per second × this */
+  ROOM_WINDOW_SECONDS: Type.Number({ minimum: 0, maximum: 3600, default: 10 }),
+  /** how often the gateway re-reads which products have a room */
+  ROOM_REFRESH_MS: Type.Integer({ minimum: 50, maximum: 60_000, default: 1000 }),
+  /** leading zero bits of the proof of work a guest solves to join a room (products that allow guests) */
+  ROOM_GUEST_POW_BITS: Type.Integer({ minimum: 0, maximum: 30, default: 20 })
 }
 
 export type GatewayConfig = Static<TObject<typeof GatewayEnv>>

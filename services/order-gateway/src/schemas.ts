@@ -24,7 +24,14 @@ export const IdempotencyHeaders = Type.Object({
     maxLength: 128,
     pattern: '^[\\x20-\\x7E]+$',
     description: 'a retry with the same key (and the same body) gets the first answer instead of a second order'
-  }))
+  })),
+  'x-room-pass': Type.Optional(Type.String({
+    minLength: 1,
+    maxLength: 512,
+    pattern: '^[A-Za-z0-9_.-]+$',
+    description: 'products whose waiting room is on: the pass the room handed this buyer (its status `pass`); one pass, one order'
+  })),
+  'x-room-ticket': Type.Optional(Type.String({ minLength: 1, maxLength: 512, pattern: '^[A-Za-z0-9_.-]+$', description: 'a guest with a pass: the ticket its join answered' }))
 })
 
 export const OrderAccepted = Type.Object({
@@ -97,3 +104,60 @@ export type SalesSummary = Static<typeof SalesSummary>
 
 export const OrderPage = Page(Order)
 export type OrderPage = Static<typeof OrderPage>
+
+// --- the waiting room (docs/ARCHITECTURE.md §10) ---
+
+export const RoomParams = Type.Object({ productId: ProductId })
+
+export const RoomStatus = Type.Object({
+  productId: ProductId,
+  state: Type.Union([Type.Literal('waiting'), Type.Literal('admitted'), Type.Literal('sold-out'), Type.Literal('none')], {
+    description: '`waiting`; `admitted` (order now with `pass` as `X-Room-Pass`); `sold-out` (no units left: the room admits nobody while it lasts); `none` (no place: freed after the keep time, or never taken — join again)'
+  }),
+  position: Type.Union([Type.Integer({ minimum: 1 }), Type.Null()], { description: '1 = next to be admitted; before the sale starts the early crowd is shuffled at the start, so this is only indicative' }),
+  ahead: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()]),
+  waiting: Type.Integer({ minimum: 0, description: 'people in the queue' }),
+  stock: Type.Integer({ description: 'units available now' }),
+  estimatedWaitSeconds: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()], { description: 'people ahead ÷ the measured admission rate; null before anything was measured' }),
+  pollAfterMs: Type.Integer({ minimum: 0, description: 'poll again after this long, not sooner' }),
+  freed: Type.Integer({ minimum: 0, description: 'places freed so far because their holders stopped polling' }),
+  saleStartsAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  pass: Type.Union([Type.String(), Type.Null()], { description: 'admitted buyers: send it as `X-Room-Pass` with the order' }),
+  passExpiresAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  guestTicket: Type.Optional(Type.String({ description: 'a guest\'s identity in this room: send it as `X-Room-Ticket` with polls and the order' }))
+})
+
+export const RoomHeaders = Type.Object({
+  'x-room-ticket': Type.Optional(Type.String({ minLength: 1, maxLength: 512, pattern: '^[A-Za-z0-9_.-]+$', description: 'guests: the ticket their join answered' }))
+})
+
+/** Optional: a signed-in buyer sends none; a guest sends its solved challenge. Fastify validates an absent body as null. */
+export const RoomJoinBody = Type.Union([
+  Type.Object({
+    proof: Type.Optional(Type.Object({
+      challenge: Type.String({ minLength: 1, maxLength: 512 }),
+      nonce: Type.String({ minLength: 1, maxLength: 64 })
+    }, { additionalProperties: false, description: 'GET /rooms/:productId/challenge, then a nonce with SHA-256(challenge + ":" + nonce) starting with `bits` zero bits' }))
+  }, { additionalProperties: false }),
+  Type.Null()
+])
+
+export const RoomChallenge = Type.Object({
+  challenge: Type.String(),
+  bits: Type.Integer({ minimum: 0 }),
+  expiresAt: Type.String({ format: 'date-time' })
+})
+export type RoomStatus = Static<typeof RoomStatus>
+
+export const RoomSummary = Type.Object({
+  productId: ProductId,
+  enabled: Type.Boolean(),
+  waiting: Type.Integer({ description: 'in the queue now' }),
+  holdingPass: Type.Integer({ description: 'admitted, pass not used or lapsed yet' }),
+  joined: Type.Integer({ description: 'places ever taken' }),
+  admitted: Type.Integer({ description: 'passes ever handed out' }),
+  bought: Type.Integer({ description: 'passes that bought' }),
+  freed: Type.Integer({ description: 'places freed: no poll within the keep time (left)' }),
+  lapsed: Type.Integer({ description: 'passes that expired unused' }),
+  admittedPerSecond: Type.Number({ description: 'the measured admission rate (moving average)' })
+})

@@ -52,6 +52,9 @@ export function testConfig (topic: string, overrides: Record<string, string> = {
     // Test processes block their event loop now and then (imports, many injects at once): only the
     // overload test sheds load.
     OVERLOAD_EVENT_LOOP_DELAY_MS: '0',
+    // Waiting rooms: no test gateway admits in other files' rooms (waiting-room-pacer.test.ts runs
+    // pacers of its own over its own product).
+    ROOM_TICK_MS: '0',
     ...overrides
   })
 }

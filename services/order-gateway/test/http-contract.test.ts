@@ -54,7 +54,7 @@ t.test('the document: no /api server when fetched directly, the /api server and 
 
   const proxied = (await app.inject({ url: '/docs/json', headers: { 'x-forwarded-prefix': '/docs/gateway' } })).json()
   t.same(proxied.servers, [{ url: '/api', description: 'through nginx' }])
-  t.same(Object.keys(proxied.paths).sort(), ['/orders', '/orders/sales', '/orders/{id}'])
+  t.same(Object.keys(proxied.paths).sort(), ['/orders', '/orders/sales', '/orders/{id}', '/rooms/{productId}', '/rooms/{productId}/challenge', '/rooms/{productId}/join', '/rooms/{productId}/status'])
 })
 
 t.test('every order route documents the 503 it may answer (a dependency down, or load shed)', async (t) => {

@@ -22,6 +22,21 @@ export const Credentials = Type.Object({
 }, { additionalProperties: false })
 export type Credentials = Static<typeof Credentials>
 
+/** Sign-up: credentials, and the solved challenge when the operator asks for proof of work. */
+export const Registration = Type.Object({
+  ...Credentials.properties,
+  proof: Type.Optional(Type.Object({
+    challenge: Type.String({ minLength: 1, maxLength: 512 }),
+    nonce: Type.String({ minLength: 1, maxLength: 64 })
+  }, { additionalProperties: false, description: 'GET /auth/challenge, then a nonce with SHA-256(challenge + ":" + nonce) starting with `bits` zero bits' }))
+}, { additionalProperties: false })
+
+export const Challenge = Type.Object({
+  challenge: Type.String(),
+  bits: Type.Integer({ minimum: 0, description: 'leading zero bits the hash must have; 0: sign-up needs no proof' }),
+  expiresAt: Type.String({ format: 'date-time' })
+})
+
 export const PasswordChange = Type.Object({
   currentPassword: Type.String({ minLength: 1, maxLength: 128 }),
   newPassword: Password

@@ -1,7 +1,7 @@
-import { AppError, ErrorCode, serviceUnavailable, DEFAULT_PAYMENT_WINDOW_SECONDS } from '@flash/common'
+import { AppError, ErrorCode, serviceUnavailable, DEFAULT_PAYMENT_WINDOW_SECONDS, type RoomStore } from '@flash/common'
 import type { Product, NewProduct, ProductChanges, ProductQuery } from '../schemas.ts'
 import { productArchived, productNotFound } from '../errors.ts'
-import type { ProductRepository, ProductRecord } from './repository.ts'
+import type { ProductRepository, ProductRecord, WaitingRoomSettings } from './repository.ts'
 import { MAX_TOTAL_STOCK } from './repository.ts'
 import { checkImageUrl, saleWindow } from './rules.ts'
 import type { ProductCache, ProductDetails } from './cache.ts'
@@ -12,13 +12,18 @@ import type { CatalogStock, ProductInfo } from './stock.ts'
 
 export interface ProductRead { product: Product, cacheHit: boolean }
 
+/** the column's default: joining opens an hour before the sale starts */
+const DEFAULT_ROOM_OPENS_SECONDS = 3600
+
 export class Catalog {
   readonly #repository: ProductRepository
   readonly #cache: ProductCache
   readonly #stock: CatalogStock
   readonly #paymentWindowSeconds: number
+  readonly #rooms: RoomStore
 
-  constructor (options: { repository: ProductRepository, cache: ProductCache, stock: CatalogStock, paymentWindowSeconds?: number }) {
+  constructor (options: { repository: ProductRepository, cache: ProductCache, stock: CatalogStock, rooms: RoomStore, paymentWindowSeconds?: number }) {
+    this.#rooms = options.rooms
     this.#paymentWindowSeconds = options.paymentWindowSeconds ?? DEFAULT_PAYMENT_WINDOW_SECONDS
     this.#repository = options.repository
     this.#cache = options.cache
@@ -37,7 +42,8 @@ export class Catalog {
       perUserLimit: input.perUserLimit ?? null,
       paymentWindowSeconds: input.paymentWindowSeconds ?? this.#paymentWindowSeconds,
       saleStartsAt: window.startsAt,
-      saleEndsAt: window.endsAt
+      saleEndsAt: window.endsAt,
+      waitingRoom: { enabled: input.waitingRoom?.enabled ?? false, opensSecondsBefore: input.waitingRoom?.opensSecondsBefore ?? DEFAULT_ROOM_OPENS_SECONDS }
     })
     // On sale before the 201. If Redis fails here the product exists in MySQL but is not on sale:
     // we answer 503, and the next stock sync (periodic `sync:stock`, or POST /admin/stock/sync) puts
@@ -51,6 +57,7 @@ export class Catalog {
       throw serviceUnavailable(`product ${id} was created but could not be put on sale yet; stock sync will retry`, error)
     }
     const record = await this.#mustFind(id)
+    if (record.waitingRoom.enabled) await this.#publishRoom(id, record.waitingRoom)
     return toProduct(record, after)
   }
 
@@ -81,7 +88,7 @@ export class Catalog {
   /** An archived product is not changed (409 PRODUCT_ARCHIVED), as with restock: it is out of the shop for good. */
   async update (id: number, changes: ProductChanges): Promise<Product> {
     checkImageUrl(changes.imageUrl)
-    const { saleStartsAt, saleEndsAt, ...details } = changes
+    const { saleStartsAt, saleEndsAt, waitingRoom, ...details } = changes
     const movesWindow = saleStartsAt !== undefined || saleEndsAt !== undefined
     let window: { startsAt: Date | null, endsAt: Date | null } | undefined
     if (movesWindow) {
@@ -95,7 +102,9 @@ export class Catalog {
     const found = await this.#repository.updateDetails(id, {
       ...details,
       ...(details.name !== undefined ? { name: details.name.trim() } : {}),
-      ...(window !== undefined ? { saleStartsAt: window.startsAt, saleEndsAt: window.endsAt } : {})
+      ...(window !== undefined ? { saleStartsAt: window.startsAt, saleEndsAt: window.endsAt } : {}),
+      ...(waitingRoom !== undefined ? { waitingRoom: waitingRoom.enabled ? 1 : 0 } : {}),
+      ...(waitingRoom?.opensSecondsBefore !== undefined ? { waitingRoomOpensSeconds: waitingRoom.opensSecondsBefore } : {})
     })
     if (found === 'not-found') throw productNotFound(id)
     if (found === 'archived') throw productArchived(id)
@@ -105,6 +114,7 @@ export class Catalog {
         ...(window !== undefined ? { window: { startsAt: msOf(window.startsAt), endsAt: msOf(window.endsAt) } } : {})
       })
     }
+    if (waitingRoom !== undefined) await this.#publishRoom(id, (await this.#mustFind(id)).waitingRoom)
     await this.#cache.invalidate(id)
     return this.#fresh(id)
   }
@@ -151,6 +161,19 @@ export class Catalog {
     }
   }
 
+  /**
+   * The room's switch for the gateways (docs/ARCHITECTURE.md §10), after MySQL has it; then an
+   * announcement, on which every gateway re-reads which products have a room.
+   */
+  async #publishRoom (id: number, room: WaitingRoomSettings): Promise<void> {
+    try {
+      await this.#rooms.configure(id, room)
+      await this.#stock.publishInfo(id, { status: 'active' })
+    } catch (error) {
+      throw serviceUnavailable(`product ${id} was saved but Redis did not take its waiting room yet; save it again`, error)
+    }
+  }
+
   async #fresh (id: number): Promise<Product> {
     const record = await this.#mustFind(id)
     return toProduct(record, await this.#liveStock(id, record.stock))
@@ -187,6 +210,8 @@ function toProduct (details: ProductDetails, stock: number): Product {
     // Cached details written before sale windows existed lack the fields: no window.
     saleStartsAt: details.saleStartsAt ?? null,
     saleEndsAt: details.saleEndsAt ?? null,
+    // Cached details written before waiting rooms existed lack the field: no room.
+    waitingRoom: details.waitingRoom ?? { enabled: false, opensSecondsBefore: DEFAULT_ROOM_OPENS_SECONDS },
     createdAt: details.createdAt,
     updatedAt: details.updatedAt
   }

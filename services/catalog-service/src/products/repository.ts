@@ -18,9 +18,13 @@ export interface ProductRecord {
   /** sale window (ISO 8601 UTC), null: no bound */
   saleStartsAt: string | null
   saleEndsAt: string | null
+  /** the waiting room (docs/ARCHITECTURE.md §10); off unless asked for */
+  waitingRoom: WaitingRoomSettings
   createdAt: string
   updatedAt: string
 }
+
+export interface WaitingRoomSettings { enabled: boolean, opensSecondsBefore: number }
 
 export interface NewProductRecord {
   name: string
@@ -32,6 +36,7 @@ export interface NewProductRecord {
   paymentWindowSeconds: number
   saleStartsAt: Date | null
   saleEndsAt: Date | null
+  waitingRoom: WaitingRoomSettings
 }
 
 export interface ProductDetailChanges {
@@ -43,6 +48,8 @@ export interface ProductDetailChanges {
   paymentWindowSeconds?: number
   saleStartsAt?: Date | null
   saleEndsAt?: Date | null
+  waitingRoom?: number
+  waitingRoomOpensSeconds?: number
 }
 
 export interface PageRequest {
@@ -76,11 +83,13 @@ interface ProductRow extends RowDataPacket {
   status: ProductStatus
   sale_starts_at: Date | null
   sale_ends_at: Date | null
+  waiting_room: number
+  waiting_room_opens_seconds: number
   created_at: Date
   updated_at: Date
 }
 
-const COLUMNS = 'id, name, price, original_price, stock, image_url, per_user_limit, payment_window_seconds, status, sale_starts_at, sale_ends_at, created_at, updated_at'
+const COLUMNS = 'id, name, price, original_price, stock, image_url, per_user_limit, payment_window_seconds, status, sale_starts_at, sale_ends_at, waiting_room, waiting_room_opens_seconds, created_at, updated_at'
 
 const msOrNull = (date: Date | null): number | null => date === null ? null : date.getTime()
 
@@ -96,6 +105,7 @@ const toRecord = (row: ProductRow): ProductRecord => ({
   status: row.status,
   saleStartsAt: row.sale_starts_at === null ? null : row.sale_starts_at.toISOString(),
   saleEndsAt: row.sale_ends_at === null ? null : row.sale_ends_at.toISOString(),
+  waitingRoom: { enabled: Number(row.waiting_room) === 1, opensSecondsBefore: Number(row.waiting_room_opens_seconds) },
   createdAt: row.created_at.toISOString(),
   updatedAt: row.updated_at.toISOString()
 })
@@ -111,7 +121,9 @@ const DETAIL_COLUMNS: Record<keyof ProductDetailChanges, string> = {
   perUserLimit: 'per_user_limit',
   paymentWindowSeconds: 'payment_window_seconds',
   saleStartsAt: 'sale_starts_at',
-  saleEndsAt: 'sale_ends_at'
+  saleEndsAt: 'sale_ends_at',
+  waitingRoom: 'waiting_room',
+  waitingRoomOpensSeconds: 'waiting_room_opens_seconds'
 }
 
 export class ProductRepository {
@@ -123,8 +135,9 @@ export class ProductRepository {
 
   async create (product: NewProductRecord): Promise<number> {
     const [result] = await this.#pool.query<ResultSetHeader>(
-      'INSERT INTO products (name, price, original_price, stock, image_url, per_user_limit, payment_window_seconds, sale_starts_at, sale_ends_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
-      [product.name, product.price, product.originalPrice, product.stock, product.imageUrl, product.perUserLimit, product.paymentWindowSeconds, product.saleStartsAt, product.saleEndsAt])
+      'INSERT INTO products (name, price, original_price, stock, image_url, per_user_limit, payment_window_seconds, sale_starts_at, sale_ends_at, waiting_room, waiting_room_opens_seconds) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      [product.name, product.price, product.originalPrice, product.stock, product.imageUrl, product.perUserLimit, product.paymentWindowSeconds, product.saleStartsAt, product.saleEndsAt,
+        product.waitingRoom.enabled ? 1 : 0, product.waitingRoom.opensSecondsBefore])
     return result.insertId
   }
 

@@ -5,13 +5,16 @@ import {
   ErrorResponse, accessTokenOf, buyerSecurity, unauthenticated, type AccessClaims
 } from '@flash/common'
 import type { Accounts, Session } from '../buyers/accounts.ts'
-import { BuyerView, Credentials, PasswordChange, SessionView } from '../buyers/schemas.ts'
+import { BuyerView, Challenge, Credentials, PasswordChange, Registration, SessionView } from '../buyers/schemas.ts'
+import type { SignupGuard } from '../buyers/signup-guard.ts'
 
 export interface AuthRouteOptions {
   accounts: Accounts
   verifyAccessToken: (token: string) => AccessClaims
   /** per client address, for register and login (in process: they cost a scrypt hash each) */
   rateLimit: { max: number, timeWindow: number }
+  /** proof of work and a per-address limit in front of sign-up (both off by default) */
+  signup: SignupGuard
 }
 
 const tags = ['auth']
@@ -37,17 +40,26 @@ function clearSessionCookies (reply: FastifyReply): void {
   void reply.clearCookie(REFRESH_COOKIE, { path: REFRESH_COOKIE_PATH, httpOnly: true, sameSite: 'strict' })
 }
 
-export const authRoutes: FastifyPluginAsyncTypebox<AuthRouteOptions> = async (app, { accounts, verifyAccessToken, rateLimit }) => {
+export const authRoutes: FastifyPluginAsyncTypebox<AuthRouteOptions> = async (app, { accounts, verifyAccessToken, rateLimit, signup }) => {
   const claimsOf = (request: FastifyRequest): AccessClaims => {
     const token = accessTokenOf(request)
     if (token === undefined) throw unauthenticated('sign in first (no session)')
     return verifyAccessToken(token)
   }
 
+  app.get('/auth/challenge', {
+    config: { rateLimit },
+    schema: { tags, summary: 'A proof-of-work challenge for sign-up (when the operator asks for one: bits > 0)', response: { 200: Challenge, ...errors } }
+  }, async () => {
+    const issued = signup.challenge()
+    return { ...issued, expiresAt: new Date(issued.expiresAt).toISOString() }
+  })
+
   app.post('/auth/register', {
     config: { rateLimit },
-    schema: { tags, summary: 'Create a buyer account and sign it in', body: Credentials, response: { 201: SessionView, ...errors } }
+    schema: { tags, summary: 'Create a buyer account and sign it in', body: Registration, response: { 201: SessionView, ...errors } }
   }, async (request, reply) => {
+    await signup.admit(request.ip, request.body.proof)
     const session = await accounts.register(request.body.username, request.body.password)
     if (request.body.cookies !== false) setSessionCookies(request, reply, session)
     return reply.code(201).send(view(session))

@@ -18,6 +18,9 @@ const script = (name: string, numberOfKeys: number): LuaScript =>
 
 const SCRIPTS = {
   fsReserve: script('reserve', 5),
+  // reserve.lua's body as a function, then the pass check around it (lua/reserve-with-pass.lua)
+  fsReserveWithPass: loadLuaScript(new URL('./lua/reserve-with-pass.lua', import.meta.url), 7,
+    `${PRELUDE}local function reserve ()\n${readFileSync(new URL('./lua/reserve.lua', import.meta.url), 'utf8')}\nend\n`),
   fsRelease: script('release', 4),
   fsBeginChange: script('begin-change', 3),
   fsFinishChange: script('finish-change', 5),
@@ -49,6 +52,8 @@ export type ReserveOutcome =
   | { kind: 'sale-not-started', startsAt: number, redisNow: number }
   | { kind: 'sale-ended', endsAt: number }
   | { kind: 'sign-in-required' }
+  /** the waiting room's pass is not one the buyer holds (used, lapsed, never issued) */
+  | { kind: 'room-pass-invalid' }
 
 export interface ReserveRequest {
   productId: number
@@ -61,6 +66,8 @@ export interface ReserveRequest {
   fingerprint?: string | undefined
   idempotencyTtlSeconds: number
   now?: number
+  /** a product whose waiting room is on: the pass (its buyer and expiry), used up by the reservation */
+  roomPass?: { buyerId: string, expiresAt: number } | undefined
 }
 
 export type ClaimState = 'live' | 'void' | 'unknown'
@@ -136,10 +143,16 @@ export class StockStore {
     const keys = productKeys(request.productId)
     const idemKey = `${keys.idemPrefix}${request.idempotencyKey ?? ''}`
     const fingerprint = request.idempotencyKey ? (request.fingerprint ?? 'same') : ''
-    const reply = await this.#call.fsReserve(
-      keys.stock, keys.info, keys.users, keys.ledger, idemKey,
-      request.orderId, request.quantity, request.userId ?? '', request.now ?? Date.now(),
-      request.idempotencyTtlSeconds, fingerprint) as string[]
+    const pass = request.roomPass
+    const reply = (pass === undefined
+      ? await this.#call.fsReserve(
+        keys.stock, keys.info, keys.users, keys.ledger, idemKey,
+        request.orderId, request.quantity, request.userId ?? '', request.now ?? Date.now(),
+        request.idempotencyTtlSeconds, fingerprint)
+      : await this.#call.fsReserveWithPass(
+        keys.stock, keys.info, keys.users, keys.ledger, idemKey, keys.room, keys.roomAdmitted,
+        request.orderId, request.quantity, request.userId ?? '', request.now ?? Date.now(),
+        request.idempotencyTtlSeconds, fingerprint, pass.buyerId, pass.expiresAt)) as string[]
     const [kind, value = '', extra = ''] = reply
     switch (kind) {
       case 'RESERVED': return { kind: 'reserved', unitsLeft: Number(value) }
@@ -151,6 +164,7 @@ export class StockStore {
       case 'SALE_NOT_STARTED': return { kind: 'sale-not-started', startsAt: Number(value), redisNow: Number(extra) }
       case 'SALE_ENDED': return { kind: 'sale-ended', endsAt: Number(value) }
       case 'SIGN_IN_REQUIRED': return { kind: 'sign-in-required' }
+      case 'ROOM_PASS_INVALID': return { kind: 'room-pass-invalid' }
       default: throw new Error(`unexpected reserve reply ${JSON.stringify(reply)}`)
     }
   }

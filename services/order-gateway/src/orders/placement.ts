@@ -13,6 +13,8 @@ export interface PlaceOrderInput {
   quantity: number
   userId: string | null
   idempotencyKey: string | undefined
+  /** a product whose waiting room is on: the buyer's verified pass, used up by the reservation */
+  roomPass?: { buyerId: string, expiresAt: number } | undefined
 }
 
 export interface PlacementOptions {
@@ -98,7 +100,8 @@ export class OrderPlacement {
         userId: input.userId,
         idempotencyKey: key,
         fingerprint,
-        idempotencyTtlSeconds: this.#o.idempotencyTtlSeconds
+        idempotencyTtlSeconds: this.#o.idempotencyTtlSeconds,
+        roomPass: input.roomPass
       })
     } catch (err) {
       log.error({ err, productId }, 'reservation failed: redis unavailable')
@@ -142,6 +145,10 @@ export class OrderPlacement {
         // lets go no later than the start), or until an announcement that the window moved.
         memory.rememberNotStarted(productId, outcome.startsAt, outcome.startsAt - outcome.redisNow, epoch, calledAt)
         throw saleNotStarted(productId, outcome.startsAt)
+      case 'room-pass-invalid':
+        metrics.refused.inc({ reason: 'room_pass_invalid' })
+        throw new AppError(403, ErrorCode.ROOM_PASS_INVALID,
+          'waiting-room pass refused: it was used already, or is no longer the one you hold; join the room again')
       case 'sale-ended':
         metrics.refused.inc({ reason: 'sale_ended' })
         throw saleEnded(productId, outcome.endsAt)

@@ -11,6 +11,7 @@ import type { OrderRepository } from '../orders/repository.ts'
 import type { PendingOrders } from '../orders/pending.ts'
 import type { Callers } from '@flash/common'
 import { lookUpOrder, orderNotFound } from '../orders/lookup.ts'
+import type { RoomGate } from '../room/gate.ts'
 import type { ClientBudgets } from '../admission/client-budgets.ts'
 
 type RefusalBody = Static<typeof ErrorResponse>
@@ -21,6 +22,8 @@ export interface OrderRoutesOptions {
   orders: OrderRepository
   pending: PendingOrders
   callers: Callers
+  /** products whose waiting room is on take orders only with a pass (docs/ARCHITECTURE.md §10) */
+  rooms: RoomGate
   maxQuantityPerOrder: number
   /** orders per client address per window (request.ip: the platform believes X-Forwarded-For only from nginx) */
   budgets: ClientBudgets
@@ -31,7 +34,7 @@ const tags = ['orders']
 const readerSecurity = [...buyerSecurity, { orderReceipt: [] as string[] }, ...adminSecurity]
 
 export const orderRoutes: FastifyPluginAsyncTypebox<OrderRoutesOptions> = async (app, options) => {
-  const { placement, cancellation, orders, pending, callers, budgets } = options
+  const { placement, cancellation, orders, pending, callers, budgets, rooms } = options
 
   app.post('/orders', {
     // Per client, before the body is even read. Only a limited client is told about the limit: headers
@@ -59,7 +62,7 @@ export const orderRoutes: FastifyPluginAsyncTypebox<OrderRoutesOptions> = async 
     schema: {
       tags,
       summary: 'Place an order: reserve stock, queue the order, answer once Kafka has it',
-      description: 'Signed in (bearer token or session cookie): the order is the buyer\'s. No session: a guest order, for products without a per-user limit only (else 401 SIGN_IN_REQUIRED); its 202 carries a `receipt`. An invalid or expired token is 401 UNAUTHENTICATED.',
+      description: 'Signed in (bearer token or session cookie): the order is the buyer\'s. No session: a guest order, for products without a per-user limit only (else 401 SIGN_IN_REQUIRED); its 202 carries a `receipt`. An invalid or expired token is 401 UNAUTHENTICATED. A product whose waiting room is on needs the buyer\'s pass in `X-Room-Pass` (403 ROOM_PASS_REQUIRED without, 403 ROOM_PASS_INVALID for a forged, expired, used or another buyer\'s one).',
       security: [...buyerSecurity, {}],
       headers: IdempotencyHeaders,
       body: PlaceOrderBody(options.maxQuantityPerOrder),
@@ -67,6 +70,7 @@ export const orderRoutes: FastifyPluginAsyncTypebox<OrderRoutesOptions> = async 
         202: OrderAccepted,
         400: ErrorResponse,
         401: ErrorResponse,
+        403: ErrorResponse,
         404: ErrorResponse,
         409: ErrorResponse,
         422: ErrorResponse,
@@ -82,9 +86,19 @@ export const orderRoutes: FastifyPluginAsyncTypebox<OrderRoutesOptions> = async 
     if (refused !== undefined) return reply.code(409).type('application/json; charset=utf-8').send(refused as unknown as RefusalBody)
     const caller = callers.of(request, { admin: false })
     const userId = caller.kind === 'buyer' ? caller.buyerId : null
-    const { orderId, replayed } = await placement.place(
-      { productId, quantity, userId, idempotencyKey: request.headers['idempotency-key'] },
-      request.id, request.log)
+    // A product whose waiting room is on: refused from memory without a valid pass; the reservation
+    // uses the pass up in the same script, and an order undone after that (503) gives it back.
+    const pass = rooms.passFor(productId, caller, request.headers['x-room-pass'], Date.now(), request.headers['x-room-ticket'])
+    let placed
+    try {
+      placed = await placement.place(
+        { productId, quantity, userId, idempotencyKey: request.headers['idempotency-key'], roomPass: pass },
+        request.id, request.log)
+    } catch (err) {
+      if (pass !== undefined && err instanceof AppError && err.statusCode === 503) await rooms.giveBack(pass, request.log)
+      throw err
+    }
+    const { orderId, replayed } = placed
     return reply.code(202).send({
       orderId,
       status: 'pending' as const,

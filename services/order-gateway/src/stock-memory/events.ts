@@ -10,7 +10,8 @@ import type { StockMemory } from './memory.ts'
 
 export interface StockEvents { close: () => Promise<void> }
 
-export function listenToStockEvents (redis: Cluster, memory: StockMemory, log: FastifyBaseLogger): StockEvents {
+/** `onAnnouncement`: also told of every announcement (the waiting-room registry re-reads on it). */
+export function listenToStockEvents (redis: Cluster, memory: StockMemory, log: FastifyBaseLogger, onAnnouncement?: () => void): StockEvents {
   const subscriber = redis.duplicate()
   const subscribe = (): void => {
     subscriber.subscribe(STOCK_EVENTS_CHANNEL).then(
@@ -21,6 +22,7 @@ export function listenToStockEvents (redis: Cluster, memory: StockMemory, log: F
     const productId = productIdOfTag(tag)
     if (productId === null) memory.forgetAll()
     else memory.forget(productId)
+    onAnnouncement?.()
   })
   // Reconnecting (a node restarted, a failover): whatever was announced meanwhile is unknown.
   subscriber.on('reconnecting', () => { memory.listening = false })

@@ -1,0 +1,3 @@
+export * from './store.ts'
+export * from './pass.ts'
+export * from './decisions.ts'

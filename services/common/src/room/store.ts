@@ -1,0 +1,163 @@
+import type { Cluster } from 'ioredis'
+import { readFileSync } from 'node:fs'
+import { productKeys, ROOMS_KEY } from '../keys.ts'
+import { loadLuaScript, runLuaScript, type LuaScript } from '../clients/lua.ts'
+
+// The waiting room's state in Redis (docs/ARCHITECTURE.md §10): every step one Lua script on the
+// product's shard, over the same six keys (lua/shared.lua lists them). This module is their only caller.
+
+const PRELUDE = readFileSync(new URL('./lua/shared.lua', import.meta.url), 'utf8')
+const KEY_COUNT = 6
+const script = (name: string): LuaScript => loadLuaScript(new URL(`./lua/${name}.lua`, import.meta.url), KEY_COUNT, PRELUDE)
+const SCRIPTS = {
+  join: script('join'),
+  status: script('status'),
+  admit: script('admit'),
+  restore: script('restore')
+} as const
+
+export type RoomState = 'waiting' | 'admitted' | 'sold-out' | 'none'
+
+export interface RoomStatus {
+  state: RoomState
+  /** 0-based place in the queue, null when not in it */
+  ahead: number | null
+  waiting: number
+  stock: number
+  /** admissions per second (moving average) */
+  admittedPerSecond: number
+  /** the expiry (ms) of the pass the buyer holds, null for none */
+  passExpiresAt: number | null
+  freed: number
+  startsAt: number | null
+  /** Redis's clock (ms) */
+  now: number
+}
+
+export type JoinOutcome = { kind: 'off' } | { kind: 'sign-in-required' } | { kind: 'not-open', opensAt: number } | { kind: 'joined', status: RoomStatus }
+
+export interface AdmitLimits {
+  tickMs: number
+  keepMs: number
+  passMs: number
+  window: number
+  perTick: number
+  maxFreed?: number
+}
+
+export type TickOutcome = { kind: 'off' | 'busy' } | {
+  kind: 'tick'
+  admitted: string[]
+  stock: number
+  outstanding: number
+  usedPerSecond: number
+  admittedPerSecond: number
+  freed: number
+  lapsed: number
+  passExpiresAt: number
+}
+
+export interface RoomSettings { enabled: boolean, opensSecondsBefore: number }
+
+export interface RoomSummary {
+  enabled: boolean
+  waiting: number
+  holdingPass: number
+  joined: number
+  admitted: number
+  bought: number
+  freed: number
+  lapsed: number
+  admittedPerSecond: number
+}
+
+const MAX_FREED_PER_TICK = 500
+
+function toStatus (reply: unknown[]): RoomStatus {
+  const [state, rank, waiting, stock, rate, expires, freed, starts, now] = reply as [RoomState, number, number, number, string, number, number, number, number]
+  return {
+    state,
+    ahead: rank < 0 ? null : rank,
+    waiting,
+    stock,
+    admittedPerSecond: Number(rate),
+    passExpiresAt: expires > 0 ? expires : null,
+    freed,
+    startsAt: starts > 0 ? starts : null,
+    now
+  }
+}
+
+export class RoomStore {
+  readonly #redis: Cluster
+
+  constructor (redis: Cluster) { this.#redis = redis }
+
+  async #run (name: keyof typeof SCRIPTS, productId: number, args: Array<string | number>): Promise<unknown[]> {
+    const keys = productKeys(productId)
+    return await runLuaScript(this.#redis, SCRIPTS[name],
+      [keys.room, keys.roomQueue, keys.roomSeen, keys.roomAdmitted, keys.info, keys.stock, ...args]) as unknown[]
+  }
+
+  /** `score`: the buyer's score if it joins before the start (decisions.ts preStartScore). */
+  async join (productId: number, buyerId: string, score: number, guest = false): Promise<JoinOutcome> {
+    const reply = await this.#run('join', productId, [buyerId, String(score), guest ? '1' : '0'])
+    if (reply[0] === 'OFF') return { kind: 'off' }
+    if (reply[0] === 'SIGN_IN_REQUIRED') return { kind: 'sign-in-required' }
+    if (reply[0] === 'NOT_OPEN') return { kind: 'not-open', opensAt: Number(reply[1]) }
+    return { kind: 'joined', status: toStatus(reply) }
+  }
+
+  async status (productId: number, buyerId: string): Promise<RoomStatus | null> {
+    const reply = await this.#run('status', productId, [buyerId])
+    return reply[0] === 'OFF' ? null : toStatus(reply)
+  }
+
+  async tick (productId: number, limits: AdmitLimits): Promise<TickOutcome> {
+    const reply = await this.#run('admit', productId,
+      [limits.tickMs, limits.keepMs, limits.passMs, limits.window, limits.perTick, limits.maxFreed ?? MAX_FREED_PER_TICK])
+    if (reply[0] === 'OFF') return { kind: 'off' }
+    if (reply[0] === 'BUSY') return { kind: 'busy' }
+    const [, admitted, stock, outstanding, usedRate, rate, freed, lapsed, expires] = reply as [string, string[], number, number, string, string, number, number, number]
+    return { kind: 'tick', admitted, stock, outstanding, usedPerSecond: Number(usedRate), admittedPerSecond: Number(rate), freed, lapsed, passExpiresAt: expires }
+  }
+
+  /**
+   * Gives back a pass whose order was undone after its reservation used it (StockStore.reserve with
+   * `roomPass` uses it up), while it is valid.
+   */
+  async restore (productId: number, buyerId: string, expiresAt: number): Promise<boolean> {
+    return (await this.#run('restore', productId, [buyerId, expiresAt]))[0] === 'RESTORED'
+  }
+
+  /** The catalog's switch: the room's settings, and the `rooms` set every gateway copies. */
+  async configure (productId: number, settings: RoomSettings): Promise<void> {
+    await this.#redis.hset(productKeys(productId).room, 'enabled', settings.enabled ? '1' : '0', 'opensBefore', settings.opensSecondsBefore * 1000)
+    if (settings.enabled) await this.#redis.sadd(ROOMS_KEY, String(productId))
+    else await this.#redis.srem(ROOMS_KEY, String(productId))
+  }
+
+  /** Products whose room is on. */
+  async productsWithRooms (): Promise<number[]> {
+    return (await this.#redis.smembers(ROOMS_KEY)).map(Number).filter((id) => Number.isSafeInteger(id) && id > 0)
+  }
+
+  /** What the admin sees: the counters, and how many wait and hold a pass now. */
+  async summary (productId: number): Promise<RoomSummary> {
+    const keys = productKeys(productId)
+    const [counters, waiting, holding] = await Promise.all([
+      this.#redis.hgetall(keys.room), this.#redis.zcard(keys.roomQueue), this.#redis.zcard(keys.roomAdmitted)])
+    const count = (field: string): number => Number(counters[field] ?? 0)
+    return {
+      enabled: counters.enabled === '1',
+      waiting,
+      holdingPass: holding,
+      joined: count('joined'),
+      admitted: count('admitted'),
+      bought: count('bought'),
+      freed: count('freed'),
+      lapsed: count('lapsed'),
+      admittedPerSecond: count('rate')
+    }
+  }
+}

@@ -1,0 +1,47 @@
+import t from 'tap'
+import { randomBytes } from 'node:crypto'
+import { preStartScore, admissionWindow, estimateWaitSeconds } from '../src/room/decisions.ts'
+import { createRoomPasses } from '../src/room/pass.ts'
+
+t.test('pre-start scores are uniform in [0, 1), below every post-start score (1 + arrival)', async (t) => {
+  const scores = Array.from({ length: 20_000 }, () => preStartScore(randomBytes(8)))
+  t.ok(scores.every((s) => s >= 0 && s < 1), 'every draw is in [0, 1)')
+  const mean = scores.reduce((a, b) => a + b, 0) / scores.length
+  t.ok(Math.abs(mean - 0.5) < 0.01, `the mean is 1/2 (${mean.toFixed(4)})`)
+  const deciles = new Array<number>(10).fill(0)
+  for (const s of scores) deciles[Math.floor(s * 10)]!++
+  t.ok(deciles.every((n) => Math.abs(n - 2000) < 200), `every decile holds about a tenth: ${deciles.join(',')}`)
+  t.equal(preStartScore(Buffer.alloc(8, 0xff)) < 1, true, 'the largest draw is still below 1')
+  t.equal(preStartScore(Buffer.alloc(8, 0)), 0, 'the smallest is 0')
+})
+
+t.test('the admission window follows the passes used per second, never below the minimum', async (t) => {
+  t.equal(admissionWindow(0, 10, 20), 20, 'nothing measured: the minimum')
+  t.equal(admissionWindow(Number.NaN, 10, 20), 20, 'a broken measurement: the minimum')
+  t.equal(admissionWindow(1.5, 10, 20), 20, 'a slow pace: the minimum')
+  t.equal(admissionWindow(100, 10, 20), 1000, '100 used per second over 10 s: 1,000 outstanding')
+  t.equal(admissionWindow(2.01, 10, 5), 21, 'rounded up')
+})
+
+t.test('the wait estimate is the people ahead over the admission rate', async (t) => {
+  t.equal(estimateWaitSeconds(0, 0), 0, 'at the front: no wait')
+  t.equal(estimateWaitSeconds(100, 0), null, 'nothing admitted yet: unknown, not infinite')
+  t.equal(estimateWaitSeconds(100, 50), 2)
+  t.equal(estimateWaitSeconds(101, 50), 3, 'rounded up')
+})
+
+t.test('a pass verifies only for its product and buyer, unexpired, signed with the same secret', async (t) => {
+  const passes = createRoomPasses('room-test-secret-0123456789abcdef0123')
+  const now = 1_000_000
+  const pass = passes.issue({ productId: 7, buyerId: '42', expiresAt: now + 1000 })
+  t.same(passes.verify(pass, { productId: 7, buyerId: '42' }, now), { ok: true, pass: { productId: 7, buyerId: '42', expiresAt: now + 1000 } })
+  t.equal(passes.verify(pass, { productId: 8, buyerId: '42' }, now).ok, false, 'another product')
+  t.equal(passes.verify(pass, { productId: 7, buyerId: '43' }, now).ok, false, 'another buyer')
+  t.equal(passes.verify(pass, { productId: 7, buyerId: '42' }, now + 1000).ok, false, 'expired')
+  const other = createRoomPasses('another-secret-0123456789abcdef01234567')
+  t.equal(other.verify(pass, { productId: 7, buyerId: '42' }, now).ok, false, 'another secret')
+  const [body = ''] = pass.split('.')
+  const forgedBody = Buffer.from(JSON.stringify({ p: 7, b: '42', e: now + 99_999 })).toString('base64url')
+  t.equal(passes.verify(`${forgedBody}.${pass.split('.')[1] ?? ''}`, { productId: 7, buyerId: '42' }, now).ok, false, 'a changed body')
+  for (const junk of ['', '.', 'x', `${body}`, `${pass}.x`, 'a.b']) t.equal(passes.verify(junk, { productId: 7, buyerId: '42' }, now).ok, false, `junk ${JSON.stringify(junk).slice(0, 20)}`)
+})
