@@ -370,7 +370,7 @@ export async function runBench (knobs: Knobs = readKnobs()): Promise<BenchOutcom
   }
 }
 
-/** Issue 18's goal for the pay scenario: expiry lag p99 ≤ 2 s under load. */
+/** The pay scenario's goal: units of an unpaid hold are back on sale within 2 s of payBy (p99) under load. */
 function payTargets (pay: PayReport | null): Target[] {
   const p99 = pay?.expiryLag.p99Ms
   return [{
@@ -421,7 +421,7 @@ function primaryPart (knobs: Knobs, primary: ScenarioResult | undefined): Pick<R
   }
 }
 
-/** Issue 22's goals for the floor: a sold-out refusal ≤ 1.2× and /health/live ≤ 1.1× the bare route's CPU. */
+/** The floor's goals: a refusal should cost about what a bare route costs (sold-out ≤ 1.2×, /health/live ≤ 1.1× its CPU). */
 function floorTargets (floor: FloorReport | null): Target[] {
   const goal = (name: 'sold-out refusal' | 'health/live', limit: number): Target => {
     const c = floor?.cases.find((x) => x.name === name && x.gateway === floor.gateways[0]?.label)
