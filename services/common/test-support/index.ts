@@ -126,3 +126,16 @@ export async function createTopics (admin: Admin, topics: ITopicConfig[], timeou
     return metadata.topics.length === names.length && led ? true : undefined
   }, timeoutMs)
 }
+
+/**
+ * Redis's available stock of a product once it equals `expected`, or what it is at the bound: Redis
+ * follows MySQL after the COMMIT (finish-change), so a test that just saw a row change waits for it.
+ */
+export async function availableOnceEqual (store: Pick<StockStore, 'snapshot'>, productId: number, expected: number, timeoutMs = 10_000): Promise<number | null> {
+  const deadline = Date.now() + timeoutMs
+  while (true) {
+    const available = (await store.snapshot(productId)).available
+    if (available === expected || Date.now() > deadline) return available
+    await sleep(50)
+  }
+}

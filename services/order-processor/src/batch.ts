@@ -117,8 +117,8 @@ export async function applyOrderBatch (deps: OrderBatchDeps, messages: OrderMess
   // Step 1: register every change before MySQL moves, so stock sync waits instead of counting a unit
   // twice; cancellations and expiries register one too (no orders to claim).
   const claims = new Map<string, ClaimState>()
-  const returning = changes.filter((m): m is OrderCancelRequested | OrderExpireDue => m.type !== MessageType.ORDER_PAID)
-  const cancelProducts = returning.map((c) => c.productId).filter((id) => !byProduct.has(id))
+  const unitChanges = changes.filter((m): m is OrderCancelRequested | OrderExpireDue => m.type !== MessageType.ORDER_PAID)
+  const cancelProducts = unitChanges.map((c) => c.productId).filter((id) => !byProduct.has(id))
   await Promise.all([
     ...[...byProduct].map(async ([productId, orders]) => {
       const states = await deps.stock.beginChange(productId, tokenOf(productId), orders.map((o) => o.orderId))
@@ -138,7 +138,7 @@ export async function applyOrderBatch (deps: OrderBatchDeps, messages: OrderMess
   let committed = false
   try {
     await repository.begin(conn)
-    const products = await repository.lockProducts(conn, [...new Set([...byProduct.keys(), ...returning.map((c) => c.productId)])])
+    const products = await repository.lockProducts(conn, [...new Set([...byProduct.keys(), ...unitChanges.map((c) => c.productId)])])
     // After the product locks: another instance that wrote any of these orders has committed.
     const existing = await repository.existingOrders(conn, placed.map((o) => o.orderId))
     const rows: NewOrder[] = []

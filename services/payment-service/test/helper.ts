@@ -1,5 +1,5 @@
 import { createAccessTokenSigner, type App } from '@flash/common'
-import { waitUntil, createProduct } from '@flash/common/test-support'
+import { waitUntil, createProduct, availableOnceEqual } from '@flash/common/test-support'
 import type { RowDataPacket } from 'mysql2/promise'
 import { loadGatewayConfig } from '../../order-gateway/src/config.ts'
 import { buildApp as buildGateway } from '../../order-gateway/src/app.ts'
@@ -110,18 +110,9 @@ export async function waitForOrderStatus (s: PaymentStack, orderId: string, stat
   }, timeoutMs)
 }
 
-/**
- * Redis's available stock once it equals `expected`, or what it is after the bound: Redis follows
- * MySQL after the COMMIT (finish-change), so a test that just saw a row change waits for it.
- */
-export async function redisAvailable (s: PaymentStack, productId: number, expected: number, timeoutMs = 10_000): Promise<number | null> {
-  const deadline = Date.now() + timeoutMs
-  while (true) {
-    const available = (await s.stack.store.snapshot(productId)).available
-    if (available === expected || Date.now() > deadline) return available
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-}
+/** Redis's available stock once it follows MySQL to `expected` (or at the bound). */
+export const redisAvailable = async (s: PaymentStack, productId: number, expected: number): Promise<number | null> =>
+  await availableOnceEqual(s.stack.store, productId, expected)
 
 export async function waitForPaymentStatus (s: PaymentStack, paymentId: string, statuses: string[], timeoutMs = 30_000): Promise<RowDataPacket> {
   return await waitUntil(`payment ${paymentId} is ${statuses.join(' or ')}`, async () => {

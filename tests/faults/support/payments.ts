@@ -1,6 +1,6 @@
 import { request } from 'undici'
 import type { RowDataPacket } from 'mysql2/promise'
-import { waitUntil } from '@flash/common/test-support'
+import { waitUntil, availableOnceEqual } from '@flash/common/test-support'
 import { StripeProvider } from '../../../services/payment-service/src/provider/stripe.ts'
 import { GATEWAY, PAYMENTS, type Clients } from './stack.ts'
 
@@ -38,15 +38,9 @@ export async function waitForStatus (clients: Clients, orderId: string, status: 
   }, timeoutMs, 200)
 }
 
-/** Redis's available stock once it equals `expected` (it follows MySQL after the COMMIT), or after the bound. */
-export async function redisAvailable (clients: Clients, productId: number, expected: number, timeoutMs = 10_000): Promise<number | null> {
-  const deadline = Date.now() + timeoutMs
-  while (true) {
-    const available = (await clients.store.snapshot(productId)).available
-    if (available === expected || Date.now() > deadline) return available
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-}
+/** Redis's available stock once it follows MySQL to `expected` (or at the bound). */
+export const redisAvailable = async (clients: Clients, productId: number, expected: number): Promise<number | null> =>
+  await availableOnceEqual(clients.store, productId, expected)
 
 /** Opens the order's payment; returns its id and amount. */
 export async function openPayment (order: GuestOrder): Promise<{ paymentId: string, amount: number }> {

@@ -23,20 +23,16 @@ export interface PaymentRecord {
 export type OrderForPayment = OrderRecord
 
 /** A payment the worker must act on, with its order's state. */
-export interface Unsettled {
-  id: string
-  orderId: string
+export interface Unsettled extends PaymentRecord {
   productId: number
-  amount: number
-  currency: string
-  status: PaymentStatus
-  refundId: string | null
-  notified: boolean
   orderStatus: FinalOrderStatus
   orderPaymentId: string | null
 }
 
-const PAYMENT_COLUMNS = 'id, order_id, provider, amount, currency, status, client_secret, reason, refund_id, notified_at, created_at, updated_at'
+const PAYMENT_FIELDS = ['id', 'order_id', 'provider', 'amount', 'currency', 'status', 'client_secret', 'reason', 'refund_id', 'notified_at', 'created_at', 'updated_at']
+const PAYMENT_COLUMNS = PAYMENT_FIELDS.join(', ')
+/** The payment's columns and its order's state, for the worker's queries (payments `p`, orders `o`). */
+const UNSETTLED_COLUMNS = `${PAYMENT_FIELDS.map((f) => `p.${f}`).join(', ')}, o.product_id, o.status AS order_status, o.payment_id AS order_payment_id`
 
 const toPayment = (row: RowDataPacket): PaymentRecord => ({
   id: String(row.id),
@@ -130,26 +126,18 @@ export class PaymentRepository {
    */
   async unsettled (limit: number): Promise<Unsettled[]> {
     const [rows] = await this.#pool.query<RowDataPacket[]>(
-      `(SELECT p.id, p.order_id, o.product_id, p.amount, p.currency, p.status, p.refund_id, p.notified_at,
-               o.status AS order_status, o.payment_id AS order_payment_id
+      `(SELECT ${UNSETTLED_COLUMNS}
           FROM payments p JOIN orders o ON o.id = p.order_id
          WHERE p.status IN ('succeeded', 'refund_pending')
          LIMIT ?)
        UNION ALL
-       (SELECT p.id, p.order_id, o.product_id, p.amount, p.currency, p.status, p.refund_id, p.notified_at,
-               o.status AS order_status, o.payment_id AS order_payment_id
+       (SELECT ${UNSETTLED_COLUMNS}
           FROM orders o JOIN payments p ON p.id = o.payment_id
          WHERE o.status = 'cancelled' AND o.payment_id IS NOT NULL AND p.status = 'paid'
          LIMIT ?)`, [limit, limit])
     return rows.map((row) => ({
-      id: String(row.id),
-      orderId: String(row.order_id),
+      ...toPayment(row),
       productId: Number(row.product_id),
-      amount: Number(row.amount),
-      currency: String(row.currency),
-      status: row.status as PaymentStatus,
-      refundId: row.refund_id === null ? null : String(row.refund_id),
-      notified: row.notified_at !== null,
       orderStatus: row.order_status as FinalOrderStatus,
       orderPaymentId: row.order_payment_id === null ? null : String(row.order_payment_id)
     }))
