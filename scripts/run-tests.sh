@@ -25,6 +25,8 @@ fault_files=(tests/faults/**/*.test.ts)
 
 passed=0
 failed=0
+failures=test-results/failures.txt
+: >"$failures"
 status=0
 run_started=$SECONDS
 
@@ -43,6 +45,8 @@ run_phase () {
     status=1
     echo "-- failures in $name (full output: $log):"
     grep -nE '^\s*not ok ' "$log" | head -40
+    # What each failed assertion said, repeated at the end of the run where a reader of the tail sees it.
+    { echo "-- $name:"; grep -E -A14 '^\s+not ok ' "$log" | grep -vE '^\s+(- |events:|handles:|type: Socket)' | head -80; } >>"$failures"
   fi
   local summary
   summary=$(grep -E '^# \{ total: ' "$log" | tail -1)
@@ -76,6 +80,7 @@ run_api_phase () {
     status=1
     echo "-- failures in api (full output: $log and test-results/api/):"
     grep -vE '^api: (ok|own products)' "$log" | head -40
+    { echo "-- api:"; grep -E '^api: FAIL ' "$log"; } >>"$failures"
     if [ "${fail:-0}" -eq 0 ]; then failed=$((failed + 1)); fi
   fi
 }
@@ -96,6 +101,7 @@ case $mode in
   *) echo "usage: $0 [all|unit|faults]" >&2; exit 2 ;;
 esac
 
+if [ -s "$failures" ]; then echo; echo "== what failed"; cat "$failures"; fi
 echo
 echo "== total: $((SECONDS - run_started)) s"
 echo "$passed passed, $failed failed"

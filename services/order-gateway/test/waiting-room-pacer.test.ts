@@ -30,6 +30,17 @@ function pacersFor (productId: number): void {
   }
 }
 
+/** Generous: a loaded CI machine can stall a tick for seconds; a healthy run takes tens of ms. */
+const WAIT_MS = 15_000
+
+/** True once `n` buyers hold passes; otherwise throws what the room holds (the timeout reports it). */
+async function admitted (productId: number, n: number): Promise<true> {
+  const keys = productKeys(productId)
+  const [count, room, queued] = await Promise.all([stack.redis.zcard(keys.roomAdmitted), stack.redis.hgetall(keys.room), stack.redis.zcard(keys.roomQueue)])
+  if (count === n) return true
+  throw new Error(`${count} admitted, ${queued} queued, room ${JSON.stringify(room)}`)
+}
+
 const status = async (app: App, productId: number, who: string) =>
   (await app.inject({ method: 'GET', url: `/rooms/${productId}/status`, headers: asBuyer(who) })).json()
 
@@ -45,7 +56,7 @@ t.test('two gateways admit within the window and the units left; used passes adm
   const admittedNow = async (): Promise<string[]> => await stack.redis.zrange(productKeys(product.id).roomAdmitted, 0, -1)
   pacersFor(product.id)
 
-  await waitUntil('the first three are admitted', async () => (await admittedNow()).length === 3 || undefined, 5000, 20)
+  await waitUntil('the first three are admitted', () => admitted(product.id, 3), WAIT_MS, 20)
   await new Promise((resolve) => setTimeout(resolve, 300))
   t.same((await admittedNow()).sort(), who.slice(0, 3).sort(), 'the window (3) holds across both gateways: the first three, no more')
 
@@ -54,7 +65,7 @@ t.test('two gateways admit within the window and the units left; used passes adm
     t.equal(body.state, 'admitted')
     t.equal((await post(gateways[0]!, { productId: product.id, quantity: 1 }, { ...asBuyer(w), 'x-room-pass': body.pass })).statusCode, 202, 'an admitted buyer buys on any gateway')
   }
-  await waitUntil('the next three are admitted', async () => (await admittedNow()).length === 3 || undefined, 5000, 20)
+  await waitUntil('the next three are admitted', () => admitted(product.id, 3), WAIT_MS, 20)
   t.same((await admittedNow()).sort(), who.slice(3, 6).sort(), 'used passes made room for the next in line')
   for (const w of who.slice(3, 6)) {
     const body = await status(gateways[0]!, product.id, w)
@@ -79,9 +90,12 @@ t.test('the status estimates the wait from the measured admission rate', async (
   await rooms.configure(product.id, { enabled: true, opensSecondsBefore: 0 })
   t.teardown(() => rooms.configure(product.id, { enabled: false, opensSecondsBefore: 0 }))
   const who = Array.from({ length: 8 }, (_, i) => `estimate-${product.id}-${i}`)
-  for (const w of who) await gateways[0]!.inject({ method: 'POST', url: `/rooms/${product.id}/join`, headers: asBuyer(w) })
+  for (const w of who) {
+    const res = await gateways[0]!.inject({ method: 'POST', url: `/rooms/${product.id}/join`, headers: asBuyer(w) })
+    t.equal(res.statusCode, 200, 'joined')
+  }
   pacersFor(product.id)
-  await waitUntil('three admitted', async () => (await stack.redis.zcard(productKeys(product.id).roomAdmitted)) === 3 || undefined, 5000, 20)
+  await waitUntil('three admitted', () => admitted(product.id, 3), WAIT_MS, 20)
   const body = await status(gateways[0]!, product.id, who[7]!)
   t.equal(body.state, 'waiting')
   t.equal(body.ahead, 4)
@@ -98,6 +112,6 @@ t.test('a gateway learns that a product\'s room is on from the announcement, bef
   const refused = await waitUntil('the gateway refuses orders without a pass', async () => {
     const res = await post(slow, { productId: product.id, quantity: 1 }, asBuyer('announced'))
     return res.statusCode === 403 ? res : undefined
-  }, 3000, 20)
+  }, WAIT_MS, 20)
   t.equal(refused.json().code, ErrorCode.ROOM_PASS_REQUIRED)
 })

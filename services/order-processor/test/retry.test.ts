@@ -89,10 +89,13 @@ t.test('MySQL unreachable: the processor holds the batch and applies it when MyS
   })
   const productId = (await createProduct(stack, { stock: 20 })).id
 
-  // MySQL goes away (listener closed, open connections cut).
-  await new Promise((resolve) => proxy?.close(resolve))
+  // MySQL goes away (listener closed, open connections cut). The listener's close completes only once
+  // its connections are gone, so they are cut before it is awaited (a pooled connection kept busy by
+  // the processor would otherwise hold it open for good).
+  const closed = new Promise((resolve) => proxy?.close(resolve))
   proxy = null
   for (const s of sockets) s.destroy()
+  await closed
   const orders = await reserveOrders(stack, productId, 6)
   await stack.publish(orders)
   await until(async () => await metric(app, 'processor_batch_retries_total') >= 2, 30_000, 'the processor retries')
