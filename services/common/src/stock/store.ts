@@ -1,8 +1,8 @@
 import type { Cluster } from 'ioredis'
 import { readFileSync } from 'node:fs'
-import { productKeys, productTag as productTagOf, STOCK_EVENTS_CHANNEL } from '../keys.ts'
+import { productKeys, productTag as productTagOf, STOCK_EVENTS_CHANNEL } from '../contracts/keys.ts'
 import { loadLuaScript, runLuaScript, type LuaScript } from '../clients/lua.ts'
-import { sleep } from '../sleep.ts'
+import { sleep } from '../platform/sleep.ts'
 
 // The stock that Redis holds for sale, and every way it changes. Each change is one Lua script on the
 // product's shard (all its keys share the hash tag), so no interleaving of requests can break I1/I3.
