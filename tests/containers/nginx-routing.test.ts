@@ -46,6 +46,13 @@ async function startService (name: string, host: string, port: number): Promise<
     seen.push(request.url)
     return { service: name, host, url: request.url }
   })
+  // The live sale view's shape: one event at once, then the response stays open (an SSE stream).
+  app.get('/admin/live', async (request, reply) => {
+    seen.push(request.url)
+    reply.hijack()
+    reply.raw.writeHead(200, { 'content-type': 'text/event-stream' })
+    reply.raw.write(`event: point\ndata: ${JSON.stringify({ service: name, url: request.url })}\n\n`)
+  })
   await app.listen({ host, port })
   return Object.assign(app, { seen })
 }
@@ -177,6 +184,14 @@ t.test('make local: fixed upstream groups; the targets never need the resolver',
     t.equal(res.status, 200, `${path} answers`)
     t.same([res.json.service, res.json.url], [service, upstreamUrl], `${path} -> ${service} ${upstreamUrl}`)
   }
+  // The live view's stream: its first event arrives while the upstream response is still open.
+  const abort = new AbortController()
+  const stream = await fetch(`${base}/api/admin/live?productId=1`, { signal: abort.signal })
+  const reader = (stream.body as ReadableStream<Uint8Array>).pipeThrough(new TextDecoderStream()).getReader()
+  const first = await Promise.race([reader.read(), new Promise<null>((resolve) => setTimeout(() => resolve(null), 5000))])
+  abort.abort()
+  t.match(first?.value, /"url":"\/admin\/live\?productId=1"/, '/api/admin/live reaches the catalog and its first event arrives while the stream is open')
+  t.equal(stream.headers.get('cache-control'), 'no-store', 'the stream is not cached')
   // The provider's webhook: a POST with its signature header reaches the payment-service.
   const webhookBody = '{"id":"evt_1","type":"payment_intent.succeeded",  "data":{"object":{"amount":1999}}}\n'
   const webhook = await fetch(`${base}/api/payments/webhook`, { method: 'POST', headers: { 'content-type': 'application/json', 'stripe-signature': 't=1,v1=abc' }, body: webhookBody })

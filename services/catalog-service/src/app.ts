@@ -1,7 +1,7 @@
 import cookie from '@fastify/cookie'
 import rateLimit from '@fastify/rate-limit'
 import {
-  createPlatformApp, createMysqlPool, createRedisCluster, pingMysql, pingRedis, requireAdmin, StockStore, RoomStore, createProofOfWork,
+  createPlatformApp, createMysqlPool, createRedisCluster, pingMysql, pingRedis, requireAdmin, StockStore, RoomStore, createProofOfWork, LiveStore,
   resolveAuthSecret, createAccessTokenSigner, createAccessTokenVerifier, AppError, ErrorCode, type App, type Pool
 } from '@flash/common'
 import { resolveAdminToken } from './admin-token.ts'
@@ -20,6 +20,9 @@ import { authRoutes } from './routes/auth.ts'
 import { BuyerRepository } from './buyers/repository.ts'
 import { LoginLockout } from './buyers/lockout.ts'
 import { Accounts } from './buyers/accounts.ts'
+import { liveRoutes } from './routes/live.ts'
+import { LiveFeed } from './live/feed.ts'
+import { OrderUnitsReader } from './live/units.ts'
 
 export const SERVICE = 'catalog-service'
 
@@ -60,6 +63,10 @@ export async function buildApp (config: CatalogConfig, deps: AppDeps = {}): Prom
 
   await app.register(productRoutes, { catalog, admin, metrics })
   await app.register(stockRoutes, { repository, stock, admin, metrics, staleReservationSeconds: config.STALE_RESERVATION_SECONDS })
+  // The operator's live sale view (docs/ARCHITECTURE.md §11); its streams end before the server closes.
+  const feed = new LiveFeed({ store: new LiveStore(redis), units: new OrderUnitsReader(pool), topic: config.KAFKA_ORDERS_TOPIC, log: app.log.child({ component: 'live' }) })
+  app.addHook('preClose', async () => { feed.close() })
+  await app.register(liveRoutes, { feed, admin })
 
   // Buyer accounts live here, not in the gateway: scrypt must never take the hot path's CPU.
   await app.register(cookie)

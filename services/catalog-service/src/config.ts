@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox'
-import { loadConfig, BaseEnv, MysqlEnv, RedisEnv, AdminEnv, AuthEnv, HttpEnv, PaymentEnv } from '@flash/common'
+import { loadConfig, BaseEnv, MysqlEnv, RedisEnv, AdminEnv, AuthEnv, HttpEnv, PaymentEnv, KafkaEnv } from '@flash/common'
 
 // The catalog's variables (documented in .env.example). A bad value stops the service at start with
 // a message naming the variable.
@@ -11,6 +11,8 @@ export const CatalogEnv = {
   ...AuthEnv,
   ...HttpEnv('CATALOG', 3001),
   PAYMENT_WINDOW_SECONDS: PaymentEnv.PAYMENT_WINDOW_SECONDS,
+  // the live sale view shows this topic's consumer lag, as the processors report it (no Kafka client here)
+  KAFKA_ORDERS_TOPIC: KafkaEnv.KAFKA_ORDERS_TOPIC,
   PRODUCT_CACHE_TTL_SECONDS: Type.Integer({ minimum: 1, maximum: 86_400, default: 30 }),
   // A reservation still unclaimed in the ledger after this long belongs to a gateway that died before
   // publishing; its units are released. Far above the gateway's publish timeout, so a live request is

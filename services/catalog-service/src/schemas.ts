@@ -180,3 +180,38 @@ export const ReleaseStaleReport = Type.Object({
   cutoff: Type.String({ format: 'date-time', description: 'reservations made before this were released' }),
   released: Type.Array(StaleReservation)
 })
+
+// --- the live sale view (docs/ARCHITECTURE.md §11) ---------------------------------------------------
+
+export const LIVE_LIMITS = { productsPerView: 20 } as const
+
+export const LiveQuery = Type.Object({
+  productId: Type.Array(ProductId, {
+    minItems: 1,
+    maxItems: LIVE_LIMITS.productsPerView,
+    uniqueItems: true,
+    description: 'the products to watch, repeated: ?productId=1&productId=2 (at most 20)'
+  })
+}, { additionalProperties: false })
+
+const Count = Type.Integer({ minimum: 0 })
+const Millis = Type.Union([Type.Number({ minimum: 0 }), Type.Null()], { description: 'ms (the upper bound of its histogram bucket, at most 19 % high); null: no answer in that second' })
+
+/** One product's second: the `data` of a `point` event, and the items of a `history` event. */
+export const LivePoint = Type.Object({
+  productId: ProductId,
+  at: Type.Integer({ description: 'the second\'s start, ms since the epoch' }),
+  accepted: Type.Integer({ minimum: 0, description: 'orders answered 202 in that second, across every gateway' }),
+  refused: Type.Integer({ minimum: 0, description: 'orders refused (stock, limit, window, pass, overload) in that second' }),
+  p50Ms: Millis,
+  p99Ms: Millis,
+  stock: Type.Union([Count, Type.Null()], { description: 'units for sale now (Redis); null: not on sale' }),
+  unitsHeld: Type.Integer({ minimum: 0, description: 'units of orders awaiting payment now (MySQL)' }),
+  unitsPaid: Type.Integer({ minimum: 0, description: 'units of paid orders (MySQL)' }),
+  unitsConfirmed: Type.Integer({ minimum: 0, description: 'units of confirmed free orders (MySQL)' }),
+  kafkaLag: Type.Union([Count, Type.Null()], { description: 'orders messages not yet applied by the processors; null: no processor measured it lately' })
+}, { additionalProperties: false })
+export type LivePoint = Static<typeof LivePoint>
+
+export const LiveHistory = Type.Object({ points: Type.Array(LivePoint) }, { additionalProperties: false })
+export type LiveHistory = Static<typeof LiveHistory>

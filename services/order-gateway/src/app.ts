@@ -2,7 +2,7 @@ import underPressure from '@fastify/under-pressure'
 import { parseCookie } from 'cookie'
 import type { FastifyRequest } from 'fastify'
 import {
-  createPlatformApp, createMysqlPool, pingMysql, createRedisCluster, pingRedis, createKafka, StockStore,
+  createPlatformApp, createMysqlPool, pingMysql, createRedisCluster, pingRedis, createKafka, StockStore, LiveStore,
   AppError, ErrorCode, sleep, resolveAuthSecret, createAccessTokenVerifier, createReceipts, RoomStore, createRoomPasses,
   type App, type Logger, type Pool, type Cluster, type Kafka
 } from '@flash/common'
@@ -24,6 +24,7 @@ import { RoomRegistry } from './room/registry.ts'
 import { RoomPacer } from './room/pacer.ts'
 import { RoomGate } from './room/gate.ts'
 import { RoomGuests } from './room/guests.ts'
+import { OrderCounts } from './live/order-counts.ts'
 
 export const SERVICE = 'order-gateway'
 
@@ -90,6 +91,10 @@ export async function buildApp (config: GatewayConfig, deps: GatewayDeps = {}): 
   })
   pacer.start()
 
+  // The live sale view (docs/ARCHITECTURE.md §11): counted per request in memory, written once a second.
+  const counts = new OrderCounts({ store: new LiveStore(redis), log: app.log })
+  counts.start()
+
   const memory = new StockMemory({ ttlMs: config.STOCK_MEMORY_TTL_MS })
   const stockEvents = listenToStockEvents(redis, memory, app.log, () => { void rooms.refresh() })
   metrics.watchMemory(memory)
@@ -97,7 +102,7 @@ export async function buildApp (config: GatewayConfig, deps: GatewayDeps = {}): 
   // Shutdown order: Fastify has stopped accepting and finished in-flight requests; then flush what
   // the batcher still holds, then close the clients those requests used.
   app.addHook('onClose', async () => {
-    await Promise.all([pacer.close(), rooms.close()])
+    await Promise.all([pacer.close(), rooms.close(), counts.close()])
     await publisher.close()
     await Promise.allSettled([stockEvents.close(), deps.redis === undefined ? redis.quit() : undefined, deps.pool === undefined ? pool.end() : undefined])
   })
@@ -147,6 +152,7 @@ export async function buildApp (config: GatewayConfig, deps: GatewayDeps = {}): 
       callers,
       rooms: new RoomGate({ registry: rooms, store: roomStore, passes, guests }),
       maxQuantityPerOrder: config.MAX_QUANTITY_PER_ORDER,
+      counts,
       budgets: new ClientBudgets({ max: config.RATE_LIMIT_MAX, windowMs: config.RATE_LIMIT_WINDOW_SECONDS * 1000 })
     })
     await orderScope.register(roomRoutes, {

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino'
 import {
-  createPlatformApp, createMysqlPool, pingMysql, createRedisCluster, pingRedis, createKafka, StockStore,
+  createPlatformApp, createMysqlPool, pingMysql, createRedisCluster, pingRedis, createKafka, StockStore, LiveStore,
   type App, type Pool, type Cluster, type Kafka
 } from '@flash/common'
 import type { ProcessorConfig } from './config.ts'
@@ -10,6 +10,7 @@ import { ordersRepository } from './orders/repository.ts'
 import { OrderConsumer } from './consumer.ts'
 import { createProcessorMetrics } from './metrics.ts'
 import type { OrdersRepository } from './orders/repository.ts'
+import { KafkaLagReporter } from './live/kafka-lag.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -63,6 +64,9 @@ export async function buildApp (config: ProcessorConfig, deps: ProcessorDeps = {
   })
   app.decorate('holdExpiry', expiry)
 
+  // The live sale view's Kafka lag (docs/ARCHITECTURE.md §11), measured from the group's offsets.
+  const lag = new KafkaLagReporter({ kafka, store: new LiveStore(redis), topic: config.KAFKA_ORDERS_TOPIC, groupId: config.KAFKA_GROUP_ID, log })
+
   app.readiness.set('mysql', () => pingMysql(pool))
   app.readiness.set('redis', () => pingRedis(redis))
   app.readiness.set('consumer', async () => {
@@ -76,9 +80,10 @@ export async function buildApp (config: ProcessorConfig, deps: ProcessorDeps = {
   app.addHook('onReady', async () => {
     await consumer.start()
     if (config.PAYMENT_EXPIRY_SCAN_MS > 0) await expiry.start()
+    lag.start()
   })
   app.addHook('onClose', async () => {
-    await expiry.stop()
+    await Promise.all([expiry.stop(), lag.close()])
     await consumer.stop().catch((err: unknown) => log.error({ err }, 'consumer did not stop cleanly'))
     if (deps.pool === undefined) await pool.end().catch(() => {})
     if (deps.redis === undefined) await redis.quit().catch(() => {})

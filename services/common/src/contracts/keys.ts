@@ -33,6 +33,8 @@ export interface ProductKeys {
   roomSeen: string
   /** sorted set: buyer id → expiry (ms) of the pass the buyer holds */
   roomAdmitted: string
+  /** prefix of the hash of one second of orders (`<prefix><epoch second>`): every gateway's counts, added */
+  livePrefix: string
 }
 
 export function productKeys (productId: number): ProductKeys {
@@ -50,7 +52,8 @@ export function productKeys (productId: number): ProductKeys {
     room: `${tag}:room`,
     roomQueue: `${tag}:room:queue`,
     roomSeen: `${tag}:room:seen`,
-    roomAdmitted: `${tag}:room:admitted`
+    roomAdmitted: `${tag}:room:admitted`,
+    livePrefix: `${tag}:live:`
   }
 }
 
@@ -59,6 +62,9 @@ export function productKeys (productId: number): ProductKeys {
  * settings changed (message: the product's hash tag). Gateways drop what they remembered of it.
  */
 export const STOCK_EVENTS_CHANNEL = 'stock:events'
+
+/** string: a topic's consumer lag (messages), written every second by the processors, short TTL */
+export const kafkaLagKey = (topic: string): string => `live:kafka-lag:${topic}`
 
 /** set: ids of the products whose waiting room is on (written by the catalog, copied by every gateway) */
 export const ROOMS_KEY = 'rooms'

@@ -13,6 +13,7 @@ import type { Callers } from '@flash/common'
 import { lookUpOrder, orderNotFound } from '../orders/lookup.ts'
 import type { RoomGate } from '../room/gate.ts'
 import type { ClientBudgets } from '../admission/client-budgets.ts'
+import type { OrderCounts } from '../live/order-counts.ts'
 
 type RefusalBody = Static<typeof ErrorResponse>
 
@@ -27,6 +28,8 @@ export interface OrderRoutesOptions {
   maxQuantityPerOrder: number
   /** orders per client address per window (request.ip: the platform believes X-Forwarded-For only from nginx) */
   budgets: ClientBudgets
+  /** the live sale view's per-second counts (docs/ARCHITECTURE.md §11) */
+  counts: OrderCounts
 }
 
 const tags = ['orders']
@@ -34,7 +37,7 @@ const tags = ['orders']
 const readerSecurity = [...buyerSecurity, { orderReceipt: [] as string[] }, ...adminSecurity]
 
 export const orderRoutes: FastifyPluginAsyncTypebox<OrderRoutesOptions> = async (app, options) => {
-  const { placement, cancellation, orders, pending, callers, budgets, rooms } = options
+  const { placement, cancellation, orders, pending, callers, budgets, rooms, counts } = options
 
   app.post('/orders', {
     // Per client, before the body is even read. Only a limited client is told about the limit: headers
@@ -46,6 +49,15 @@ export const orderRoutes: FastifyPluginAsyncTypebox<OrderRoutesOptions> = async 
       done(new AppError(429, ErrorCode.RATE_LIMITED, `too many orders from this client; retry in ${seconds} second${seconds === '1' ? '' : 's'}`, {
         headers: { 'x-ratelimit-limit': String(budgets.max), 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': seconds, 'retry-after': seconds }
       }))
+    },
+    // The live view's count (docs/ARCHITECTURE.md §11): an answer about a product — accepted, or
+    // refused for stock, limit, window, pass or Kafka. Bad input (400), unknown products (404) and
+    // requests refused before their body was read (rate limit, overload) are no product's sale.
+    onResponse: (request, reply, done) => {
+      const status = reply.statusCode
+      const body = request.body as { productId?: unknown } | undefined
+      if (status !== 400 && status !== 404 && typeof body?.productId === 'number') counts.count(body.productId, status === 202, reply.elapsedTime)
+      done()
     },
     // Clients that still send a buyer id get an answer that says why, not only "additional
     // property": the buyer is whoever the session says.

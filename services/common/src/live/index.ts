@@ -1,0 +1,2 @@
+export * from './answer-times.ts'
+export * from './store.ts'
