@@ -1,9 +1,8 @@
 import t from 'tap'
 import { createAccessTokenSigner } from '@flash/common'
-import { loadGatewayConfig } from '../../order-gateway/src/config.ts'
 import { buildApp as buildGateway } from '../../order-gateway/src/app.ts'
 import {
-  createStack, startProcessor, waitForOrders, waitForStatus, orderRows, sqlStock, until
+  createStack, startProcessor, waitForOrders, waitForStatus, orderRows, sqlStock, until, gatewayConfigFor
 } from './helper.ts'
 import { createProduct } from '@flash/common/test-support'
 
@@ -13,17 +12,7 @@ import { createProduct } from '@flash/common/test-support'
 const AUTH_JWT_SECRET = 'processor-e2e-test-auth-secret-0123456789'
 const stack = await createStack('e2e')
 const processor = await startProcessor(stack)
-const gateway = await buildGateway(loadGatewayConfig({
-  ...process.env,
-  LOG_LEVEL: 'error',
-  KAFKA_ORDERS_TOPIC: stack.config.KAFKA_ORDERS_TOPIC,
-  KAFKA_DLQ_TOPIC: stack.config.KAFKA_DLQ_TOPIC,
-  // Every injected request comes from one address: the rate limit is another test's subject.
-  RATE_LIMIT_MAX: '100000000',
-  AUTH_JWT_SECRET,
-  ADMIN_TOKEN: 'processor-e2e-admin-token',
-  OVERLOAD_EVENT_LOOP_DELAY_MS: '0'
-}))
+const gateway = await buildGateway(gatewayConfigFor(stack, { AUTH_JWT_SECRET, ADMIN_TOKEN: 'processor-e2e-admin-token' }))
 // The gateway takes the buyer from a signed token, so these buyers are signed in (tokens made the way
 // the catalog's login makes them)
 const signAccessToken = createAccessTokenSigner(AUTH_JWT_SECRET)

@@ -7,6 +7,7 @@ import {
   type OrderPlaced, type OrderCancelRequested, type OrderMessage, type App
 } from '@flash/common'
 import { loadProcessorConfig, type ProcessorConfig } from '../src/config.ts'
+import { loadGatewayConfig, type GatewayConfig } from '../../order-gateway/src/config.ts'
 import { buildApp, type ProcessorDeps } from '../src/app.ts'
 import { createTopics, openStack, waitUntil, type TestStack } from '@flash/common/test-support'
 
@@ -185,5 +186,21 @@ export async function freePort (): Promise<number> {
       const address = server.address()
       server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0))
     })
+  })
+}
+
+/** A gateway publishing to the stack's own topic, for the tests that run the whole order path. */
+export function gatewayConfigFor (stack: Stack, secrets: { AUTH_JWT_SECRET: string, ADMIN_TOKEN: string }): GatewayConfig {
+  return loadGatewayConfig({
+    ...process.env,
+    LOG_LEVEL: 'error',
+    KAFKA_ORDERS_TOPIC: stack.config.KAFKA_ORDERS_TOPIC,
+    KAFKA_DLQ_TOPIC: stack.config.KAFKA_DLQ_TOPIC,
+    // Every injected request comes from one address: the rate limit is another test's subject.
+    RATE_LIMIT_MAX: '100000000',
+    ...secrets,
+    OVERLOAD_EVENT_LOOP_DELAY_MS: '0',
+    // no waiting room here admits anyone (the pacer has tests of its own)
+    ROOM_TICK_MS: '0'
   })
 }

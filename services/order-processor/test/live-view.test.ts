@@ -2,13 +2,12 @@ import t from 'tap'
 import type { RowDataPacket } from 'mysql2/promise'
 import { createAccessTokenSigner, MessageType, SCHEMA_VERSION, productKeys, type App } from '@flash/common'
 import { createProduct, waitUntil } from '@flash/common/test-support'
-import { loadGatewayConfig } from '../../order-gateway/src/config.ts'
 import { buildApp as buildGateway } from '../../order-gateway/src/app.ts'
 import { loadCatalogConfig } from '../../catalog-service/src/config.ts'
 import { buildApp as buildCatalog } from '../../catalog-service/src/app.ts'
 import { MAX_LIVE_STREAMS } from '../../catalog-service/src/live/feed.ts'
 import { readLiveStream, pointsOf, type LivePoint } from '../../../frontend/src/live-stream.ts'
-import { createStack, startProcessor, waitForStatus, until } from './helper.ts'
+import { createStack, startProcessor, waitForStatus, until, gatewayConfigFor } from './helper.ts'
 
 // The operator's live sale view end to end (docs/ARCHITECTURE.md §11): two gateway replicas count
 // their answers and flush each second to Redis, the processor reports its consumer lag, and the
@@ -19,18 +18,7 @@ const AUTH_JWT_SECRET = 'live-view-test-auth-secret-0123456789abcdef'
 const ADMIN_TOKEN = 'live-view-test-admin-token'
 const stack = await createStack('live')
 const processor = await startProcessor(stack)
-const gatewayEnv = {
-  ...process.env,
-  LOG_LEVEL: 'error',
-  KAFKA_ORDERS_TOPIC: stack.config.KAFKA_ORDERS_TOPIC,
-  KAFKA_DLQ_TOPIC: stack.config.KAFKA_DLQ_TOPIC,
-  RATE_LIMIT_MAX: '100000000',
-  AUTH_JWT_SECRET,
-  ADMIN_TOKEN,
-  OVERLOAD_EVENT_LOOP_DELAY_MS: '0',
-  ROOM_TICK_MS: '0'
-}
-const gateways = [await buildGateway(loadGatewayConfig(gatewayEnv)), await buildGateway(loadGatewayConfig(gatewayEnv))]
+const gateways = [await buildGateway(gatewayConfigFor(stack, { AUTH_JWT_SECRET, ADMIN_TOKEN })), await buildGateway(gatewayConfigFor(stack, { AUTH_JWT_SECRET, ADMIN_TOKEN }))]
 const catalog = await buildCatalog(loadCatalogConfig({
   ...process.env, LOG_LEVEL: 'error', ADMIN_TOKEN, AUTH_JWT_SECRET, KAFKA_ORDERS_TOPIC: stack.config.KAFKA_ORDERS_TOPIC, STALE_SWEEP_SECONDS: '0'
 }))
