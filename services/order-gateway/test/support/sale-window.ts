@@ -23,17 +23,19 @@ export async function setWindow (deps: { mysql: Pool, store: StockStore }, produ
 /**
  * Every Redis key of the product (found by SCAN on every master, since idempotency records and
  * tombstones have per-request names) as DUMP's bytes and TTL presence, and the product's MySQL rows:
- * equal dumps mean nothing was written.
+ * equal dumps mean nothing was written. Not the live view's per-second counts (docs/ARCHITECTURE.md
+ * §11): they count every answer, refusals too, once a second — what the operator sees, not the sale.
  */
 export async function dumpProductState (deps: { redis: Cluster, mysql: Pool }, productId: number): Promise<string> {
   const { redis, mysql } = deps
   const names = new Set<string>()
+  const live = productKeys(productId).livePrefix
   for (const node of redis.nodes('master')) {
     let cursor = '0'
     do {
       const [next, found] = await node.scan(cursor, 'MATCH', `${productTag(productId)}:*`, 'COUNT', 1000)
       cursor = next
-      for (const name of found) names.add(name)
+      for (const name of found) if (!name.startsWith(live)) names.add(name)
     } while (cursor !== '0')
   }
   const redisState: Record<string, string | null> = {}
