@@ -17,7 +17,6 @@ import { TOKEN_ALGORITHM, TOKEN_ISSUER } from './tokens.ts'
 //   the bench and the tests use.
 // Every service verifies both with the one function below, per request, with no database call.
 
-
 /** who is acting: `actor` is what the audit log records (`operator:<username>` or `admin-token`) */
 export interface Operator {
   actor: string
