@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox'
 // A subpath, not '@flash/common': the front end type-checks this file, so no server code may come in.
 import { AuditAction, AuditOutcome, OperatorRole, Page, ProductStatus, ProductId } from '@flash/common/schemas.ts'
+import { BearerToken } from './buyers/schemas.ts'
 
 // The catalog's HTTP contract, shared by the routes (validation, serialization) and OpenAPI.
 // Bodies are strict: unknown properties are refused, numbers are not coerced from strings.
@@ -224,12 +225,8 @@ export const OperatorView = Type.Object({
 export type OperatorView = Static<typeof OperatorView>
 export const OperatorList = Type.Object({ items: Type.Array(OperatorView) })
 
-export const OperatorSession = Type.Object({
-  operator: OperatorView,
-  accessToken: Type.String({ description: 'send as `Authorization: Bearer <token>` to every service\'s admin routes' }),
-  tokenType: Type.Literal('Bearer'),
-  expiresIn: Type.Integer({ description: 'seconds until the token expires: sign in again then' })
-})
+/** An operator's token is for every service's admin routes; when it expires, the operator signs in again. */
+export const OperatorSession = Type.Object({ operator: OperatorView, ...BearerToken })
 export type OperatorSession = Static<typeof OperatorSession>
 
 export const AuditQuery = Type.Object({

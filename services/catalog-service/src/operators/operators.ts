@@ -2,7 +2,7 @@ import { AppError, ErrorCode, OPERATOR_TOKEN_TTL_SECONDS, type OperatorClaims, t
 import type { OperatorRepository, OperatorRecord } from './repository.ts'
 import type { AuditActor, AuditLog } from '../audit/audit-log.ts'
 import type { LoginLockout } from '../buyers/lockout.ts'
-import { dummyHash, hashPassword, verifyPassword } from '../buyers/passwords.ts'
+import { hashPassword } from '../buyers/passwords.ts'
 import type { OperatorSession, OperatorView } from '../schemas.ts'
 
 // Operator accounts: sign in (an access token carrying the role, verified by every service's admin
@@ -31,19 +31,8 @@ export class Operators {
   }
 
   async login (username: string, password: string): Promise<OperatorSession> {
-    const lockoutName = `operator:${username}`
-    const wait = await this.#o.lockout.retryAfter(lockoutName)
-    if (wait > 0) {
-      throw new AppError(429, ErrorCode.RATE_LIMITED, `too many failed sign-ins for this operator; retry in ${wait} s`,
-        { headers: { 'retry-after': String(wait) } })
-    }
-    const operator = await this.#o.repository.findByUsername(username)
-    const matches = await verifyPassword(password, operator?.passwordHash ?? await dummyHash())
-    if (operator === null || !matches) {
-      await this.#o.lockout.recordFailure(lockoutName)
-      throw new AppError(401, ErrorCode.INVALID_CREDENTIALS, 'username or password is not correct')
-    }
-    await this.#o.lockout.clear(lockoutName)
+    // The lockout counts under `operator:<name>`, a name no buyer can have (':' is not allowed in one).
+    const operator = await this.#o.lockout.signIn(`operator:${username}`, password, () => this.#o.repository.findByUsername(username))
     return {
       operator: view(operator),
       accessToken: this.#o.signToken({ sub: String(operator.id), name: operator.username, role: operator.role }),
