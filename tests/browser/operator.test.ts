@@ -19,7 +19,9 @@ const TEXT = {
 } as const
 
 let browser: Browser
+const pageErrors: string[] = []
 t.before(async () => { browser = await launchBrowser() })
+// On a failure only: the last test closes the browser (its process would keep the run alive).
 t.after(async () => { await browser?.close() })
 
 async function made<T> (what: string, res: Promise<{ status: number; body: T }>): Promise<T> {
@@ -35,6 +37,7 @@ async function signIn (locale: 'zh' | 'en', username: string): Promise<Page> {
   const context = await browser.newContext({ locale: locale === 'zh' ? 'zh-CN' : 'en-US', viewport: { width: 1280, height: 900 }, bypassCSP: true })
   await context.addInitScript({ content: `localStorage.setItem('flash.locale', ${JSON.stringify(locale)});` })
   const page = await context.newPage()
+  page.on('pageerror', (err) => pageErrors.push(err.message))
   page.setDefaultTimeout(15_000)
   await page.goto(`${BASE_URL}/admin`)
   await page.getByTestId('operator-username').fill(username)
@@ -92,4 +95,9 @@ t.test('a viewer is refused a restock at the row, in its language, and stays sig
   t.equal(await page.getByTestId('operator-badge').count(), 1, 'the viewer is still signed in')
   const after = await api<Product>('GET', `/products/${product.id}`)
   t.equal(after.body.stock, 5, 'nothing was restocked')
+})
+
+t.test('no page threw an uncaught error', async (t) => {
+  t.same(pageErrors, [])
+  await browser.close()
 })
