@@ -185,20 +185,13 @@ export function newIdempotencyKey(): string {
 
 export type ProductSort = ProductQuery['sort']
 
-/**
- * Product pages. Without a token the answer may come from nginx's 1 s micro-cache (what a crowd of
- * shoppers polls); with the admin token it is always fresh (nginx bypasses the cache for it).
- */
+/** Product pages of the shop: the answer may come from nginx's 1 s micro-cache (what a crowd of shoppers polls). */
 export function listProducts(
   params: { page?: number; pageSize?: number; name?: string; sort?: ProductSort; hideSoldOut?: boolean } = {},
   signal?: AbortSignal,
-  token?: string,
 ) {
   const { hideSoldOut, ...rest } = params
-  return request<ProductPage>(`/products${query({ ...rest, hideSoldOut: hideSoldOut ? 'true' : undefined })}`, {
-    signal,
-    headers: token === undefined ? {} : bearer(token),
-  })
+  return request<ProductPage>(`/products${query({ ...rest, hideSoldOut: hideSoldOut ? 'true' : undefined })}`, { signal })
 }
 
 export function getProduct(id: number, signal?: AbortSignal) {
