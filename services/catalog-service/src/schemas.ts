@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox'
 // A subpath, not '@flash/common': the front end type-checks this file, so no server code may come in.
-import { AuditAction, AuditOutcome, OperatorRole, Page, ProductStatus, ProductId } from '@flash/common/schemas.ts'
+import { AuditAction, AuditOutcome, OperatorRole, Page, ProductStatus, ProductId } from '@flash/common/contracts'
 import { BearerToken } from './buyers/schemas.ts'
 
 // The catalog's HTTP contract, shared by the routes (validation, serialization) and OpenAPI.

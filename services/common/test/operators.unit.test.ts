@@ -4,7 +4,7 @@ import { createSigner } from 'fast-jwt'
 import {
   LOCAL_ADMIN_TOKEN, createAccessTokenSigner, createOperatorAuth, createOperatorTokenSigner, operatorOf, resolveAdminToken
 } from '../src/auth/index.ts'
-import { AppError, ErrorCode } from '../src/errors.ts'
+import { AppError, ErrorCode } from '../src/contracts/errors.ts'
 
 // Operators' credentials, checked by one function every service uses: ADMIN_TOKEN's production policy,
 // operator tokens and their roles, and what an admin hook lets through.

@@ -1,9 +1,9 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto'
 import { createSigner, createVerifier } from 'fast-jwt'
 import type { FastifyRequest, preHandlerAsyncHookHandler } from 'fastify'
-import { AppError, ErrorCode } from '../errors.ts'
-import type { OperatorRole } from '../schemas.ts'
-import { ConfigError } from '../config.ts'
+import { AppError, ErrorCode } from '../contracts/errors.ts'
+import type { OperatorRole } from '../contracts/schemas.ts'
+import { ConfigError } from '../platform/config.ts'
 import { bearerToken } from './session.ts'
 import { TOKEN_ALGORITHM, TOKEN_ISSUER } from './tokens.ts'
 
