@@ -7,13 +7,13 @@
 import type { ErrorCode as ServiceErrorCode } from '@backend/common/src/contracts/errors.ts'
 import type { OrderStatus, PaymentStatus } from '@backend/common/src/contracts/schemas.ts'
 import type {
-  NewProduct, Product, ProductChanges, ProductPage, ProductQuery, ReconcileReport, SyncReport,
+  AdminProductQuery, AuditEntry, AuditPage, NewProduct, OperatorSession, Product, ProductChanges, ProductPage, ProductQuery, ReconcileReport, SyncReport,
 } from '@backend/catalog-service/src/schemas.ts'
 import type { CancelAccepted, Order, OrderAccepted, OrderPage, RoomStatus, SalesSummary } from '@backend/order-gateway/src/schemas.ts'
 import type { Payment, PaymentsConfig } from '@backend/payment-service/src/schemas.ts'
 import type { BuyerView as Buyer, SessionView as Session } from '@backend/catalog-service/src/buyers/schemas.ts'
 
-export type { NewProduct, Order, OrderPage, OrderStatus, Product, Payment, PaymentStatus, ProductChanges, ReconcileReport, RoomStatus, SyncReport }
+export type { AuditEntry, NewProduct, OperatorSession, Order, OrderPage, OrderStatus, Product, Payment, PaymentStatus, ProductChanges, ReconcileReport, RoomStatus, SyncReport }
 export type SalesRow = SalesSummary['items'][number]
 /** GET /payments/config: sandbox mode and its test cards. */
 export type PaymentConfig = PaymentsConfig
@@ -185,28 +185,37 @@ export function newIdempotencyKey(): string {
 
 export type ProductSort = ProductQuery['sort']
 
-/**
- * Product pages. Without a token the answer may come from nginx's 1 s micro-cache (what a crowd of
- * shoppers polls); with the admin token it is always fresh (nginx bypasses the cache for it).
- */
+/** Product pages of the shop: the answer may come from nginx's 1 s micro-cache (what a crowd of shoppers polls). */
 export function listProducts(
   params: { page?: number; pageSize?: number; name?: string; sort?: ProductSort; hideSoldOut?: boolean } = {},
   signal?: AbortSignal,
-  token?: string,
 ) {
   const { hideSoldOut, ...rest } = params
-  return request<ProductPage>(`/products${query({ ...rest, hideSoldOut: hideSoldOut ? 'true' : undefined })}`, {
-    signal,
-    headers: token === undefined ? {} : bearer(token),
-  })
+  return request<ProductPage>(`/products${query({ ...rest, hideSoldOut: hideSoldOut ? 'true' : undefined })}`, { signal })
 }
 
 export function getProduct(id: number, signal?: AbortSignal) {
   return request<Product>(`/products/${id}`, { signal })
 }
 
-export function createProduct(token: string, product: NewProduct) {
-  return request<Product>('/products', { method: 'POST', body: product, headers: bearer(token) })
+/** `context: 'simulator'`: the audit log records the simulator's run rather than a plain create. */
+export function createProduct(token: string, product: NewProduct, context?: 'simulator') {
+  const headers = context === undefined ? bearer(token) : { ...bearer(token), 'x-admin-context': context }
+  return request<Product>('/products', { method: 'POST', body: product, headers })
+}
+
+/** The admin page's list: archived products too, by id or name; always fresh (an admin route). */
+export function listAdminProducts(token: string, params: { page?: number; pageSize?: number; status?: AdminProductQuery['status']; search?: string }) {
+  return request<ProductPage>(`/admin/products${query(params)}`, { headers: bearer(token) })
+}
+
+export function auditLog(token: string, params: { page?: number; pageSize?: number; productId?: number }) {
+  return request<AuditPage>(`/admin/audit${query(params)}`, { headers: bearer(token) })
+}
+
+/** An operator's sign-in: its token goes where the admin token went (every service's admin routes take both). */
+export function operatorLogin(username: string, password: string) {
+  return request<OperatorSession>('/auth/operators/login', { method: 'POST', body: { username, password }, refresh: false })
 }
 
 export function updateProduct(token: string, id: number, changes: ProductChanges) {

@@ -87,3 +87,21 @@ watch(adminToken, (token) => {
   if (token === null) sessionStorage.removeItem(TOKEN_KEY)
   else sessionStorage.setItem(TOKEN_KEY, token)
 })
+
+// Who holds the token, when an operator signed in (null for the pasted admin token): shown, not trusted —
+// every service checks the token itself.
+const OPERATOR_KEY = 'flash.operator'
+export interface SignedInOperator { username: string; role: 'admin' | 'viewer' }
+function storedOperator(): SignedInOperator | null {
+  try {
+    return JSON.parse(sessionStorage.getItem(OPERATOR_KEY) ?? 'null') as SignedInOperator | null
+  } catch {
+    return null
+  }
+}
+export const operator = ref<SignedInOperator | null>(storedOperator())
+watch(operator, (who) => {
+  if (who === null) sessionStorage.removeItem(OPERATOR_KEY)
+  else sessionStorage.setItem(OPERATOR_KEY, JSON.stringify(who))
+})
+watch(adminToken, (token) => { if (token === null) operator.value = null })

@@ -13,6 +13,7 @@ import schemathesis
 ACTIVE_ID = int(os.environ["API_TEST_ACTIVE_ID"])
 ARCHIVE_ID = int(os.environ["API_TEST_ARCHIVE_ID"])
 TAG = os.environ["API_TEST_TAG"]
+OPERATOR_ID = int(os.environ["API_TEST_OPERATOR_ID"])
 
 
 def _is_id(value):
@@ -35,6 +36,9 @@ def before_call(ctx, case, **kwargs):
     if path.startswith("/products/{id}") and _is_id(params.get("id")):
         # Archiving happens to the second product only; everything else to the first.
         params["id"] = ARCHIVE_ID if method == "DELETE" else ACTIVE_ID
+    if path == "/admin/operators/{id}" and _is_id(params.get("id")):
+        # Role changes happen to the run's own operator only, never to a real one.
+        params["id"] = OPERATOR_ID
     if path in ("/admin/stock/sync", "/admin/stock/release-stale") and not (
         isinstance(case.body, dict) and "productIds" in case.body
     ):

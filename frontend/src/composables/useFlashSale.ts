@@ -135,7 +135,7 @@ export function useFlashSale() {
     try {
       state.phase = 'preparing'
       // Free: the simulator measures the sale itself, not payments.
-      productId = (await createProduct(adminToken, { name: `${SIM_PREFIX} ${runId}`, stock: settings.units, price: 0, perUserLimit: null })).id
+      productId = (await createProduct(adminToken, { name: `${SIM_PREFIX} ${runId}`, stock: settings.units, price: 0, perUserLimit: null }, 'simulator')).id
       state.productId = productId
       const startStock = (await getProduct(productId)).stock
       state.startStock = startStock

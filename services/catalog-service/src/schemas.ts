@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox'
 // A subpath, not '@flash/common': the front end type-checks this file, so no server code may come in.
-import { Page, ProductStatus, ProductId } from '@flash/common/contracts'
+import { AuditAction, AuditOutcome, OperatorRole, Page, ProductStatus, ProductId } from '@flash/common/contracts'
+import { BearerToken } from './buyers/schemas.ts'
 
 // The catalog's HTTP contract, shared by the routes (validation, serialization) and OpenAPI.
 // Bodies are strict: unknown properties are refused, numbers are not coerced from strings.
@@ -121,6 +122,20 @@ export const ProductQuery = Type.Object({
 }, { additionalProperties: false })
 export type ProductQuery = Static<typeof ProductQuery>
 
+/** The admin page's product list: archived ones too, by id or name. */
+export const AdminProductQuery = Type.Object({
+  page: ProductQuery.properties.page,
+  pageSize: ProductQuery.properties.pageSize,
+  status: Type.Union([Type.Literal('active'), Type.Literal('archived'), Type.Literal('all')], { default: 'all', description: 'which products: active, archived or all' }),
+  search: Type.Optional(Type.String({ maxLength: LIMITS.nameLength, description: 'a product id, or a substring of the name' }))
+}, { additionalProperties: false })
+export type AdminProductQuery = Static<typeof AdminProductQuery>
+
+/** `X-Admin-Context: simulator` on a create: the audit log records a simulator run. */
+export const CreateHeaders = Type.Object({
+  'x-admin-context': Type.Optional(Type.Literal('simulator', { description: 'the admin page\'s simulator creates its sale\'s product' }))
+})
+
 export const ProductPage = Page(Product)
 export type ProductPage = Static<typeof ProductPage>
 
@@ -215,3 +230,61 @@ export type LivePoint = Static<typeof LivePoint>
 
 export const LiveHistory = Type.Object({ points: Type.Array(LivePoint) }, { additionalProperties: false })
 export type LiveHistory = Static<typeof LiveHistory>
+
+// --- operators and the audit log ----------------------------------------------------------------
+
+const OperatorName = Type.String({ minLength: 3, maxLength: 32, pattern: '^[A-Za-z0-9_.-]+$', description: '3–32 characters: letters, digits, _ . -' })
+const OperatorPassword = Type.String({ minLength: 12, maxLength: 128, description: '12–128 characters' })
+
+export const OperatorCredentials = Type.Object({
+  username: OperatorName,
+  password: Type.String({ minLength: 1, maxLength: 128 })
+}, { additionalProperties: false })
+
+export const NewOperator = Type.Object({
+  username: OperatorName,
+  password: OperatorPassword,
+  role: OperatorRole
+}, { additionalProperties: false })
+export type NewOperator = Static<typeof NewOperator>
+
+export const OperatorChange = Type.Object({ role: OperatorRole }, { additionalProperties: false })
+export const OperatorParams = Type.Object({ id: ProductId })
+
+export const OperatorView = Type.Object({
+  id: Type.Integer(),
+  username: Type.String(),
+  role: OperatorRole,
+  createdAt: Timestamp
+})
+export type OperatorView = Static<typeof OperatorView>
+export const OperatorList = Type.Object({ items: Type.Array(OperatorView) })
+
+/** An operator's token is for every service's admin routes; when it expires, the operator signs in again. */
+export const OperatorSession = Type.Object({ operator: OperatorView, ...BearerToken })
+export type OperatorSession = Static<typeof OperatorSession>
+
+export const AuditQuery = Type.Object({
+  page: ProductQuery.properties.page,
+  pageSize: ProductQuery.properties.pageSize,
+  productId: Type.Optional(ProductId),
+  actor: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: '`operator:<username>` or `admin-token`' }))
+}, { additionalProperties: false })
+export type AuditQuery = Static<typeof AuditQuery>
+
+export const AuditEntry = Type.Object({
+  id: Type.Integer(),
+  actor: Type.String({ description: '`operator:<username>`, or `admin-token` for the break-glass ADMIN_TOKEN' }),
+  actorRole: OperatorRole,
+  action: AuditAction,
+  productId: Type.Union([Type.Integer(), Type.Null()]),
+  operatorId: Type.Union([Type.Integer(), Type.Null()]),
+  detail: Type.Union([Type.String(), Type.Null()]),
+  outcome: AuditOutcome,
+  code: Type.Union([Type.String({ description: 'the error code of a refusal or failure' }), Type.Null()]),
+  requestId: Type.Union([Type.String(), Type.Null()]),
+  createdAt: Timestamp
+})
+export type AuditEntry = Static<typeof AuditEntry>
+export const AuditPage = Page(AuditEntry)
+export type AuditPage = Static<typeof AuditPage>

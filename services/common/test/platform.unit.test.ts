@@ -1,7 +1,7 @@
 import t from 'tap'
 import { Type } from '@sinclair/typebox'
 import { createPlatformApp, rememberedTrust, type App } from '../src/platform/app.ts'
-import { requireAdmin } from '../src/platform/admin.ts'
+import { createOperatorAuth } from '../src/auth/operators.ts'
 import { AppError, ErrorCode } from '../src/contracts/errors.ts'
 
 async function buildTestApp (): Promise<App> {
@@ -17,7 +17,7 @@ async function buildTestApp (): Promise<App> {
     if (request.params.id === 404) throw new AppError(404, ErrorCode.PRODUCT_NOT_FOUND, 'no such thing', { details: { id: 404 } })
     return { id: request.params.id }
   })
-  app.get('/admin', { preHandler: requireAdmin('secret-admin-token') }, async () => ({ ok: true }))
+  app.get('/admin', { preHandler: createOperatorAuth({ adminToken: 'secret-admin-token', secret: 'platform-test-secret-of-enough-length' }).require('read') }, async () => ({ ok: true }))
   return app
 }
 

@@ -3,7 +3,7 @@ import { parseCookie } from 'cookie'
 import type { FastifyRequest } from 'fastify'
 import {
   createPlatformApp, createMysqlPool, pingMysql, createRedisCluster, pingRedis, createKafka, StockStore, LiveStore,
-  AppError, ErrorCode, sleep, resolveAuthSecret, createAccessTokenVerifier, createReceipts, RoomStore, createRoomPasses,
+  AppError, ErrorCode, sleep, resolveAuthSecret, resolveAdminToken, createOperatorAuth, createAccessTokenVerifier, createReceipts, RoomStore, createRoomPasses,
   type App, type Logger, type Pool, type Cluster, type Kafka
 } from '@flash/common'
 import type { GatewayConfig } from './config.ts'
@@ -45,6 +45,8 @@ export interface GatewayDeps {
 export async function buildApp (config: GatewayConfig, deps: GatewayDeps = {}): Promise<App> {
   // Before anything connects: a missing or placeholder AUTH_JWT_SECRET in production stops the start.
   const auth = resolveAuthSecret(config)
+  // Likewise a placeholder or short ADMIN_TOKEN: it reads and withdraws every buyer's orders.
+  const adminToken = resolveAdminToken(config)
   const app = await createPlatformApp({
     service: SERVICE,
     description: 'Flash-sale order gateway: reserves stock atomically in Redis and queues orders in Kafka',
@@ -57,6 +59,7 @@ export async function buildApp (config: GatewayConfig, deps: GatewayDeps = {}): 
   // Fastify's logger is the pino instance the platform configured; kafkajs and the publisher log through it.
   const log = app.log as unknown as Logger
   if (auth.warning !== undefined) log.warn(auth.warning)
+  if (adminToken.warning !== undefined) log.warn(adminToken.warning)
 
   const pool = deps.pool ?? createMysqlPool(config)
   const redis = deps.redis ?? createRedisCluster(config.REDIS_NODES)
@@ -116,8 +119,9 @@ export async function buildApp (config: GatewayConfig, deps: GatewayDeps = {}): 
   // cookie, and only a route that asks who the caller is reads one (a sold-out refusal never does): the
   // Cookie header is parsed when request.cookies is first read, not by two hooks on every request.
   app.decorateRequest('cookies', { getter (this: FastifyRequest) { return parseCookie(this.headers.cookie ?? '') } })
+  const operators = createOperatorAuth({ adminToken: adminToken.token, secret: auth.secret })
   const callers = new Callers({
-    adminToken: config.ADMIN_TOKEN,
+    operators,
     verifyAccessToken: createAccessTokenVerifier(auth.secret),
     receipts: createReceipts(auth.secret)
   })
@@ -160,7 +164,7 @@ export async function buildApp (config: GatewayConfig, deps: GatewayDeps = {}): 
       passes,
       callers,
       pollMs: config.ROOM_POLL_MS,
-      adminToken: config.ADMIN_TOKEN,
+      operators,
       guests
     })
   })

@@ -9,8 +9,8 @@ export const GatewayEnv = {
   ...RedisEnv,
   ...KafkaEnv,
   ...HttpEnv('GATEWAY', 3002),
-  // The admin reads every order with ADMIN_TOKEN; buyers' access tokens are verified with
-  // AUTH_JWT_SECRET (shared with the catalog, which signs them)
+  // Operators read every order with their token or the break-glass ADMIN_TOKEN; operators' and buyers'
+  // access tokens are verified with AUTH_JWT_SECRET (shared with the catalog, which signs them)
   ...AdminEnv,
   ...AuthEnv,
   MAX_QUANTITY_PER_ORDER: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 10 }),

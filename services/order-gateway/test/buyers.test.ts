@@ -1,7 +1,7 @@
 import { createHmac, randomUUID } from 'node:crypto'
 import t from 'tap'
 import {
-  ErrorCode, ACCESS_COOKIE, TOKEN_AUDIENCE, TOKEN_ISSUER, accessTokenKey, createAccessTokenSigner, newOrderId, productKeys
+  ErrorCode, ACCESS_COOKIE, TOKEN_AUDIENCE, TOKEN_ISSUER, accessTokenKey, createAccessTokenSigner, createOperatorTokenSigner, newOrderId, productKeys
 } from '@flash/common'
 import { createProduct, testStack } from '@flash/common/test-support'
 import { createTestTopic, testConfig, buildTestApp, insertOrder, TopicReader, post, asBuyer, asAdmin, AUTH_JWT_SECRET } from './helper.ts'
@@ -68,6 +68,27 @@ t.test('two buyers: neither lists, reads nor withdraws the other\'s orders (404,
   t.equal((await withdraw(confirmedId, asBuyer(alice))).statusCode, 202, 'alice can')
   t.equal(await published(confirmedId), 1)
   t.equal((await withdraw(pendingId, asAdmin)).statusCode, 202, 'the admin can')
+})
+
+t.test('operators: a viewer reads everyone\'s orders but withdraws none (403 OPERATOR_READ_ONLY, nothing published); an admin operator withdraws', async (t) => {
+  const product = await createProduct(stack, { stock: 20 })
+  const alice = `alice-${randomUUID().slice(0, 8)}`
+  const signOperator = createOperatorTokenSigner(AUTH_JWT_SECRET)
+  const viewer = { authorization: `Bearer ${signOperator({ sub: '1', name: 'viewer1', role: 'viewer' })}` }
+  const boss = { authorization: `Bearer ${signOperator({ sub: '2', name: 'boss1', role: 'admin' })}` }
+  const orderId = newOrderId()
+  await insertOrder(stack, { id: orderId, productId: product.id, userId: alice, quantity: 1, status: 'confirmed' })
+
+  t.equal((await get(`/orders/${orderId}`, viewer)).statusCode, 200, 'the viewer reads alice\'s order')
+  t.same((await get(`/orders?productId=${product.id}`, viewer)).json().items.map((o: { orderId: string }) => o.orderId), [orderId], 'and lists it')
+  const refused = await withdraw(orderId, viewer)
+  t.match([refused.statusCode, refused.json().code], [403, ErrorCode.OPERATOR_READ_ONLY])
+  t.equal(await published(orderId), 0, 'nothing published for it')
+  t.equal((await withdraw(orderId, boss)).statusCode, 202, 'an admin operator withdraws it')
+  t.equal(await published(orderId), 1)
+  const asOrder = await post(app, { productId: product.id, quantity: 1 }, boss)
+  t.equal(asOrder.statusCode, 401, 'an operator\'s token is no buyer\'s: it places no order')
+  t.equal((await get(`/orders/${orderId}`, asBuyer('1'))).statusCode, 404, 'and a buyer\'s token is no operator\'s')
 })
 
 t.test('a guest order: 202 with a receipt that alone reads and withdraws it, and no other order', async (t) => {

@@ -1,6 +1,6 @@
 import cookie from '@fastify/cookie'
 import {
-  createPlatformApp, createMysqlPool, pingMysql, createKafka, resolveAuthSecret, createAccessTokenVerifier, createReceipts,
+  createPlatformApp, createMysqlPool, pingMysql, createKafka, resolveAuthSecret, resolveAdminToken, createOperatorAuth, createAccessTokenVerifier, createReceipts,
   Callers, type App, type Logger, type Pool, type Kafka
 } from '@flash/common'
 import type { PaymentServiceConfig } from './config.ts'
@@ -37,6 +37,8 @@ export interface PaymentDeps {
 /** The whole wiring of the payment-service on one screen; onClose hooks close what it opened. */
 export async function buildApp (config: PaymentServiceConfig, deps: PaymentDeps = {}): Promise<App> {
   const auth = resolveAuthSecret(config)
+  // Likewise a placeholder or short ADMIN_TOKEN: it reads every buyer's payments.
+  const adminToken = resolveAdminToken(config)
   const app = await createPlatformApp({
     service: SERVICE,
     description: 'Payments of held orders through the provider (Stripe PaymentIntents), its signed webhook events, refunds of payments their orders could not take',
@@ -47,6 +49,7 @@ export async function buildApp (config: PaymentServiceConfig, deps: PaymentDeps 
   })
   const log = app.log as unknown as Logger
   if (auth.warning !== undefined) log.warn(auth.warning)
+  if (adminToken.warning !== undefined) log.warn(adminToken.warning)
   if (config.STRIPE_WEBHOOK_SECRET === 'whsec_local_only_flash_sale') log.warn('STRIPE_WEBHOOK_SECRET is the local-only default: set the endpoint\'s secret for any real deployment')
 
   const pool = deps.pool ?? createMysqlPool(config)
@@ -80,7 +83,7 @@ export async function buildApp (config: PaymentServiceConfig, deps: PaymentDeps 
 
   await app.register(cookie)
   const callers = new Callers({
-    adminToken: config.ADMIN_TOKEN,
+    operators: createOperatorAuth({ adminToken: adminToken.token, secret: auth.secret }),
     verifyAccessToken: createAccessTokenVerifier(auth.secret),
     receipts: createReceipts(auth.secret)
   })

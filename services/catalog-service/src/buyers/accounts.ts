@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { AppError, ErrorCode, REFRESH_TOKEN_TTL_SECONDS, ACCESS_TOKEN_TTL_SECONDS, unauthenticated, type Buyer } from '@flash/common'
 import type { BuyerRepository, BuyerRecord } from './repository.ts'
 import type { LoginLockout } from './lockout.ts'
-import { dummyHash, hashPassword, verifyPassword } from './passwords.ts'
+import { hashPassword } from './passwords.ts'
 
 // Buyer accounts: register, sign in, refresh, sign out, change password. Routes stay thin; the
 // rules live here.
@@ -20,9 +20,6 @@ export interface AccountsOptions {
   lockout: LoginLockout
   signAccessToken: (buyer: Buyer) => string
 }
-
-const invalidCredentials = (): AppError =>
-  new AppError(401, ErrorCode.INVALID_CREDENTIALS, 'username or password is not correct')
 
 export class Accounts {
   readonly #o: AccountsOptions
@@ -78,21 +75,7 @@ export class Accounts {
   }
 
   async #checkPassword (username: string, password: string): Promise<BuyerRecord> {
-    const { lockout } = this.#o
-    const wait = await lockout.retryAfter(username)
-    if (wait > 0) {
-      throw new AppError(429, ErrorCode.RATE_LIMITED, `too many failed sign-ins for this username; retry in ${wait} s`,
-        { headers: { 'retry-after': String(wait) } })
-    }
-    const buyer = await this.#o.repository.findByUsername(username)
-    // An unknown name is checked against a dummy hash: the same work, the same answer.
-    const matches = await verifyPassword(password, buyer?.passwordHash ?? await dummyHash())
-    if (buyer === null || !matches) {
-      await lockout.recordFailure(username)
-      throw invalidCredentials()
-    }
-    await lockout.clear(username)
-    return buyer
+    return await this.#o.lockout.signIn(username, password, () => this.#o.repository.findByUsername(username))
   }
 
   async #openSession (buyer: BuyerRecord): Promise<Session> {

@@ -1,5 +1,6 @@
 import type { Cluster } from 'ioredis'
-import { loginFailuresKey } from '@flash/common'
+import { AppError, ErrorCode, loginFailuresKey } from '@flash/common'
+import { dummyHash, verifyPassword } from './passwords.ts'
 
 // Failed sign-ins per username, in Redis so the count holds across catalog replicas and restarts.
 // A fixed window from the first failure: after `maxFailures` wrong passwords the account answers 429
@@ -39,5 +40,26 @@ export class LoginLockout {
 
   async clear (username: string): Promise<void> {
     await this.#o.redis.del(loginFailuresKey(username))
+  }
+
+  /**
+   * The account `password` opens, guarded by this lockout under `name`: 429 while locked (nothing
+   * hashed), else one answer, 401 INVALID_CREDENTIALS, for a wrong password and an unknown account
+   * alike — an unknown one is checked against a dummy hash, so it takes as long (buyers and operators).
+   */
+  async signIn<A extends { passwordHash: string }> (name: string, password: string, find: () => Promise<A | null>): Promise<A> {
+    const wait = await this.retryAfter(name)
+    if (wait > 0) {
+      throw new AppError(429, ErrorCode.RATE_LIMITED, `too many failed sign-ins for this name; retry in ${wait} s`,
+        { headers: { 'retry-after': String(wait) } })
+    }
+    const account = await find()
+    const matches = await verifyPassword(password, account?.passwordHash ?? await dummyHash())
+    if (account === null || !matches) {
+      await this.recordFailure(name)
+      throw new AppError(401, ErrorCode.INVALID_CREDENTIALS, 'username or password is not correct')
+    }
+    await this.clear(name)
+    return account
   }
 }

@@ -49,10 +49,12 @@ export const BuyerView = Type.Object({
 })
 export type BuyerView = Static<typeof BuyerView>
 
-export const SessionView = Type.Object({
-  buyer: BuyerView,
-  accessToken: Type.String({ description: 'HS256 JWT; send as `Authorization: Bearer <token>` (the browser uses the httpOnly cookie instead)' }),
+/** What a sign-in answers besides who signed in (buyers here, operators in ../schemas.ts). */
+export const BearerToken = {
+  accessToken: Type.String({ description: 'HS256 JWT; send as `Authorization: Bearer <token>` (a buyer\'s browser uses the httpOnly cookie instead)' }),
   tokenType: Type.Literal('Bearer'),
   expiresIn: Type.Integer({ description: 'seconds until the access token expires' })
-})
+}
+
+export const SessionView = Type.Object({ buyer: BuyerView, ...BearerToken })
 export type SessionView = Static<typeof SessionView>

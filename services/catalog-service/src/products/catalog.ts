@@ -1,16 +1,19 @@
 import { AppError, ErrorCode, serviceUnavailable, DEFAULT_PAYMENT_WINDOW_SECONDS, type RoomStore } from '@flash/common'
-import type { Product, NewProduct, ProductChanges, ProductQuery } from '../schemas.ts'
+import type { AdminProductQuery, Product, NewProduct, ProductChanges, ProductQuery } from '../schemas.ts'
 import { productArchived, productNotFound } from '../errors.ts'
-import type { ProductRepository, ProductRecord, WaitingRoomSettings } from './repository.ts'
+import type { PageRequest, ProductRepository, ProductRecord, WaitingRoomSettings } from './repository.ts'
 import { MAX_TOTAL_STOCK } from './repository.ts'
 import { checkImageUrl, saleWindow } from './rules.ts'
 import type { ProductCache, ProductDetails } from './cache.ts'
 import type { CatalogStock, ProductInfo } from './stock.ts'
+import type { AuditActor, AuditLog } from '../audit/audit-log.ts'
 
 // The catalog's use cases. Routes call these; SQL stays in the repository, Redis stock in CatalogStock.
-// Order of every write: MySQL first (the source of truth), then Redis stock/info, then the cache.
+// Order of every write: MySQL first (the source of truth) with its audit entry in the same
+// transaction, then Redis stock/info, then the cache.
 
 export interface ProductRead { product: Product, cacheHit: boolean }
+interface ProductList { items: Product[], page: number, pageSize: number, total: number }
 
 /** the column's default: joining opens an hour before the sale starts */
 const DEFAULT_ROOM_OPENS_SECONDS = 3600
@@ -21,19 +24,22 @@ export class Catalog {
   readonly #stock: CatalogStock
   readonly #paymentWindowSeconds: number
   readonly #rooms: RoomStore
+  readonly #audit: AuditLog
 
-  constructor (options: { repository: ProductRepository, cache: ProductCache, stock: CatalogStock, rooms: RoomStore, paymentWindowSeconds?: number }) {
+  constructor (options: { repository: ProductRepository, cache: ProductCache, stock: CatalogStock, rooms: RoomStore, audit: AuditLog, paymentWindowSeconds?: number }) {
     this.#rooms = options.rooms
+    this.#audit = options.audit
     this.#paymentWindowSeconds = options.paymentWindowSeconds ?? DEFAULT_PAYMENT_WINDOW_SECONDS
     this.#repository = options.repository
     this.#cache = options.cache
     this.#stock = options.stock
   }
 
-  async create (input: NewProduct): Promise<Product> {
+  /** `action`: `simulator.run` when the simulator creates its sale's product */
+  async create (input: NewProduct, actor: AuditActor, action: 'product.create' | 'simulator.run' = 'product.create'): Promise<Product> {
     checkImageUrl(input.imageUrl)
     const window = saleWindow({ saleStartsAt: input.saleStartsAt ?? null, saleEndsAt: input.saleEndsAt ?? null })
-    const id = await this.#repository.create({
+    const id = await this.#audit.change(actor, (db) => this.#repository.create({
       name: input.name.trim(),
       stock: input.stock,
       price: input.price ?? 0,
@@ -44,7 +50,7 @@ export class Catalog {
       saleStartsAt: window.startsAt,
       saleEndsAt: window.endsAt,
       waitingRoom: { enabled: input.waitingRoom?.enabled ?? false, opensSecondsBefore: input.waitingRoom?.opensSecondsBefore ?? DEFAULT_ROOM_OPENS_SECONDS }
-    })
+    }, db), (productId) => ({ action, productId, detail: JSON.stringify({ name: input.name.trim(), stock: input.stock, price: input.price ?? 0 }) }))
     // On sale before the 201. If Redis fails here the product exists in MySQL but is not on sale:
     // we answer 503, and the next stock sync (periodic `sync:stock`, or POST /admin/stock/sync) puts
     // it on sale from MySQL. Rolling the INSERT back instead could race with that sync.
@@ -67,26 +73,36 @@ export class Catalog {
     return { product: toProduct(details, await this.#liveStock(id)), cacheHit: hit }
   }
 
-  async list (query: ProductQuery): Promise<{ items: Product[], page: number, pageSize: number, total: number }> {
+  async list (query: ProductQuery): Promise<ProductList> {
     const name = query.name?.trim()
-    const { items, total } = await this.#repository.page({
+    return this.#page({
       page: query.page,
       pageSize: query.pageSize,
       name: name === '' ? undefined : name,
       onSaleFirst: query.sort === 'on-sale-first',
       hideSoldOut: query.hideSoldOut
     })
+  }
+
+  /** The admin page's list: archived products too, found by id or name. */
+  async listForAdmin (query: AdminProductQuery): Promise<ProductList> {
+    const search = query.search?.trim()
+    return this.#page({ page: query.page, pageSize: query.pageSize, status: query.status, idOrName: search === '' ? undefined : search })
+  }
+
+  async #page (request: PageRequest): Promise<ProductList> {
+    const { items, total } = await this.#repository.page(request)
     const live = await this.#stock.available(items.map((p) => p.id))
     return {
       items: items.map((record) => toProduct(record, live.get(record.id) ?? record.stock)),
-      page: query.page,
-      pageSize: query.pageSize,
+      page: request.page,
+      pageSize: request.pageSize,
       total
     }
   }
 
   /** An archived product is not changed (409 PRODUCT_ARCHIVED), as with restock: it is out of the shop for good. */
-  async update (id: number, changes: ProductChanges): Promise<Product> {
+  async update (id: number, changes: ProductChanges, actor: AuditActor): Promise<Product> {
     checkImageUrl(changes.imageUrl)
     const { saleStartsAt, saleEndsAt, waitingRoom, ...details } = changes
     const movesWindow = saleStartsAt !== undefined || saleEndsAt !== undefined
@@ -99,13 +115,15 @@ export class Catalog {
         saleEndsAt: saleEndsAt !== undefined ? saleEndsAt : current.saleEndsAt
       })
     }
-    const found = await this.#repository.updateDetails(id, {
+    const found = await this.#audit.change(actor, (db) => this.#repository.updateDetails(id, {
       ...details,
       ...(details.name !== undefined ? { name: details.name.trim() } : {}),
       ...(window !== undefined ? { saleStartsAt: window.startsAt, saleEndsAt: window.endsAt } : {}),
       ...(waitingRoom !== undefined ? { waitingRoom: waitingRoom.enabled ? 1 : 0 } : {}),
       ...(waitingRoom?.opensSecondsBefore !== undefined ? { waitingRoomOpensSeconds: waitingRoom.opensSecondsBefore } : {})
-    })
+    }, db), (result) => result !== 'updated'
+      ? null
+      : { action: updateAction(changes), productId: id, detail: JSON.stringify(changes) })
     if (found === 'not-found') throw productNotFound(id)
     if (found === 'archived') throw productArchived(id)
     if (changes.perUserLimit !== undefined || window !== undefined) {
@@ -123,9 +141,10 @@ export class Catalog {
    * Restocking an archived product is refused (409 PRODUCT_ARCHIVED): its units could never be sold,
    * and the request is almost certainly a mistake.
    */
-  async restock (id: number, quantity: number): Promise<Product> {
+  async restock (id: number, quantity: number, actor: AuditActor): Promise<Product> {
     const result = await this.#stock.restock(id, quantity, async () => {
-      const result = await this.#repository.addStock(id, quantity)
+      const result = await this.#audit.change(actor, (db) => this.#repository.addStock(id, quantity, db),
+        (added) => added === 'added' ? { action: 'product.restock', productId: id, detail: JSON.stringify({ quantity }) } : null)
       return { added: result === 'added', result }
     }).catch((error: unknown) => {
       if (error instanceof AppError) throw error
@@ -145,8 +164,11 @@ export class Catalog {
    * Idempotent: a second DELETE answers 200 with the product unchanged, and publishes the status to
    * Redis again (which repairs a first attempt whose Redis write failed).
    */
-  async archive (id: number): Promise<Product> {
-    if (!await this.#repository.archive(id)) throw productNotFound(id)
+  async archive (id: number, actor: AuditActor): Promise<Product> {
+    // A second archive changes nothing and writes no entry.
+    const result = await this.#audit.change(actor, (db) => this.#repository.archive(id, db),
+      (archived) => archived === 'archived' ? { action: 'product.archive', productId: id } : null)
+    if (result === 'not-found') throw productNotFound(id)
     await this.#publishInfo(id, { status: 'archived' })
     await this.#cache.invalidate(id)
     return this.#fresh(id)
@@ -193,6 +215,10 @@ export class Catalog {
     return (await this.#repository.stockOf(id))?.stock ?? 0
   }
 }
+
+/** A change of the waiting room's switch is audited as such; any other change as an update. */
+const updateAction = (changes: ProductChanges): 'waiting-room.configure' | 'product.update' =>
+  changes.waitingRoom !== undefined ? 'waiting-room.configure' : 'product.update'
 
 function toProduct (details: ProductDetails, stock: number): Product {
   return {

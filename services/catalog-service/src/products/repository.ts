@@ -1,5 +1,5 @@
 import type { Pool, MysqlStock, ProductStatus } from '@flash/common'
-import type { ResultSetHeader, RowDataPacket } from 'mysql2/promise'
+import type { Connection, ResultSetHeader, RowDataPacket } from 'mysql2/promise'
 
 // Every SQL statement of the catalog. Stock is written here only by restock (the processor owns the
 // rest); everything else is product details.
@@ -59,6 +59,10 @@ export interface PageRequest {
   /** on-sale and upcoming products before sold-out and ended ones */
   onSaleFirst?: boolean
   hideSoldOut?: boolean
+  /** default `active` (the shop); the admin page finds archived products too */
+  status?: ProductStatus | 'all'
+  /** a product id, or a substring of the name (the admin page's search) */
+  idOrName?: string | undefined
 }
 
 // Sold out or over, as MySQL sees it (its stock trails Redis by the orders still being processed):
@@ -67,6 +71,7 @@ const GONE = '(stock = 0 OR (sale_ends_at IS NOT NULL AND sale_ends_at <= UTC_TI
 
 export type RestockResult = 'added' | 'not-found' | 'archived' | 'too-much'
 export type UpdateResult = 'updated' | 'not-found' | 'archived'
+export type ArchiveResult = 'archived' | 'already-archived' | 'not-found'
 
 /** Total MySQL stock a restock may reach: far below INT UNSIGNED, and exact in a Lua number. */
 export const MAX_TOTAL_STOCK = 2_000_000_000
@@ -133,24 +138,34 @@ export class ProductRepository {
     this.#pool = pool
   }
 
-  async create (product: NewProductRecord): Promise<number> {
-    const [result] = await this.#pool.query<ResultSetHeader>(
+  /** `db`: a transaction's connection (the audit entry commits with the change), else the pool. */
+  async create (product: NewProductRecord, db: Connection = this.#pool): Promise<number> {
+    const [result] = await db.query<ResultSetHeader>(
       'INSERT INTO products (name, price, original_price, stock, image_url, per_user_limit, payment_window_seconds, sale_starts_at, sale_ends_at, waiting_room, waiting_room_opens_seconds) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
       [product.name, product.price, product.originalPrice, product.stock, product.imageUrl, product.perUserLimit, product.paymentWindowSeconds, product.saleStartsAt, product.saleEndsAt,
         product.waitingRoom.enabled ? 1 : 0, product.waitingRoom.opensSecondsBefore])
     return result.insertId
   }
 
-  async findById (id: number): Promise<ProductRecord | null> {
-    const [rows] = await this.#pool.query<ProductRow[]>(`SELECT ${COLUMNS} FROM products WHERE id = ?`, [id])
+  async findById (id: number, db: Connection = this.#pool): Promise<ProductRecord | null> {
+    const [rows] = await db.query<ProductRow[]>(`SELECT ${COLUMNS} FROM products WHERE id = ?`, [id])
     return rows[0] === undefined ? null : toRecord(rows[0])
   }
 
   /** Active products, newest first (optionally on-sale and upcoming first, or only those). */
   async page (request: PageRequest): Promise<{ items: ProductRecord[], total: number }> {
-    let where = request.name ? 'status = \'active\' AND name LIKE ?' : 'status = \'active\''
-    if (request.hideSoldOut === true) where += ` AND NOT ${GONE}`
-    const filter = request.name ? [likeSubstring(request.name)] : []
+    const status = request.status ?? 'active'
+    const conditions: string[] = []
+    const filter: Array<string | number> = []
+    if (status !== 'all') { conditions.push('status = ?'); filter.push(status) }
+    if (request.name) { conditions.push('name LIKE ?'); filter.push(likeSubstring(request.name)) }
+    if (request.idOrName) {
+      const id = /^\d{1,15}$/.test(request.idOrName) ? Number(request.idOrName) : null
+      conditions.push(id === null ? 'name LIKE ?' : '(id = ? OR name LIKE ?)')
+      filter.push(...(id === null ? [] : [id]), likeSubstring(request.idOrName))
+    }
+    if (request.hideSoldOut === true) conditions.push(`NOT ${GONE}`)
+    const where = conditions.length === 0 ? 'TRUE' : conditions.join(' AND ')
     const order = request.onSaleFirst === true ? `${GONE} ASC, id DESC` : 'id DESC'
     const [[rows], [counts]] = await Promise.all([
       this.#pool.query<ProductRow[]>(`SELECT ${COLUMNS} FROM products WHERE ${where} ORDER BY ${order} LIMIT ? OFFSET ?`,
@@ -164,7 +179,7 @@ export class ProductRepository {
    * Changes the details and sale window of an active product (never stock or status), in one guarded
    * statement like addStock: an archived product is not changed (the catalog answers 409 PRODUCT_ARCHIVED).
    */
-  async updateDetails (id: number, changes: ProductDetailChanges): Promise<UpdateResult> {
+  async updateDetails (id: number, changes: ProductDetailChanges, db: Connection = this.#pool): Promise<UpdateResult> {
     const assignments: string[] = []
     const values: Array<string | number | Date | null> = []
     for (const [field, column] of Object.entries(DETAIL_COLUMNS) as Array<[keyof ProductDetailChanges, string]>) {
@@ -175,11 +190,11 @@ export class ProductRepository {
     }
     if (assignments.length > 0) {
       // updated_at is set explicitly: ON UPDATE does not fire when the new values equal the old ones.
-      const [result] = await this.#pool.query<ResultSetHeader>(
+      const [result] = await db.query<ResultSetHeader>(
         `UPDATE products SET ${assignments.join(', ')}, updated_at = CURRENT_TIMESTAMP(3) WHERE id = ? AND status = 'active'`, [...values, id])
       if (result.affectedRows > 0) return 'updated'
     }
-    const current = await this.findById(id)
+    const current = await this.findById(id, db)
     if (current === null) return 'not-found'
     return current.status === 'archived' ? 'archived' : 'updated'
   }
@@ -188,24 +203,25 @@ export class ProductRepository {
    * Adds units to MySQL stock of an active product, in one guarded statement (a concurrent archive
    * cannot slip in between a check and the write).
    */
-  async addStock (id: number, quantity: number): Promise<RestockResult> {
-    const [result] = await this.#pool.query<ResultSetHeader>(
+  async addStock (id: number, quantity: number, db: Connection = this.#pool): Promise<RestockResult> {
+    const [result] = await db.query<ResultSetHeader>(
       'UPDATE products SET stock = stock + ? WHERE id = ? AND status = \'active\' AND stock <= ?',
       [quantity, id, MAX_TOTAL_STOCK - quantity])
     if (result.affectedRows > 0) return 'added'
-    const current = await this.findById(id)
+    const current = await this.findById(id, db)
     if (current === null) return 'not-found'
     return current.status === 'archived' ? 'archived' : 'too-much'
   }
 
   /**
-   * false when the product does not exist. Archiving is idempotent: an archived product is left as it
+   * `not-found` when the product does not exist. Archiving is idempotent: an archived product is left as it
    * is (its updatedAt says when it was archived, not when someone last asked).
    */
-  async archive (id: number): Promise<boolean> {
-    const [result] = await this.#pool.query<ResultSetHeader>(
+  async archive (id: number, db: Connection = this.#pool): Promise<ArchiveResult> {
+    const [result] = await db.query<ResultSetHeader>(
       'UPDATE products SET status = \'archived\', updated_at = CURRENT_TIMESTAMP(3) WHERE id = ? AND status = \'active\'', [id])
-    return result.affectedRows > 0 || (await this.findById(id)) !== null
+    if (result.affectedRows > 0) return 'archived'
+    return (await this.findById(id, db)) === null ? 'not-found' : 'already-archived'
   }
 
   /** What stock sync puts on sale (read after sync has read the product's change counter). */

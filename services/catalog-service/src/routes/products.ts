@@ -1,15 +1,16 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import etag from '@fastify/etag'
 import type { FastifyReply, onRequestAsyncHookHandler } from 'fastify'
-import { adminSecurity, ErrorResponse } from '@flash/common'
+import { adminSecurity, ErrorResponse, type OperatorAuth } from '@flash/common'
+import { actorOf } from '../audit/audit-log.ts'
 import type { Catalog } from '../products/catalog.ts'
 import type { CatalogMetrics } from '../metrics.ts'
-import { NewProduct, Product, ProductChanges, ProductPage, ProductParams, ProductQuery, Restock } from '../schemas.ts'
+import { AdminProductQuery, CreateHeaders, NewProduct, Product, ProductChanges, ProductPage, ProductParams, ProductQuery, Restock } from '../schemas.ts'
 
 export interface ProductRouteOptions {
   catalog: Catalog
-  /** checks the admin token; runs onRequest, so an anonymous caller learns nothing from validation */
-  admin: onRequestAsyncHookHandler
+  /** checks the operator (role admin for writes); runs onRequest, so an anonymous caller learns nothing from validation */
+  operators: OperatorAuth
   metrics: CatalogMetrics
 }
 
@@ -27,17 +28,36 @@ function readHeaders (reply: FastifyReply): FastifyReply {
     .header('x-server-time', String(Date.now()))
 }
 
-export const productRoutes: FastifyPluginAsyncTypebox<ProductRouteOptions> = async (app, { catalog, admin, metrics }) => {
+export const productRoutes: FastifyPluginAsyncTypebox<ProductRouteOptions> = async (app, { catalog, operators, metrics }) => {
+  const write = operators.require('write') as onRequestAsyncHookHandler
+  const read = operators.require('read') as onRequestAsyncHookHandler
+
   app.post('/products', {
-    onRequest: admin,
+    onRequest: write,
+    config: { audit: 'product.create' },
     schema: {
       tags: ['products'],
       summary: 'Create a product and put its stock on sale',
       security: adminSecurity,
+      headers: CreateHeaders,
       body: NewProduct,
       response: { 201: Product, ...errors }
     }
-  }, async (request, reply) => reply.code(201).send(await catalog.create(request.body)))
+  }, async (request, reply) => {
+    const action = request.headers['x-admin-context'] === 'simulator' ? 'simulator.run' : 'product.create'
+    return reply.code(201).send(await catalog.create(request.body, actorOf(request), action))
+  })
+
+  app.get('/admin/products', {
+    onRequest: read,
+    schema: {
+      tags: ['products'],
+      summary: 'Admin: products of any status (archived ones too), found by id or name, newest first',
+      security: adminSecurity,
+      querystring: AdminProductQuery,
+      response: { 200: ProductPage, ...errors }
+    }
+  }, async (request) => catalog.listForAdmin(request.query))
 
   // The reads, in their own scope: only they get ETags (and 304 for a matching If-None-Match).
   const readRoutes: FastifyPluginAsyncTypebox = async (reads) => {
@@ -74,7 +94,8 @@ export const productRoutes: FastifyPluginAsyncTypebox<ProductRouteOptions> = asy
   await app.register(readRoutes)
 
   app.patch('/products/:id', {
-    onRequest: admin,
+    onRequest: write,
+    config: { audit: 'product.update' },
     schema: {
       tags: ['products'],
       summary: 'Change name, price, image, per-user limit or sale window (moving a window during a sale is safe; 409 for an archived product)',
@@ -83,10 +104,11 @@ export const productRoutes: FastifyPluginAsyncTypebox<ProductRouteOptions> = asy
       body: ProductChanges,
       response: { 200: Product, ...errors }
     }
-  }, async (request) => catalog.update(request.params.id, request.body))
+  }, async (request) => catalog.update(request.params.id, request.body, actorOf(request)))
 
   app.post('/products/:id/restock', {
-    onRequest: admin,
+    onRequest: write,
+    config: { audit: 'product.restock' },
     schema: {
       tags: ['products'],
       summary: 'Add units to MySQL and, during a sale, to Redis (409 for an archived product)',
@@ -95,10 +117,11 @@ export const productRoutes: FastifyPluginAsyncTypebox<ProductRouteOptions> = asy
       body: Restock,
       response: { 200: Product, ...errors }
     }
-  }, async (request) => catalog.restock(request.params.id, request.body.quantity))
+  }, async (request) => catalog.restock(request.params.id, request.body.quantity, actorOf(request)))
 
   app.delete('/products/:id', {
-    onRequest: admin,
+    onRequest: write,
+    config: { audit: 'product.archive' },
     schema: {
       tags: ['products'],
       summary: 'Archive: the product leaves the shop and takes no new orders; its order history stays. Idempotent: archiving again changes nothing',
@@ -106,5 +129,5 @@ export const productRoutes: FastifyPluginAsyncTypebox<ProductRouteOptions> = asy
       params: ProductParams,
       response: { 200: Product, ...errors }
     }
-  }, async (request) => catalog.archive(request.params.id))
+  }, async (request) => catalog.archive(request.params.id, actorOf(request)))
 }

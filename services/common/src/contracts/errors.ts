@@ -34,6 +34,11 @@ export const ErrorCode = {
   /** one answer for a wrong password and an unknown username alike (no enumeration) */
   INVALID_CREDENTIALS: 'INVALID_CREDENTIALS',
   USERNAME_TAKEN: 'USERNAME_TAKEN',
+  // operators (admin routes)
+  /** an operator with the role viewer asked an admin route that changes something */
+  OPERATOR_READ_ONLY: 'OPERATOR_READ_ONLY',
+  /** no operator with this id */
+  OPERATOR_NOT_FOUND: 'OPERATOR_NOT_FOUND',
   // payments
   /** the order is not awaiting payment (paid, expired, withdrawn, free, or not processed yet); details: status */
   ORDER_NOT_PAYABLE: 'ORDER_NOT_PAYABLE',

@@ -84,3 +84,25 @@ export const Page = <Item extends TSchema>(item: Item) => Type.Object({
   pageSize: Type.Integer(),
   total: Type.Integer()
 })
+
+/** Operators' roles (auth/operators.ts): admin may use every admin route, viewer only the reads. */
+export const OperatorRole = Type.Union([Type.Literal('admin'), Type.Literal('viewer')])
+export type OperatorRole = Static<typeof OperatorRole>
+
+/** What the audit log records (MySQL `audit_log.action`): every admin write, by the catalog. */
+export const AuditAction = Type.Union([
+  Type.Literal('product.create'),
+  Type.Literal('product.update'),
+  Type.Literal('waiting-room.configure'),
+  Type.Literal('product.restock'),
+  Type.Literal('product.archive'),
+  Type.Literal('stock.sync'),
+  Type.Literal('stock.release-stale'),
+  Type.Literal('simulator.run'),
+  Type.Literal('operator.create'),
+  Type.Literal('operator.role')
+])
+export type AuditAction = Static<typeof AuditAction>
+/** `ok`: done; `refused`: a 4xx, nothing changed; `failed`: a 5xx (what MySQL holds says what was done) */
+export const AuditOutcome = Type.Union([Type.Literal('ok'), Type.Literal('refused'), Type.Literal('failed')])
+export type AuditOutcome = Static<typeof AuditOutcome>

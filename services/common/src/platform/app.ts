@@ -127,7 +127,7 @@ export async function createPlatformApp (options: PlatformOptions): Promise<App>
       info: { title: options.service, description: options.description, version: options.version ?? '1.0.0' },
       components: {
         securitySchemes: {
-          adminToken: { type: 'http', scheme: 'bearer', description: 'ADMIN_TOKEN' },
+          adminToken: { type: 'http', scheme: 'bearer', description: 'an operator access token (POST /auth/operators/login) or ADMIN_TOKEN' },
           // buyer sessions: the same HS256 access token, from a header or the browser's cookie
           buyerToken: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'access token from POST /auth/login' },
           buyerCookie: { type: 'apiKey', in: 'cookie', name: 'fs_access', description: 'httpOnly access cookie set by /auth/login' },

@@ -173,6 +173,7 @@ export const orderRoutes: FastifyPluginAsyncTypebox<OrderRoutesOptions> = async 
     }
   }, async (request, reply) => {
     const caller = callers.of(request, { admin: true })
+    callers.assertMayChange(caller)
     const receipt = request.headers['x-order-receipt']
     await cancellation.request(request.params.id, request.id, request.log, (order) => callers.mayAccess(caller, order, receipt))
     return reply.code(202).send({ orderId: request.params.id, status: 'cancel-requested' as const, message: 'cancellation requested' })

@@ -1,8 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { randomBytes } from 'node:crypto'
 import {
-  AppError, ErrorCode, ErrorResponse, adminSecurity, buyerSecurity, estimateWaitSeconds, requireAdmin, preStartScore, serviceUnavailable,
-  type Callers, type RoomPasses, type RoomStatus as StoredStatus, type RoomStore
+  AppError, ErrorCode, ErrorResponse, adminSecurity, buyerSecurity, estimateWaitSeconds, preStartScore, serviceUnavailable,
+  type Callers, type OperatorAuth, type RoomPasses, type RoomStatus as StoredStatus, type RoomStore
 } from '@flash/common'
 import type { FastifyRequest } from 'fastify'
 import { RoomChallenge, RoomHeaders, RoomJoinBody, RoomParams, RoomStatus, RoomSummary } from '../schemas.ts'
@@ -15,7 +15,7 @@ export interface RoomRoutesOptions {
   passes: RoomPasses
   callers: Callers
   pollMs: number
-  adminToken: string
+  operators: OperatorAuth
   guests: RoomGuests
 }
 
@@ -98,7 +98,7 @@ export const roomRoutes: FastifyPluginAsyncTypebox<RoomRoutesOptions> = async (a
   })
 
   app.get('/rooms/:productId', {
-    preHandler: requireAdmin(options.adminToken),
+    preHandler: options.operators.require('read'),
     schema: {
       tags,
       summary: 'Admin: a product\'s waiting room — waiting, holding a pass, admitted, bought, left',
