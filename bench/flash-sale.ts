@@ -8,12 +8,13 @@ import { createRedisCluster } from '@flash/common/clients/redis.ts'
 import { loadConfig, MysqlEnv, RedisEnv, AdminEnv } from '@flash/common/config.ts'
 import { StockStore } from '@flash/common/stock/store.ts'
 import { httpCeiling, redisCeiling, sqlCeiling } from './ceilings.ts'
-import { loadStats, perSecond, renderTable, stockSeries, writeReport, type Report, type ScenarioSummary, type Target } from './report.ts'
+import { fmt, loadStats, perSecond, renderTable, stockSeries, writeReport, type Report, type ScenarioSummary, type Target } from './report.ts'
 import { runScenario, SCENARIO_NAMES, type ScenarioName, type ScenarioResult, type ScenarioSpec } from './scenarios.ts'
 import { measureFloor, type FloorReport } from './floor.ts'
 import { compare, oursOf, runNaive, writeNaiveSvg, type NaiveComparison } from './versus-naive.ts'
 import { FAULT_NAMES, type FaultName, type FaultPlan } from './fault.ts'
 import { runPay, type PayReport, type PaySpec } from './pay.ts'
+import { runCrowd, type CrowdReport, type CrowdSpec } from './crowd.ts'
 import { COMPONENTS } from './cpu.ts'
 import { mintBuyers, measureVerifyCost } from './buyers.ts'
 
@@ -37,6 +38,9 @@ if (Number(process.versions.node.split('.')[0]) < 24) {
 //   PAY_STOCK=5000 PAY_BUYERS=20000 PAY_WINDOW_SECONDS=20 PAY_SHARE=0.7 PAY_PRICE=1999 PAY_RETRY_RATE=200
 //   PAY_HORIZON_SECONDS=(2 windows + 10) PAY_HOLD_BOUND_MS=5000 PAY_WEBHOOK_CONCURRENCY=50
 //   PAYMENTS_URL=http://127.0.0.1:3004             pay: a priced sale with a payment window (bench/pay.ts)
+//   CROWD_BUYERS=50000 CROWD_STOCK=2000 CROWD_CONNECTIONS=1000 CROWD_JOIN_SECONDS=20 CROWD_RETRY_MS=200
+//   CROWD_PROBES=50                                crowd: the same crowd with the waiting room and without
+//                                                  it (bench/crowd.ts)
 //                                                  (it stops what everyone on the machine shares)
 //   STOCK=20000 REQUESTS=100000 CONNECTIONS=100   sale: units on sale, buyers (one unit each), connections
 //   SOLD_OUT_REQUESTS=50000 UNITS_BACK=50          sold-out: buyers for 1 unit; units restocked mid-run
@@ -57,7 +61,7 @@ if (Number(process.versions.node.split('.')[0]) < 24) {
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 
 /** Scenarios with their own runner and their own section of the report (not a product sale of runScenario). */
-const OWN_RUNNER = ['floor', 'naive', 'pay'] as const
+const OWN_RUNNER = ['floor', 'naive', 'pay', 'crowd'] as const
 type OwnRunnerName = typeof OWN_RUNNER[number]
 const ALL_SCENARIOS = [...SCENARIO_NAMES, ...OWN_RUNNER] as const
 type AnyScenarioName = ScenarioName | OwnRunnerName
@@ -73,6 +77,7 @@ export interface Knobs {
   FAULT_SECONDS: number
   PAY: Omit<PaySpec, 'connections'>
   PAYMENTS_URL: string
+  CROWD: Omit<CrowdSpec, 'timeoutSeconds'>
   SOLD_OUT_REQUESTS: number
   UNITS_BACK: number
   ACCEPT_ORDERS: number
@@ -162,6 +167,14 @@ export function readKnobs (env: NodeJS.ProcessEnv = process.env): Knobs {
       webhookConcurrency: int('PAY_WEBHOOK_CONCURRENCY', 50)
     },
     PAYMENTS_URL: (env.PAYMENTS_URL || 'http://127.0.0.1:3004').replace(/\/+$/, ''),
+    CROWD: {
+      buyers: int('CROWD_BUYERS', 50_000),
+      stock: int('CROWD_STOCK', 2000),
+      connections: int('CROWD_CONNECTIONS', 1000),
+      joinSeconds: int('CROWD_JOIN_SECONDS', 20),
+      retryMs: int('CROWD_RETRY_MS', 200),
+      probes: int('CROWD_PROBES', 50, 0)
+    },
     SOLD_OUT_REQUESTS: int('SOLD_OUT_REQUESTS', 50_000),
     UNITS_BACK: int('UNITS_BACK', 50),
     ACCEPT_ORDERS: int('ACCEPT_ORDERS', 50_000),
@@ -255,7 +268,15 @@ export async function runBench (knobs: Knobs = readKnobs()): Promise<BenchOutcom
     let naive: NaiveComparison | null = null
     let naiveChart: string | null = null
     let pay: PayReport | null = null
+    let crowd: CrowdReport | null = null
     for (const name of knobs.SCENARIOS) {
+      if (name === 'crowd') {
+        crowd = await runCrowd({
+          pool, redis, store, log, runTag, runDir: knobs.LOCAL_RUN_DIR, sampleMs: knobs.SAMPLE_MS, drainTimeoutMs: knobs.DRAIN_TIMEOUT_SECONDS * 1000,
+          gatewayUrl: knobs.GATEWAY_URL, catalogUrl: knobs.CATALOG_URL, adminToken: knobs.ADMIN_TOKEN
+        }, { ...knobs.CROWD, timeoutSeconds: knobs.TIMEOUT_SECONDS })
+        continue
+      }
       if (name === 'pay') {
         if (!(await answers(`${knobs.PAYMENTS_URL}/health/live`))) {
           log(`pay: skipped (no payment-service answers at ${knobs.PAYMENTS_URL})`)
@@ -270,7 +291,7 @@ export async function runBench (knobs: Knobs = readKnobs()): Promise<BenchOutcom
       }
       if (name === 'naive') {
         const sale = specOf(knobs, 'sale')
-        const fault: FaultPlan | undefined = knobs.FAULT === null ? undefined : { name: knobs.FAULT, afterAnswered: Math.floor(sale.requests / 3), downMs: knobs.FAULT_SECONDS * 1000 }
+        const fault: FaultPlan | undefined = knobs.FAULT === null ? undefined : { name: knobs.FAULT, afterAccepted: Math.floor(sale.stock / 3), downMs: knobs.FAULT_SECONDS * 1000 }
         // Ours: the sale of this run with the same spec, else one run now (with the fault, always its own).
         let ours = fault === undefined ? results.find((r) => r.name === 'sale' && r.fault === null) : undefined
         if (ours === undefined) {
@@ -303,7 +324,7 @@ export async function runBench (knobs: Knobs = readKnobs()): Promise<BenchOutcom
     }
     // The first product sale is the one the report details; a run of own-runner scenarios alone has none.
     const primary = results[0]
-    if (primary === undefined && floor === null && naive === null && pay === null) throw new Error('no scenario ran')
+    if (primary === undefined && floor === null && naive === null && pay === null && crowd === null) throw new Error('no scenario ran')
     const ceilingRequests = primary?.spec.requests ?? knobs.REQUESTS
     const ceilingConnections = primary?.spec.connections ?? knobs.CONNECTIONS
 
@@ -333,10 +354,11 @@ export async function runBench (knobs: Knobs = readKnobs()): Promise<BenchOutcom
       processorToSql: ratio(primary?.processor.perSecond, sqlRate?.perSecond),
       gatewayToRedis: ratio(primary?.stats.requestsPerSecond, redisRate?.perSecond)
     }
-    const targets = [...targetsOf(knobs, results, summaries), ...floorTargets(floor), ...payTargets(pay)]
+    const targets = [...targetsOf(knobs, results, summaries), ...floorTargets(floor), ...payTargets(pay), ...crowdTargets(crowd)]
     const allChecks = [
       ...results.flatMap((r) => r.verification.checks.map((c) => ({ ...c, name: `[${r.name}] ${c.name}` }))),
-      ...(pay?.checks ?? []).map((c) => ({ ...c, name: `[pay] ${c.name}` }))
+      ...(pay?.checks ?? []).map((c) => ({ ...c, name: `[pay] ${c.name}` })),
+      ...(crowd === null ? [] : [crowd.room, crowd.noRoom]).flatMap((side) => side.checks.map((c) => ({ ...c, name: `[crowd, ${side.mode}] ${c.name}` })))
     ]
     const report: Report = {
       runId,
@@ -351,6 +373,7 @@ export async function runBench (knobs: Knobs = readKnobs()): Promise<BenchOutcom
       floor,
       naive,
       pay,
+      crowd,
       targets,
       verification: {
         confirmedUnits: primary?.verification.confirmedUnits ?? 0,
@@ -358,7 +381,10 @@ export async function runBench (knobs: Knobs = readKnobs()): Promise<BenchOutcom
         redisStock: primary?.verification.redisStock ?? null,
         passed: allChecks.every((c) => c.ok),
         checks: allChecks,
-        warnings: results.flatMap((r) => r.verification.warnings.map((w) => `[${r.name}] ${w}`))
+        warnings: [
+          ...results.flatMap((r) => r.verification.warnings.map((w) => `[${r.name}] ${w}`)),
+          ...(crowd === null ? [] : [crowd.room, crowd.noRoom]).flatMap((side) => side.warnings.map((w) => `[crowd, ${side.mode}] ${w}`))
+        ]
       }
     }
     const files = writeReport(report, knobs.RESULTS_DIR)
@@ -379,6 +405,23 @@ function payTargets (pay: PayReport | null): Target[] {
     value: pay === null ? 'not run' : p99 == null ? 'nothing expired' : `${Math.round(p99)} ms (${pay.expiryLag.measured} expiries)`,
     met: p99 == null ? null : p99 <= 2000
   }]
+}
+
+/**
+ * The crowd's goals with the room on: nothing waits past 2 s, and the gateway turns almost nobody away
+ * (at most 1 % of the buyers: a refusal is an answer ≥ 400 or none at all).
+ */
+function crowdTargets (crowd: CrowdReport | null): Target[] {
+  const room = crowd?.room
+  return [
+    { name: 'crowd with the room: requests past 2 s', goal: '0', value: room === undefined ? 'not run' : `${fmt(room.past2s)} of ${fmt(room.requests)}`, met: room === undefined ? null : room.past2s === 0 },
+    {
+      name: 'crowd with the room: refusals at the gateway',
+      goal: '≤ 1% of buyers',
+      value: room === undefined || crowd === null ? 'not run' : `${fmt(room.refusals)} (${(room.refusals * 100 / crowd.spec.buyers).toFixed(2)}%; without the room ${fmt(crowd.noRoom.refusals)})`,
+      met: room === undefined || crowd === null ? null : room.refusals <= crowd.spec.buyers / 100
+    }
+  ]
 }
 
 /** What the report details of the first product sale of the run (none: nulls and empty series). */

@@ -35,7 +35,7 @@ export interface ScenarioSpec {
   unitsBack?: { units: number, afterAnswered: number }
   /** backlog: stop the processor for the burst, start it afterwards */
   processorStopped?: boolean
-  /** a broker or MySQL stopped once `afterAnswered` requests were answered, started `downMs` later (bench/fault.ts) */
+  /** a broker or MySQL stopped once `afterAccepted` orders were accepted, started `downMs` later (bench/fault.ts) */
   fault?: FaultPlan
 }
 
@@ -162,8 +162,8 @@ export async function runScenario (ctx: ScenarioContext, spec: ScenarioSpec): Pr
     runTag,
     authorizations,
     timeoutSeconds: ctx.timeoutSeconds,
+    onAccepted: () => fault?.onAccepted(),
     onAnswered: (answered) => {
-      fault?.onAnswered(answered)
       if (spec.unitsBack === undefined || restocked !== null || answered < spec.unitsBack.afterAnswered) return
       restockSentAt = performance.now()
       restocked = restock(ctx, productId, spec.unitsBack.units).then(() => performance.now())

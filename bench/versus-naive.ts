@@ -192,7 +192,7 @@ export async function runNaive (ctx: NaiveContext, spec: { stock: number, reques
       runTag: `${ctx.runTag}naive`,
       authorizations: mintBuyers(spec.requests, `${ctx.runTag}naive`).map((b) => b.authorization),
       timeoutSeconds: ctx.timeoutSeconds,
-      onAnswered: (answered) => fault?.onAnswered(answered)
+      onAccepted: () => fault?.onAccepted()
     })
     const atAnswers = snapshot()
     const faultOutcome = fault === null ? null : await fault.over(load.epochAt0)
