@@ -18,7 +18,9 @@ import { percentile, fmt } from './report.ts'
 // perUserLimit 1), over CONNECTIONS connections, against the stack's gateway and processor. The same
 // crowd twice in one run:
 //   room     the product's waiting room is on: the buyers join spread over JOIN_SECONDS before the
-//            start, poll after the `pollAfterMs` they are told, and order once admitted, with the pass
+//            start, poll after the `pollAfterMs` they are told, and order once admitted, with the pass —
+//            as the shop's queue page does (frontend/src/views/QueueView.vue): a refused join is tried
+//            again after 10 s, a failed poll after `pollAfterMs`, a refused order after its Retry-After
 //   no room  a product without a room: every buyer sends its order at once and, refused with anything
 //            but "sold out", tries again after RETRY_MS (or the Retry-After it was given)
 // Both wait for the drain and are checked from MySQL and Redis (I1–I5 of bench/verify.ts, no buyer past
@@ -41,6 +43,8 @@ export interface CrowdSpec {
   retryMs: number
   /** room: buyers who try to order without a pass once the sale started (each must be refused) */
   probes: number
+  /** each side gives up this long after its start: buyers still waiting then are reported unserved */
+  deadlineSeconds: number
   timeoutSeconds: number
 }
 
@@ -85,6 +89,8 @@ export interface CrowdSide {
   /** from the poll that said "admitted" to the order's 202, p99 */
   admissionToAcceptedP99Ms: number | null
   sold: number
+  /** buyers neither sold a unit nor told "sold out" by the deadline */
+  unserved: number
   /** from the start to the last 202 */
   sellOutMs: number | null
   /** the room's four Redis keys, peak of the samples (MEMORY USAGE) */
@@ -100,6 +106,10 @@ export interface CrowdReport { spec: CrowdSpec, room: CrowdSide, noRoom: CrowdSi
 
 const TICK_MS = 10
 const START_AFTER_JOINS_MS = 3000
+/** the shop's queue page: a refused join is asked again after 10 s; a poll's default interval */
+const JOIN_AGAIN_MS = 10_000
+const POLL_MS = 5000
+const PROBE_ATTEMPTS = 20
 
 // A buyer's next step.
 const JOIN = 0
@@ -119,6 +129,7 @@ class Crowd {
   #ready: number[] = []
   #readyHead = 0
   #inFlight = 0
+  #stopped = false
   #timer: NodeJS.Timeout | null = null
   /** the next slot the wheel turns to (performance.now() / TICK_MS) */
   #slot = Math.floor(performance.now() / TICK_MS)
@@ -142,6 +153,7 @@ class Crowd {
 
   /** Wakes `buyer` at `at` (performance.now() ms). */
   wake (buyer: number, at: number): void {
+    if (this.#stopped) return
     this.#dueAt[buyer] = at
     // A slot the wheel has passed already is the next one it turns to.
     const slot = Math.max(this.#slot, Math.floor(at / TICK_MS))
@@ -154,6 +166,18 @@ class Crowd {
   done (): void {
     if (--this.#left === 0) this.#finished.resolve()
   }
+
+  /** The deadline: nothing more is sent, and the run ends once what is in flight was answered. */
+  stop (): void {
+    this.#stopped = true
+    this.#wheel.clear()
+    this.#ready = []
+    this.#readyHead = 0
+    if (this.#inFlight === 0) this.#finished.resolve()
+  }
+
+  /** buyers neither through nor given up on */
+  get left (): number { return this.#left }
 
   async run (): Promise<void> {
     this.#timer = setInterval(() => {
@@ -181,7 +205,8 @@ class Crowd {
       this.#inFlight++
       this.#step(buyer).catch((error: unknown) => { this.#finished.reject(error) }).finally(() => {
         this.#inFlight--
-        this.#pump()
+        if (this.#stopped && this.#inFlight === 0) this.#finished.resolve()
+        else this.#pump()
       })
     }
     if (this.#readyHead > 10_000 && this.#readyHead * 2 > this.#ready.length) {
@@ -355,7 +380,7 @@ async function runSide (ctx: CrowdContext, spec: CrowdSpec, mode: CrowdMode): Pr
     else polls++
     if (performance.now() < startsAt) roomRequestsBeforeStart++
     if (answer.status !== 200) {
-      crowd.wake(buyer, afterRefusal(answer))
+      crowd.wake(buyer, performance.now() + (joining ? JOIN_AGAIN_MS : POLL_MS))
       return
     }
     if (joining) {
@@ -374,7 +399,7 @@ async function runSide (ctx: CrowdContext, spec: CrowdSpec, mode: CrowdMode): Pr
       crowd.done()
     } else {
       if (told.state === 'none') state[buyer] = JOIN // the place was freed: join again
-      crowd.wake(buyer, performance.now() + Number(told.pollAfterMs ?? 5000))
+      crowd.wake(buyer, performance.now() + Number(told.pollAfterMs ?? POLL_MS))
     }
   })
 
@@ -393,9 +418,14 @@ async function runSide (ctx: CrowdContext, spec: CrowdSpec, mode: CrowdMode): Pr
   }, 5000)
   // Buyers of the crowd who try to order without a pass once the sale has started: each must be refused.
   const probes = room ? probeWithoutPass(ctx, productId, buyers.slice(spec.buyers), body, startsAt + 2000) : Promise.resolve([])
+  const deadline = setTimeout(() => {
+    ctx.log(`crowd (${mode}): the deadline (${spec.deadlineSeconds} s after the start) passed with ${crowd.left} buyers waiting: giving up on them`)
+    crowd.stop()
+  }, Math.max(0, startsAt - performance.now()) + spec.deadlineSeconds * 1000)
   try {
     await crowd.run()
   } finally {
+    clearTimeout(deadline)
     clearTimeout(startTimer)
     clearInterval(progress)
     if (memoryTimer !== null) clearInterval(memoryTimer)
@@ -443,6 +473,7 @@ async function runSide (ctx: CrowdContext, spec: CrowdSpec, mode: CrowdMode): Pr
     admitted: admittedBuyers.size,
     admissionToAcceptedP99Ms: p99(toAccepted),
     sold: verification.confirmedUnits,
+    unserved: crowd.left,
     sellOutMs: orders.accepted.size >= spec.stock && lastAcceptedAt > 0 ? lastAcceptedAt - startsAt : null,
     roomPeakBytes: room ? roomPeakBytes : null,
     gatewayPeakRssMb: sampler.memoryPeaks()['order-gateway'] === undefined ? null : Math.round((sampler.memoryPeaks()['order-gateway']?.peakRssKb ?? 0) / 1024),
@@ -456,13 +487,19 @@ async function runSide (ctx: CrowdContext, spec: CrowdSpec, mode: CrowdMode): Pr
 async function probeWithoutPass (ctx: CrowdContext, productId: number, probes: Array<{ authorization: string }>, body: string, at: number): Promise<number[]> {
   await new Promise((resolve) => setTimeout(resolve, Math.max(0, at - performance.now())))
   return await Promise.all(probes.map(async (buyer, i) => {
-    const response = await fetch(`${ctx.gatewayUrl}/orders`, {
-      method: 'POST',
-      headers: { authorization: buyer.authorization, 'content-type': 'application/json', 'idempotency-key': `bench-${ctx.runTag}-probe-${i}`, 'x-forwarded-for': buyerAddress(200_000 + i) },
-      body
-    }).catch(() => null)
-    await response?.arrayBuffer()
-    return response?.status ?? 0
+    // Shed (503) or unanswered: asked again after a second, as any buyer would.
+    let status = 0
+    for (let attempt = 0; attempt < PROBE_ATTEMPTS && (status === 0 || status === 503); attempt++) {
+      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 1000))
+      const response = await fetch(`${ctx.gatewayUrl}/orders`, {
+        method: 'POST',
+        headers: { authorization: buyer.authorization, 'content-type': 'application/json', 'idempotency-key': `bench-${ctx.runTag}-probe-${i}`, 'x-forwarded-for': buyerAddress(200_000 + i) },
+        body
+      }).catch(() => null)
+      await response?.arrayBuffer()
+      status = response?.status ?? 0
+    }
+    return status
   }))
 }
 
@@ -489,6 +526,7 @@ export function crowdLines (crowd: CrowdReport | null): string[] {
     ['p99, every request', ms(room.p99Ms), ms(noRoom.p99Ms)],
     ['requests past 2 s (or unanswered)', fmt(room.past2s), fmt(noRoom.past2s)],
     ['generator lag p99 (its own queue)', ms(room.lagP99Ms), ms(noRoom.lagP99Ms)],
+    ['buyers unserved at the deadline', fmt(room.unserved), fmt(noRoom.unserved)],
     ['units sold (MySQL)', `${fmt(room.sold)} of ${fmt(spec.stock)}`, `${fmt(noRoom.sold)} of ${fmt(spec.stock)}`],
     ['time to sell out (from the start)', room.sellOutMs === null ? 'did not sell out' : ms(room.sellOutMs), noRoom.sellOutMs === null ? 'did not sell out' : ms(noRoom.sellOutMs)],
     ['refusals at the gateway (≥ 400 or unanswered)', fmt(room.refusals), fmt(noRoom.refusals)],

@@ -39,7 +39,7 @@ if (Number(process.versions.node.split('.')[0]) < 24) {
 //   PAY_HORIZON_SECONDS=(2 windows + 10) PAY_HOLD_BOUND_MS=5000 PAY_WEBHOOK_CONCURRENCY=50
 //   PAYMENTS_URL=http://127.0.0.1:3004             pay: a priced sale with a payment window (bench/pay.ts)
 //   CROWD_BUYERS=50000 CROWD_STOCK=2000 CROWD_CONNECTIONS=1000 CROWD_JOIN_SECONDS=20 CROWD_RETRY_MS=200
-//   CROWD_PROBES=50                                crowd: the same crowd with the waiting room and without
+//   CROWD_PROBES=50 CROWD_DEADLINE_SECONDS=180     crowd: the same crowd with the waiting room and without
 //                                                  it (bench/crowd.ts)
 //                                                  (it stops what everyone on the machine shares)
 //   STOCK=20000 REQUESTS=100000 CONNECTIONS=100   sale: units on sale, buyers (one unit each), connections
@@ -173,7 +173,8 @@ export function readKnobs (env: NodeJS.ProcessEnv = process.env): Knobs {
       connections: int('CROWD_CONNECTIONS', 1000),
       joinSeconds: int('CROWD_JOIN_SECONDS', 20),
       retryMs: int('CROWD_RETRY_MS', 200),
-      probes: int('CROWD_PROBES', 50, 0)
+      probes: int('CROWD_PROBES', 50, 0),
+      deadlineSeconds: int('CROWD_DEADLINE_SECONDS', 180)
     },
     SOLD_OUT_REQUESTS: int('SOLD_OUT_REQUESTS', 50_000),
     UNITS_BACK: int('UNITS_BACK', 50),

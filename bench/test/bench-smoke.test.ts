@@ -49,3 +49,40 @@ t.test('a small flash sale sells exactly its stock, loses nothing, and writes it
   t.match(readFileSync(files.svg, 'utf8'), /^<svg /, 'the chart is an SVG')
   t.ok(report.ceilings.http && report.ceilings.redis && report.ceilings.sql, 'the ceilings ran')
 })
+
+t.test('a tiny crowd sells exactly its stock with the waiting room and without it, and only to admitted buyers', async (t) => {
+  const resultsDir = mkdtempSync(join(tmpdir(), 'bench-smoke-crowd-'))
+  t.teardown(() => rmSync(resultsDir, { recursive: true, force: true }))
+  const knobs = readKnobs({
+    ...process.env,
+    SCENARIOS: 'crowd',
+    CROWD_BUYERS: '200',
+    CROWD_STOCK: '40',
+    CROWD_CONNECTIONS: '40',
+    CROWD_JOIN_SECONDS: '1',
+    CROWD_PROBES: '5',
+    CEILINGS: 'off',
+    STRICT_TARGETS: '0',
+    RESULTS_DIR: resultsDir
+  })
+  const { report, passed } = await runBench(knobs)
+  const crowd = report.crowd
+  if (crowd === null) throw new Error('the crowd scenario did not report')
+
+  t.ok(passed, 'the bench passed')
+  for (const side of [crowd.room, crowd.noRoom]) {
+    t.ok(side.checks.every((c) => c.ok), `${side.mode}: every check holds: ${side.checks.filter((c) => !c.ok).map((c) => `${c.id} ${c.name}: ${c.detail}`).join('; ')}`)
+    t.equal(side.sold, 40, `${side.mode}: exactly the stock was sold (units confirmed in MySQL)`)
+    t.not(side.sellOutMs, null, `${side.mode}: it sold out`)
+  }
+  const names = crowd.room.checks.map((c) => c.name)
+  for (const name of ['every order in MySQL is a buyer the room admitted', 'orders without a pass are refused (403) and write nothing', 'no buyer holds more than its limit (1) in MySQL']) {
+    t.ok(names.some((n) => n.startsWith(name)), `the room side checked: ${name}`)
+  }
+  t.ok(crowd.room.joins >= 200, 'every buyer joined (a join shed under load is asked again)')
+  t.ok(crowd.room.polls > 0, 'the buyers polled')
+  t.ok(crowd.room.admitted >= 40, 'at least the stock was admitted')
+  t.equal(crowd.room.unserved + crowd.noRoom.unserved, 0, 'every buyer was served before the deadline')
+  t.ok((crowd.noRoom.refusalCodes['409 INSUFFICIENT_STOCK'] ?? 0) >= 160, 'without the room: every buyer who got nothing was refused as sold out')
+  t.ok(crowd.room.roomPeakBytes !== null && crowd.room.roomPeakBytes > 0, 'the room\'s memory in Redis was sampled')
+})
