@@ -123,7 +123,6 @@ const p99 = (values: number[]): number | null => values.length === 0 ? null : pe
 class Crowd {
   readonly #http: HttpPool
   readonly #connections: number
-  readonly #timeoutMs: number
   readonly #wheel = new Map<number, number[]>()
   readonly #dueAt: Float64Array
   #ready: number[] = []
@@ -146,7 +145,6 @@ class Crowd {
     this.#step = step
     this.#http = new HttpPool(url, { connections, pipelining: 1, headersTimeout: timeoutMs, bodyTimeout: timeoutMs })
     this.#connections = connections
-    this.#timeoutMs = timeoutMs
     this.#dueAt = new Float64Array(buyers)
     this.#left = buyers
   }
@@ -222,7 +220,7 @@ class Crowd {
     let json: Record<string, unknown> = {}
     let retryAfterMs: number | null = null
     try {
-      const response = await this.#http.request({ method, path, headers, body, signal: AbortSignal.timeout(this.#timeoutMs) })
+      const response = await this.#http.request({ method, path, headers, body })
       const text = await response.body.text()
       status = response.statusCode
       json = text === '' ? {} : JSON.parse(text) as Record<string, unknown>
