@@ -43,6 +43,10 @@ export interface SideFigures {
   oversold: number
   /** rows beyond one per accepted order (the same order applied more than once) */
   duplicates: number
+  /** orders in MySQL whose buyer never got a 202 (unanswered or refused, yet written) */
+  unannounced: number
+  /** units neither in MySQL nor on sale in Redis once the drain ended: taken, and sold to nobody */
+  stranded: number
   seconds: SecondPoint[]
   /** orders in MySQL over time, ms since the first request */
   inMysql: Array<{ ms: number, total: number }>
@@ -83,6 +87,7 @@ export async function oursOf (pool: Pool, sale: ScenarioResult): Promise<SideFig
     Object.fromEntries(Object.entries(cpu).filter(([c]) => c !== LOAD_GENERATOR)) as Record<string, number>
   const rows = await ordersOfProduct(pool, sale.productId)
   const ids = new Set(rows.map((r) => r.id))
+  const acceptedIds = new Set(sale.load.accepted.values())
   const confirmedUnits = rows.filter((r) => r.status === 'confirmed').reduce((n, r) => n + Number(r.quantity), 0)
   const stock = sale.spec.stock + (sale.spec.unitsBack?.units ?? 0)
   let total = 0
@@ -100,6 +105,8 @@ export async function oursOf (pool: Pool, sale: ScenarioResult): Promise<SideFig
     lost: [...sale.load.accepted.values()].filter((id) => !ids.has(id)).length,
     oversold: Math.max(0, confirmedUnits - stock),
     duplicates: 0, // the order id is the primary key: a row per order at most
+    unannounced: rows.filter((r) => !acceptedIds.has(r.id)).length,
+    stranded: sale.verification.redisStock === null ? 0 : Math.max(0, stock - confirmedUnits - sale.verification.redisStock),
     seconds: perSecond(sale.load),
     inMysql: sale.writes.map((w) => ({ ms: w.at - sale.load.epochAt0, total: (total += w.n) }))
   }
@@ -233,6 +240,8 @@ export async function runNaive (ctx: NaiveContext, spec: { stock: number, reques
         lost: [...accepted].filter((id) => !refs.has(id)).length,
         oversold: Math.max(0, units - spec.stock),
         duplicates: rows - refs.size,
+        unannounced: [...refs.keys()].filter((id) => !accepted.has(id)).length,
+        stranded: Math.max(0, spec.stock - units - Math.max(0, Number(await ctx.redis.get(stockKey) ?? 0))),
         seconds: perSecond(load),
         inMysql: series
       }
@@ -279,6 +288,8 @@ export function naiveLines (c: NaiveComparison | null): string[] {
     ['orders lost (202, never in MySQL)', fmt(c.ours.lost), fmt(c.naive.lost), ''],
     ['units oversold (MySQL beyond stock)', fmt(c.ours.oversold), fmt(c.naive.oversold), ''],
     ['orders applied twice', fmt(c.ours.duplicates), fmt(c.naive.duplicates), ''],
+    ['orders in MySQL no buyer was told of (no 202)', fmt(c.ours.unannounced), fmt(c.naive.unannounced), ''],
+    ['units stranded (neither sold nor on sale)', fmt(c.ours.stranded), fmt(c.naive.stranded), ''],
     ['status counts', Object.entries(c.ours.statusCounts).map(([k, v]) => `${k}: ${v}`).join(' '), Object.entries(c.naive.statusCounts).map(([k, v]) => `${k}: ${v}`).join(' '), '']
   ]
   const widths = [0, 1, 2].map((k) => Math.max(...rows.map((r) => r[k]!.length)))
