@@ -1,4 +1,4 @@
-import { component } from './scenarios.ts'
+import { component, componentNow } from './scenarios.ts'
 
 // A broker or MySQL stop in the middle of a sale (FAULT=kafka|mysql): deploy/local/component.sh stops
 // the component of `make local` once `afterAccepted` orders were accepted (so mid-sale, while units are
@@ -43,6 +43,13 @@ export class Fault {
     this.#log(`fault: stopping ${name} for ${this.#plan.downMs} ms`)
     let error: string | null = null
     let startedAt: number | null = null
+    // Interrupted during the outage (Ctrl-C): start it again before exiting.
+    const startAndExit = (): void => {
+      componentNow('start', name)
+      process.exit(130)
+    }
+    process.once('SIGINT', startAndExit)
+    process.once('SIGTERM', startAndExit)
     try {
       await component('stop', name)
       this.#log(`fault: ${name} stopped after ${Date.now() - stoppedAt} ms`)
@@ -59,6 +66,8 @@ export class Fault {
       } catch (startError) {
         error = `${error === null ? '' : `${error}; `}start: ${(startError as Error).message}`
       }
+      process.off('SIGINT', startAndExit)
+      process.off('SIGTERM', startAndExit)
     }
     return { stoppedAt, startedAt, error }
   }
