@@ -45,7 +45,7 @@ export interface SideFigures {
   duplicates: number
   /** orders in MySQL whose buyer never got a 202 (unanswered or refused, yet written) */
   unannounced: number
-  /** units neither in MySQL nor on sale in Redis once the drain ended: taken, and sold to nobody */
+  /** units in no order (each order counted once) and not on sale in Redis once the drain ended: taken, sold to nobody */
   stranded: number
   seconds: SecondPoint[]
   /** orders in MySQL over time, ms since the first request */
@@ -138,15 +138,18 @@ async function ensureSchema (pool: Pool): Promise<void> {
   for (const statement of statements) await pool.query(statement)
 }
 
-async function naiveRows (pool: Pool, productId: number): Promise<{ refs: Map<string, number>, units: number, rows: number }> {
+async function naiveRows (pool: Pool, productId: number): Promise<{ refs: Map<string, number>, units: number, distinctUnits: number, rows: number }> {
   const [rows] = await pool.query<RowDataPacket[]>('SELECT order_ref, quantity FROM bench_naive_orders WHERE product_id = ?', [productId])
   const refs = new Map<string, number>()
   let units = 0
+  let distinctUnits = 0
   for (const row of rows) {
-    refs.set(String(row.order_ref), (refs.get(String(row.order_ref)) ?? 0) + 1)
+    const seen = refs.get(String(row.order_ref)) ?? 0
+    refs.set(String(row.order_ref), seen + 1)
     units += Number(row.quantity)
+    if (seen === 0) distinctUnits += Number(row.quantity)
   }
-  return { refs, units, rows: rows.length }
+  return { refs, units, distinctUnits, rows: rows.length }
 }
 
 /** The naive app's sale: its own product, topic, tables and processes; everything removed afterwards. */
@@ -219,7 +222,7 @@ export async function runNaive (ctx: NaiveContext, spec: { stock: number, reques
     const after = snapshot()
     const cpuAnswer = seconds(before, atAnswers)
     const cpuEnd = seconds(before, after)
-    const { refs, units, rows } = await naiveRows(ctx.pool, productId)
+    const { refs, units, distinctUnits, rows } = await naiveRows(ctx.pool, productId)
     const [writes] = await ctx.pool.query<RowDataPacket[]>(
       'SELECT inserted_at AS at, COUNT(*) AS n FROM bench_naive_orders WHERE product_id = ? GROUP BY inserted_at ORDER BY inserted_at', [productId])
     let total = 0
@@ -241,7 +244,7 @@ export async function runNaive (ctx: NaiveContext, spec: { stock: number, reques
         oversold: Math.max(0, units - spec.stock),
         duplicates: rows - refs.size,
         unannounced: [...refs.keys()].filter((id) => !accepted.has(id)).length,
-        stranded: Math.max(0, spec.stock - units - Math.max(0, Number(await ctx.redis.get(stockKey) ?? 0))),
+        stranded: Math.max(0, spec.stock - distinctUnits - Math.max(0, Number(await ctx.redis.get(stockKey) ?? 0))),
         seconds: perSecond(load),
         inMysql: series
       }
