@@ -14,15 +14,15 @@ import { buyersOverLimit, orderBuyers } from './repository.ts'
 import { createProduct } from './scenarios.ts'
 import { percentile, fmt } from './report.ts'
 
-// The `crowd` scenario (docs/ARCHITECTURE.md §10): BUYERS signed-in buyers want STOCK units (one each,
-// perUserLimit 1), over CONNECTIONS connections, against the stack's gateway and processor. The same
-// crowd twice in one run:
-//   room     the product's waiting room is on: the buyers join spread over JOIN_SECONDS before the
+// The `crowd` scenario of `make bench SCENARIOS=crowd` (docs/ARCHITECTURE.md §10): CROWD_BUYERS
+// signed-in buyers want CROWD_STOCK units (one each, perUserLimit 1), over CROWD_CONNECTIONS
+// connections, against the stack's gateway and processor. The same crowd twice in one run:
+//   room     the product's waiting room is on: the buyers join spread over CROWD_JOIN_SECONDS before the
 //            start, poll after the `pollAfterMs` they are told, and order once admitted, with the pass —
 //            as the shop's queue page does (frontend/src/views/QueueView.vue): a refused join is tried
 //            again after 10 s, a failed poll after `pollAfterMs`, a refused order after its Retry-After
 //   no room  a product without a room: every buyer sends its order at once and, refused with anything
-//            but "sold out", tries again after RETRY_MS (or the Retry-After it was given)
+//            but "sold out", tries again after its Retry-After (else CROWD_RETRY_MS)
 // Both wait for the drain and are checked from MySQL and Redis (I1–I5 of bench/verify.ts, no buyer past
 // its limit; with the room: every order's buyer was admitted, orders = passes used in Redis, and buyers
 // who order without a pass are refused and write nothing).
