@@ -1,5 +1,5 @@
 import Fastify from 'fastify'
-import { newOrderId } from '@flash/common/ids.ts'
+import { newOrderId } from '@flash/common/contracts'
 
 // The HTTP ceiling: a bare Fastify POST route that parses the same JSON body and answers the same
 // `202 {orderId, status}` as the gateway, with nothing behind it. It runs as a child process of the

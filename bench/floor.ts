@@ -1,4 +1,4 @@
-import type { StockStore } from '@flash/common/stock/store.ts'
+import type { StockStore } from '@flash/common/stock'
 import { withBareServer } from './ceilings.ts'
 import { clockTicksPerSecond } from './clock-ticks.ts'
 import { cpuTicks } from './cpu.ts'

@@ -1,7 +1,7 @@
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Cluster } from 'ioredis'
-import { productKeys } from '@flash/common/keys.ts'
+import { productKeys } from '@flash/common/contracts'
 
 // What the bench watches while the sale runs, every SAMPLE_MS: units left in Redis, and the resident
 // memory of each service process. Reads /proc and one Redis GET per tick: light on purpose, the bench

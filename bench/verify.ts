@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Pool } from 'mysql2/promise'
-import type { StockStore } from '@flash/common/stock/store.ts'
+import type { StockStore } from '@flash/common/stock'
 import type { LoadRecord } from './load.ts'
 import type { Sample } from './sampler.ts'
 import { countOrders, ordersOfProduct, productStock } from './repository.ts'

@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { randomUUID } from 'node:crypto'
 import { Cluster } from 'ioredis'
 import { Kafka, logLevel } from 'kafkajs'
-import { createAccessTokenVerifier } from '@flash/common/auth/tokens.ts'
+import { createAccessTokenVerifier } from '@flash/common/auth'
 
 // NOT PART OF THE PRODUCT. The naive flash-sale endpoint the project exists to correct, run by
 // `make bench SCENARIOS=naive` beside ours (bench/naive/README.md). Express-style on node:http (Express

@@ -4,8 +4,8 @@
 
 // The shapes are the services' own TypeBox schemas, imported as types only: nothing of the backend
 // is bundled (`import type` is erased), and a change to a service's contract breaks this build.
-import type { ErrorCode as ServiceErrorCode } from '@backend/common/src/errors.ts'
-import type { OrderStatus, PaymentStatus } from '@backend/common/src/schemas.ts'
+import type { ErrorCode as ServiceErrorCode } from '@backend/common/src/contracts/errors.ts'
+import type { OrderStatus, PaymentStatus } from '@backend/common/src/contracts/schemas.ts'
 import type {
   NewProduct, Product, ProductChanges, ProductPage, ProductQuery, ReconcileReport, SyncReport,
 } from '@backend/catalog-service/src/schemas.ts'

@@ -228,7 +228,7 @@ const envExample = (): Set<string> =>
 // --- the tests ------------------------------------------------------------------------------------
 
 t.test('every Redis key of keys.ts is in the key table, built the way the table says', async (t) => {
-  const keys = await import('../../services/common/src/keys.ts') as unknown as Record<string, unknown>
+  const keys = await import('../../services/common/src/contracts/keys.ts') as unknown as Record<string, unknown>
   const keyTables = tablesWith((h) => h[0] === 'Key' && h[1] === 'keys.ts')
   t.ok(keyTables.length > 0, 'the document has a | Key | keys.ts | table')
   const ID = 4_242_424_242
@@ -289,7 +289,7 @@ t.test('every table and column of the schema is documented, and nothing else', a
 })
 
 t.test('every ErrorCode is in the table of codes, and nothing else', async (t) => {
-  const { ErrorCode } = await import('../../services/common/src/errors.ts')
+  const { ErrorCode } = await import('../../services/common/src/contracts/errors.ts')
   const inCode = new Set(Object.keys(ErrorCode))
   const documented = new Set(firstColumn(tablesWith((h) => h[0] === 'Code' && h[1] === 'Status')))
   const missing = difference(inCode, documented)

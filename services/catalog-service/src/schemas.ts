@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox'
 // A subpath, not '@flash/common': the front end type-checks this file, so no server code may come in.
-import { Page, ProductStatus, ProductId } from '@flash/common/schemas.ts'
+import { Page, ProductStatus, ProductId } from '@flash/common/contracts'
 
 // The catalog's HTTP contract, shared by the routes (validation, serialization) and OpenAPI.
 // Bodies are strict: unknown properties are refused, numbers are not coerced from strings.

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto'
 import type { ResultSetHeader } from 'mysql2/promise'
 import type { Admin, ITopicConfig } from 'kafkajs'
-import { loadConfig, MysqlEnv, RedisEnv } from '../src/config.ts'
+import { loadConfig, MysqlEnv, RedisEnv } from '../src/platform/config.ts'
 import { createMysqlPool, type Pool } from '../src/clients/mysql.ts'
 import { createRedisCluster, type Cluster } from '../src/clients/redis.ts'
 import type { App } from '../src/platform/app.ts'
-import type { ProductStatus } from '../src/schemas.ts'
-import { sleep } from '../src/sleep.ts'
+import type { ProductStatus } from '../src/contracts/schemas.ts'
+import { sleep } from '../src/platform/sleep.ts'
 import { StockStore } from '../src/stock/store.ts'
 
 // The one test-support module of every suite that runs against the local stack (`make local`):

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { loadConfig, ConfigError, MysqlEnv, KafkaEnv, HttpEnv, parseHostPorts } from '../src/config.ts'
+import { loadConfig, ConfigError, MysqlEnv, KafkaEnv, HttpEnv, parseHostPorts } from '../src/platform/config.ts'
 
 t.test('absent variables take their documented defaults', async (t) => {
   const config = loadConfig({ ...MysqlEnv, ...KafkaEnv }, {})

@@ -1,6 +1,6 @@
 import t from 'tap'
-import { decodeMessage, encodeMessage, MessageType, SCHEMA_VERSION, type OrderPlaced } from '../src/messages.ts'
-import { newOrderId } from '../src/ids.ts'
+import { decodeMessage, encodeMessage, MessageType, SCHEMA_VERSION, type OrderPlaced } from '../src/contracts/messages.ts'
+import { newOrderId } from '../src/contracts/ids.ts'
 
 const placed: OrderPlaced = {
   type: MessageType.ORDER_PLACED,

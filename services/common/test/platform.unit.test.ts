@@ -2,7 +2,7 @@ import t from 'tap'
 import { Type } from '@sinclair/typebox'
 import { createPlatformApp, rememberedTrust, type App } from '../src/platform/app.ts'
 import { requireAdmin } from '../src/platform/admin.ts'
-import { AppError, ErrorCode } from '../src/errors.ts'
+import { AppError, ErrorCode } from '../src/contracts/errors.ts'
 
 async function buildTestApp (): Promise<App> {
   const app = await createPlatformApp({ service: 'platform-test', description: 'test', logLevel: 'silent', bodyLimit: 1024 })

@@ -2,8 +2,8 @@ import t from 'tap'
 import fc from 'fast-check'
 import { createRedisCluster } from '../src/clients/redis.ts'
 import { StockStore, type ChangeOp, type ClaimState, type ReserveOutcome } from '../src/stock/store.ts'
-import { newOrderId, newChangeToken } from '../src/ids.ts'
-import { productKeys } from '../src/keys.ts'
+import { newOrderId, newChangeToken } from '../src/contracts/ids.ts'
+import { productKeys } from '../src/contracts/keys.ts'
 
 // Property-based test of the reservation protocol (stock/lua/*.lua) against the real Redis Cluster.
 // fast-check generates random interleavings of what the gateway, the processor, the catalog and the

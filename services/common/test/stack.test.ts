@@ -1,7 +1,7 @@
 import t from 'tap'
 import { randomUUID } from 'node:crypto'
 import { pino } from 'pino'
-import { loadConfig, MysqlEnv, RedisEnv, KafkaEnv } from '../src/config.ts'
+import { loadConfig, MysqlEnv, RedisEnv, KafkaEnv } from '../src/platform/config.ts'
 import { createMysqlPool, pingMysql } from '../src/clients/mysql.ts'
 import { createRedisCluster, pingRedis } from '../src/clients/redis.ts'
 import { createKafka, checkTopics } from '../src/clients/kafka.ts'

@@ -1,8 +1,8 @@
 import t from 'tap'
 import { createRedisCluster } from '../src/clients/redis.ts'
 import { StockStore } from '../src/stock/store.ts'
-import { newOrderId, newChangeToken } from '../src/ids.ts'
-import { productKeys } from '../src/keys.ts'
+import { newOrderId, newChangeToken } from '../src/contracts/ids.ts'
+import { productKeys } from '../src/contracts/keys.ts'
 
 // Real Redis Cluster from `make local`. Product ids far above the SQL auto-increment range keep these
 // keys apart from products the services create.

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { isTransientError } from '../src/transient.ts'
+import { isTransientError } from '../src/clients/transient.ts'
 
 // The one list both the HTTP error handler (503 + Retry-After) and the processor's retry loop read.
 

@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox'
 // Subpaths, not '@flash/common': the front end type-checks this file, so no server code may come in.
-import { FinalOrderStatus, OrderStatus, OrderPaymentStatus, Page, OrderId, ProductId } from '@flash/common/schemas.ts'
+import { FinalOrderStatus, OrderStatus, OrderPaymentStatus, Page, OrderId, ProductId } from '@flash/common/contracts'
 
 // The gateway's HTTP contract. Routes validate against these and /docs is generated from them.
 

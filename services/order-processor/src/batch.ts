@@ -1,10 +1,11 @@
 import type { Pool, PoolConnection } from 'mysql2/promise'
 import {
   MessageType, newChangeToken, DEFAULT_CURRENCY,
-  type OrderMessage, type OrderPlaced, type OrderCancelRequested, type OrderPaid, type OrderExpireDue,
+  type OrderMessage, type OrderPlaced, type OrderCancelRequested, type OrderExpireDue,
   type StockStore, type ClaimState, type ChangeOp
 } from '@flash/common'
-import { ordersRepository, type OrdersRepository, type NewOrder, type LockedOrder, type LockedProduct } from './orders/repository.ts'
+import { ordersRepository, type OrdersRepository, type NewOrder, type LockedOrder } from './orders/repository.ts'
+import { FailureReason, decideChange, holdOf, placedFailure, reasonOf, type OrderChange } from './decisions.ts'
 
 // One batch of `orders` messages applied with the protocol of docs/ARCHITECTURE.md §4 step 5:
 //   1. per product, register a stock change in Redis and claim the batch's reservations
@@ -14,19 +15,8 @@ import { ordersRepository, type OrdersRepository, type NewOrder, type LockedOrde
 //      units, unregister the change (each effect at most once, by the Lua script's own bookkeeping)
 // Any failure before 3 completes throws; running the same batch again is harmless (I3): orders already
 // in MySQL are replays whose Redis effects are re-emitted, and Redis applies each effect once.
+// What happens to each order is decided by the pure functions of ./decisions.ts.
 
-export const FailureReason = {
-  PRODUCT_NOT_FOUND: 'product not found',
-  PRODUCT_ARCHIVED: 'product archived',
-  RESERVATION_RELEASED: 'reservation released',
-  INSUFFICIENT_STOCK: 'insufficient stock'
-} as const
-
-export const CANCELLED_REASON = 'cancelled by customer'
-export const EXPIRED_REASON = 'not paid by the deadline'
-
-/** Largest quantity an order row can hold (orders.quantity is INT UNSIGNED; stay well inside it). */
-const MAX_QUANTITY = 2_147_483_647
 const REQUEST_ID_MAX = 64
 
 export interface OrderBatchDeps {
@@ -62,16 +52,6 @@ export interface BatchOutcome {
   expired: number
   /** order.paid for an order that could not take it (expired, withdrawn, paid already): the payment-service refunds */
   latePayments: number
-}
-
-/** Why a well-formed message can still never be written (it goes to the DLQ), or null. */
-export function unprocessableReason (message: OrderMessage): string | null {
-  if (message.type === MessageType.ORDER_PLACED) {
-    if (message.quantity > MAX_QUANTITY) return `invalid order.placed: /quantity must be <= ${MAX_QUANTITY}`
-    if (Number.isNaN(Date.parse(message.createdAt))) return 'invalid order.placed: /createdAt is not a date'
-  }
-  if (!Number.isSafeInteger(message.productId)) return `invalid ${message.type}: /productId is not a safe integer`
-  return null
 }
 
 const firstOfEachOrder = <M extends { orderId: string }>(messages: M[]): M[] => {
@@ -177,13 +157,11 @@ export async function applyOrderBatch (deps: OrderBatchDeps, messages: OrderMess
       }
       if (fresh.length === 0) continue
       const product = products.get(productId)
-      if (product === undefined) { for (const o of fresh) write(o, 'failed', FailureReason.PRODUCT_NOT_FOUND); continue }
-      if (product.status === 'archived') { for (const o of fresh) write(o, 'failed', FailureReason.PRODUCT_ARCHIVED); continue }
       const takers: OrderPlaced[] = []
       for (const o of fresh) {
-        // A released reservation's units are back on sale: selling them here would sell them twice.
-        if (claims.get(o.orderId) === 'void') write(o, 'failed', FailureReason.RESERVATION_RELEASED)
-        else takers.push(o)
+        const failure = placedFailure(product, claims.get(o.orderId))
+        if (failure === null) takers.push(o)
+        else write(o, 'failed', failure)
       }
       if (takers.length === 0) continue
       const total = takers.reduce((sum, o) => sum + o.quantity, 0)
@@ -220,53 +198,27 @@ export async function applyOrderBatch (deps: OrderBatchDeps, messages: OrderMess
     const toReturn: LockedOrder[] = []
     for (const m of changes) {
       const order = locked.get(m.orderId) ?? null
-      if (m.type === MessageType.ORDER_PAID) {
-        if (order !== null && order.status === 'awaiting_payment' && order.amount === m.amount && order.currency === m.currency) {
-          order.status = 'paid'
+      const decided = decideChange(order, m, now())
+      if (decided.counted !== null) outcome[decided.counted]++
+      if (order === null) continue
+      if (decided.next !== null) {
+        order.status = decided.next
+        finals.set(order.id, order)
+        if (m.type === MessageType.ORDER_PAID) {
           order.paymentId = m.paymentId
           payments.set(order.id, { paymentId: m.paymentId, paidAt: new Date(m.paidAt) })
-          finals.set(order.id, order)
-          outcome.paid++
-        } else if (order?.paymentId !== m.paymentId) {
-          // Expired, withdrawn, paid by another payment, or not the order's amount: the units are not
-          // this payment's. Nothing changes here; the payment-service sees the order and refunds.
-          outcome.latePayments++
-        }
-        continue
-      }
-      if (m.type === MessageType.ORDER_EXPIRE_DUE) {
-        if (order !== null && order.status === 'awaiting_payment' && order.payBy !== null && order.payBy.getTime() <= now()) {
-          order.status = 'expired'
-          finals.set(order.id, order)
+        } else {
           giveBack(order)
-          toReturn.push(order)
-          outcome.expired++
-        } else if (order?.status === 'expired') {
-          // Expired before a crash that may have come before Redis got the units back: the return is
-          // marked in Redis, so emitting it again is harmless.
-          toReturn.push(order)
         }
-        continue
       }
-      if (order === null || order.status === 'failed') { outcome.cancelIgnored++; continue }
-      if (WITHDRAWABLE.has(order.status)) {
-        order.status = 'cancelled'
-        finals.set(order.id, order)
-        giveBack(order)
-        outcome.cancelled++
-      } else {
-        // Already cancelled or expired: MySQL is done, but a crash may have come before Redis got the
-        // units back; the return is marked in Redis, so emitting it again is harmless.
-        outcome.cancelIgnored++
-      }
-      toReturn.push(order)
+      if (decided.returnUnits) toReturn.push(order)
     }
     await repository.recordPayments(conn, [...payments].map(([id, p]) => ({ id, ...p })))
     const byStatus = new Map<string, string[]>()
     for (const order of finals.values()) byStatus.set(order.status, [...(byStatus.get(order.status) ?? []), order.id])
     for (const [status, ids] of byStatus) {
-      const reason = status === 'expired' ? EXPIRED_REASON : status === 'cancelled' ? CANCELLED_REASON : null
-      await repository.setStatus(conn, ids, status as 'paid' | 'expired' | 'cancelled', reason)
+      const final = status as 'paid' | 'expired' | 'cancelled'
+      await repository.setStatus(conn, ids, final, reasonOf(final))
     }
     for (const [productId, units] of unitsBack) await repository.returnStock(conn, productId, units)
     for (const order of toReturn) await returnUnits(order)
@@ -293,28 +245,6 @@ export async function applyOrderBatch (deps: OrderBatchDeps, messages: OrderMess
   }
   changeTokens.clear()
   return outcome
-}
-
-type OrderChange = OrderCancelRequested | OrderPaid | OrderExpireDue
-
-/** Orders a cancellation withdraws (a paid one is then refunded by the payment-service). */
-const WITHDRAWABLE = new Set(['confirmed', 'awaiting_payment', 'paid'])
-
-export interface Hold { amount: number, currency: string, payBy: Date }
-
-/**
- * The payment hold of an order the product can cover: a priced product's units wait for payment
- * until `payBy` (the order's acceptance plus the product's window, so a replay computes the same
- * deadline); a free product's order is confirmed at once (null).
- */
-export function holdOf (product: Pick<LockedProduct, 'price' | 'paymentWindowSeconds'>, order: Pick<OrderPlaced, 'quantity' | 'createdAt'>,
-  currency: string): Hold | null {
-  if (product.price <= 0) return null
-  return {
-    amount: product.price * order.quantity,
-    currency,
-    payBy: new Date(Date.parse(order.createdAt) + product.paymentWindowSeconds * 1000)
-  }
 }
 
 /** A connection whose socket failed must not go back to the pool. */

@@ -1,7 +1,8 @@
 import type { Consumer, EachBatchPayload, KafkaMessage, Producer } from 'kafkajs'
 import type { Logger } from 'pino'
 import { decodeMessage, isTransientError, REQUEST_ID_HEADER, sleep, type DeadLetter, type Kafka, type OrderMessage } from '@flash/common'
-import { failedTotal, unprocessableReason, type BatchOutcome } from './batch.ts'
+import { failedTotal, type BatchOutcome } from './batch.ts'
+import { unprocessableReason } from './decisions.ts'
 import type { ProcessorMetrics } from './metrics.ts'
 
 // Kafka wiring: a consumer group on `orders`, one transaction per chunk of a fetched batch, offsets

@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox'
 // Subpaths, not '@flash/common': the front end type-checks this file, so no server code may come in.
-import { PaymentStatus, OrderId } from '@flash/common/schemas.ts'
+import { PaymentStatus, OrderId } from '@flash/common/contracts'
 
 // The payment-service's HTTP contract. Routes validate against these and /docs is generated from them.
 

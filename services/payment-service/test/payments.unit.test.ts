@@ -1,6 +1,6 @@
 import t from 'tap'
 import { decodeMessage, orderPaymentStatus, MessageType, SCHEMA_VERSION, ConfigError } from '@flash/common'
-import { holdOf } from '../../order-processor/src/batch.ts'
+import { holdOf } from '../../order-processor/src/decisions.ts'
 import { StripeProvider } from '../src/provider/stripe.ts'
 import { WebhookSignatureError } from '../src/provider/provider.ts'
 import { sandboxEvent } from '../src/payments/sandbox.ts'

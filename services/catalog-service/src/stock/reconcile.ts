@@ -2,6 +2,7 @@ import type { FastifyBaseLogger } from 'fastify'
 import type { ProductRepository } from '../products/repository.ts'
 import type { CatalogStock } from '../products/stock.ts'
 import type { ReconcileRow, StaleReservation } from '../schemas.ts'
+import { isStale, reconcileRow, staleReservation } from './decisions.ts'
 
 // Reconciliation (read only) and the release of stale reservations: units a gateway reserved but never
 // published (it died in between). Such a reservation stays 'r' in the ledger forever; releasing it
@@ -30,19 +31,9 @@ export async function reconcile (deps: ReconcileDeps, staleAfterSeconds: number,
   const rows = await eachProduct(products.map((p) => p.id), async (id): Promise<ReconcileRow> => {
     const { mysql, snapshot } = await stock.consistentView(id, () => repository.stockOf(id))
     for (const entry of snapshot.ledger) {
-      if (!entry.claimed && entry.reservedAt < cutoff) {
-        staleReservations.push({ productId: id, orderId: entry.orderId, quantity: entry.quantity, ageSeconds: Math.floor((now - entry.reservedAt) / 1000) })
-      }
+      if (isStale(entry, cutoff)) staleReservations.push(staleReservation(id, entry, entry.quantity, now))
     }
-    const mysqlStock = mysql?.stock ?? 0
-    return {
-      productId: id,
-      name: names.get(id) ?? '',
-      mysqlStock,
-      redisAvailable: snapshot.available,
-      pending: snapshot.pending,
-      agrees: snapshot.available !== null && snapshot.available + snapshot.pending === mysqlStock
-    }
+    return reconcileRow(id, names.get(id) ?? '', mysql?.stock ?? 0, snapshot)
   })
   rows.sort((a, b) => a.productId - b.productId)
   staleReservations.sort((a, b) => b.ageSeconds - a.ageSeconds)
@@ -57,10 +48,10 @@ export async function releaseStaleReservations (deps: ReconcileDeps, cutoff: num
   await eachProduct(ids, async (id) => {
     const snapshot = await stock.snapshot(id)
     for (const entry of snapshot.ledger) {
-      if (entry.claimed || entry.reservedAt >= cutoff) continue
+      if (!isStale(entry, cutoff)) continue
       // The script checks age and claim again, atomically: a processor may have claimed it since.
       const units = await stock.store.releaseStale(id, entry.orderId, cutoff)
-      if (units > 0) released.push({ productId: id, orderId: entry.orderId, quantity: units, ageSeconds: Math.floor((now - entry.reservedAt) / 1000) })
+      if (units > 0) released.push(staleReservation(id, entry, units, now))
     }
   })
   return released

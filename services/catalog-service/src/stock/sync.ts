@@ -2,6 +2,7 @@ import { AppError, ErrorCode } from '@flash/common'
 import type { ProductRepository } from '../products/repository.ts'
 import type { CatalogStock } from '../products/stock.ts'
 import type { SyncRow } from '../schemas.ts'
+import { syncRow } from './decisions.ts'
 
 // Stock sync, shared by POST /admin/stock/sync and `npm run sync:stock`. Safe during a sale: each
 // product's Redis figure becomes MySQL stock − the ledger's pending units, computed by sync.lua only
@@ -22,21 +23,12 @@ export async function syncStock (deps: { repository: ProductRepository, stock: C
     while (next < ids.length) {
       const id = ids[next++] as number
       const outcome = await stock.putOnSale(id, () => repository.stockOf(id))
-      if (outcome.outcome === 'set') {
-        rows.push({
-          productId: id,
-          mysqlStock: outcome.mysqlStock,
-          pending: outcome.pending,
-          before: outcome.before,
-          after: outcome.after,
-          outcome: outcome.before === outcome.after ? 'unchanged' : 'set'
-        })
-      } else if (outcome.outcome === 'busy') {
-        // Left as it was: a change kept MySQL moving. Report what we can see; the next sync retries.
-        const [mysql, snapshot] = await Promise.all([repository.stockOf(id), stock.snapshot(id)])
-        rows.push({ productId: id, mysqlStock: mysql?.stock ?? 0, pending: snapshot.pending, before: snapshot.available, after: snapshot.available, outcome: 'busy' })
-      }
-      // 'missing': the row vanished between listing and syncing (products are archived, not deleted).
+      // A busy product is left as it was: report what we can see; the next sync retries.
+      const seen = outcome.outcome === 'busy'
+        ? await Promise.all([repository.stockOf(id), stock.snapshot(id)]).then(([mysql, snapshot]) => ({ mysqlStock: mysql?.stock ?? 0, snapshot }))
+        : undefined
+      const row = syncRow(id, outcome, seen)
+      if (row !== null) rows.push(row)
     }
   }
   await Promise.all(Array.from({ length: Math.min(PARALLEL, ids.length) }, worker))

@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox'
-import { ConfigError } from '../config.ts'
+import { ConfigError } from '../platform/config.ts'
 
 // AUTH_JWT_SECRET: the one secret behind buyer sessions and guest receipts (keys are derived from it,
 // see tokens.ts). The catalog and every gateway must share it.

@@ -1,6 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto'
 import { createSigner, createVerifier, TokenError } from 'fast-jwt'
-import { AppError, ErrorCode } from '../errors.ts'
+import { AppError, ErrorCode } from '../contracts/errors.ts'
 
 // Buyer sessions, defined once for the catalog (which signs) and the gateway (which only
 // verifies, per request, with no database or Redis call).

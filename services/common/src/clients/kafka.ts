@@ -1,6 +1,6 @@
 import { Kafka, logLevel, type LogEntry, type Admin } from 'kafkajs'
 import type { Logger } from 'pino'
-import { parseHostPorts } from '../config.ts'
+import { parseHostPorts } from '../platform/config.ts'
 import { quietKafkaRequestQueues } from './kafka-request-queue.ts'
 
 const levels: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {

@@ -1,6 +1,6 @@
 import { createPool, type Pool, type PoolOptions } from 'mysql2/promise'
 import type { Static, TObject } from '@sinclair/typebox'
-import type { MysqlEnv } from '../config.ts'
+import type { MysqlEnv } from '../platform/config.ts'
 
 export type MysqlConfig = Static<TObject<typeof MysqlEnv>>
 

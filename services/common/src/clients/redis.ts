@@ -1,5 +1,5 @@
 import { Cluster, type ClusterOptions } from 'ioredis'
-import { parseHostPorts } from '../config.ts'
+import { parseHostPorts } from '../platform/config.ts'
 
 export function createRedisCluster (nodes: string, options: ClusterOptions = {}): Cluster {
   return new Cluster(parseHostPorts(nodes), {

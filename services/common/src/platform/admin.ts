@@ -1,6 +1,6 @@
 import { timingSafeEqual, createHash } from 'node:crypto'
 import type { preHandlerAsyncHookHandler } from 'fastify'
-import { AppError, ErrorCode } from '../errors.ts'
+import { AppError, ErrorCode } from '../contracts/errors.ts'
 
 const digest = (value: string): Buffer => createHash('sha256').update(value).digest()
 

@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { AppError, ErrorCode, errorBody } from '../errors.ts'
-import { isTransientError } from '../transient.ts'
+import { AppError, ErrorCode, errorBody } from '../contracts/errors.ts'
+import { isTransientError } from '../clients/transient.ts'
 import type { AllowedMethods } from './methods.ts'
 
 // Fastify's own error codes mapped to this project's stable codes, so a client never has to know

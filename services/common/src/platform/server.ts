@@ -1,6 +1,6 @@
 import closeWithGrace from 'close-with-grace'
 import type { FastifyInstance } from 'fastify'
-import { ConfigError } from '../config.ts'
+import { ConfigError } from './config.ts'
 
 export interface ServeOptions {
   service: string

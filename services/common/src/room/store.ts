@@ -1,6 +1,6 @@
 import type { Cluster } from 'ioredis'
 import { readFileSync } from 'node:fs'
-import { productKeys, ROOMS_KEY } from '../keys.ts'
+import { productKeys, ROOMS_KEY } from '../contracts/keys.ts'
 import { loadLuaScript, runLuaScript, type LuaScript } from '../clients/lua.ts'
 
 // The waiting room's state in Redis (docs/ARCHITECTURE.md §10): every step one Lua script on the

@@ -1,4 +1,4 @@
-import { loadConfig, MysqlEnv } from '../config.ts'
+import { loadConfig, MysqlEnv } from '../platform/config.ts'
 import { migrate } from '../clients/migrations.ts'
 
 // `node services/common/src/scripts/migrate.ts`: brings the database named by MYSQL_* up to the

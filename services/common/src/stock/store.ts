@@ -1,8 +1,10 @@
 import type { Cluster } from 'ioredis'
 import { readFileSync } from 'node:fs'
-import { productKeys, productTag as productTagOf, STOCK_EVENTS_CHANNEL } from '../keys.ts'
+import { productKeys, productTag as productTagOf, STOCK_EVENTS_CHANNEL } from '../contracts/keys.ts'
 import { loadLuaScript, runLuaScript, type LuaScript } from '../clients/lua.ts'
-import { sleep } from '../sleep.ts'
+import { sleep } from '../platform/sleep.ts'
+import type { OrderPlaced } from '../contracts/messages.ts'
+import type { RoomPass } from '../room/pass.ts'
 
 // The stock that Redis holds for sale, and every way it changes. Each change is one Lua script on the
 // product's shard (all its keys share the hash tag), so no interleaving of requests can break I1/I3.
@@ -55,11 +57,11 @@ export type ReserveOutcome =
   /** the waiting room's pass is not one the buyer holds (used, lapsed, never issued) */
   | { kind: 'room-pass-invalid' }
 
-export interface ReserveRequest {
-  productId: number
-  orderId: string
-  quantity: number
-  userId: string | null
+/** A waiting-room pass as the reservation uses it up: whose it is and until when it is valid (ms epoch). */
+export type RoomPassUse = Pick<RoomPass, 'buyerId' | 'expiresAt'>
+
+/** An order's reservation: the order as it will be published (OrderPlaced), plus how it is reserved. */
+export interface ReserveRequest extends Pick<OrderPlaced, 'productId' | 'orderId' | 'quantity' | 'userId'> {
   /** Idempotency-Key header, if the client sent one */
   idempotencyKey?: string | undefined
   /** what makes two requests "the same": a hash of quantity and userId (the record is per product) */
@@ -67,7 +69,7 @@ export interface ReserveRequest {
   idempotencyTtlSeconds: number
   now?: number
   /** a product whose waiting room is on: the pass (its buyer and expiry), used up by the reservation */
-  roomPass?: { buyerId: string, expiresAt: number } | undefined
+  roomPass?: RoomPassUse | undefined
 }
 
 export type ClaimState = 'live' | 'void' | 'unknown'

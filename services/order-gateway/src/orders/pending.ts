@@ -1,16 +1,11 @@
 import type { Cluster } from 'ioredis'
-import { pendingOrderKey } from '@flash/common'
+import { pendingOrderKey, type OrderPlaced } from '@flash/common'
 
 // Orders Kafka acknowledged but the processor has not written yet, so GET /orders/:id can answer
 // `pending` and DELETE can accept a cancellation before the order reaches MySQL.
 
-export interface PendingOrder {
-  orderId: string
-  productId: number
-  quantity: number
-  userId: string | null
-  createdAt: string
-}
+/** What GET /orders/:id needs of an order before MySQL has it: the published order's own fields. */
+export type PendingOrder = Pick<OrderPlaced, 'orderId' | 'productId' | 'quantity' | 'userId' | 'createdAt'>
 
 /** Longer than any processor backlog we plan for; the MySQL row is the lasting record. */
 const PENDING_TTL_SECONDS = 86400

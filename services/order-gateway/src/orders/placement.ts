@@ -1,20 +1,18 @@
 import type { FastifyBaseLogger } from 'fastify'
 import {
   AppError, ErrorCode, MessageType, SCHEMA_VERSION, errorBody, newOrderId, serviceUnavailable, sleep,
-  type StockStore, type OrderPlaced
+  type StockStore, type OrderPlaced, type RoomPassUse
 } from '@flash/common'
 import type { OrderPublisher } from '../publishing/publisher.ts'
 import type { GatewayMetrics } from '../metrics.ts'
 import type { StockMemory } from '../stock-memory/memory.ts'
 import type { PendingOrders } from './pending.ts'
 
-export interface PlaceOrderInput {
-  productId: number
-  quantity: number
-  userId: string | null
+/** What the order route hands over: the order's own fields (as OrderPlaced names them) and how it came. */
+export interface PlaceOrderInput extends Pick<OrderPlaced, 'productId' | 'quantity' | 'userId'> {
   idempotencyKey: string | undefined
   /** a product whose waiting room is on: the buyer's verified pass, used up by the reservation */
-  roomPass?: { buyerId: string, expiresAt: number } | undefined
+  roomPass?: RoomPassUse | undefined
 }
 
 export interface PlacementOptions {

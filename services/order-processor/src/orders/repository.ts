@@ -4,19 +4,15 @@ import { ORDER_RECORD_COLUMNS, toOrderRecord, type FinalOrderStatus, type OrderR
 // Every SQL statement of the processor. All but the expiry scan run inside the one transaction of a
 // batch, on the connection the batch holds; none of them commits.
 
-export interface NewOrder {
-  id: string
-  productId: number
-  userId: string | null
-  quantity: number
+/**
+ * A row the batch inserts: the order record (amount, currency and payBy are the hold of a priced
+ * product's order, null for a free one) as it starts, with why it failed and the request it came in.
+ */
+export interface NewOrder extends Omit<OrderRecord, 'status' | 'paymentId'> {
   status: 'confirmed' | 'failed' | 'awaiting_payment'
   reason: string | null
   requestId: string | null
   createdAt: Date
-  /** the hold of a priced product's order (minor units, currency, deadline); null for a free one */
-  amount: number | null
-  currency: string | null
-  payBy: Date | null
 }
 
 export interface LockedProduct { id: number, stock: number, status: ProductStatus, price: number, paymentWindowSeconds: number }
