@@ -2,9 +2,9 @@ import { performance } from 'node:perf_hooks'
 import type { Pool } from 'mysql2/promise'
 import type { Cluster } from 'ioredis'
 import { Pool as HttpPool } from 'undici'
-import { productKeys } from '@flash/common/keys.ts'
-import type { StockStore } from '@flash/common/stock/store.ts'
-import { RoomStore } from '@flash/common/room/store.ts'
+import { productKeys } from '@flash/common/contracts'
+import type { StockStore } from '@flash/common/stock'
+import { RoomStore } from '@flash/common/room'
 import { mintBuyers } from './buyers.ts'
 import { buyerAddress, type LoadRecord } from './load.ts'
 import { Sampler } from './sampler.ts'
@@ -64,37 +64,49 @@ export interface CrowdContext {
 
 export type CrowdMode = 'room' | 'no room'
 
-export interface CrowdSide {
-  mode: CrowdMode
-  productId: number
+/** What the buyers of one side were answered, request by request. */
+export interface CrowdAnswers {
   requests: number
   statusCounts: Record<string, number>
-  /** answers ≥ 400 by status and code, and requests never answered ("0") */
-  refusalCodes: Record<string, number>
-  /** answers ≥ 400 and requests never answered: every time the gateway turned a buyer away or asked it to retry */
-  refusals: number
+  /** answers ≥ 400 and requests never answered ("0"), by status and code */
+  refusals: Record<string, number>
   p99Ms: number
   /** answered after more than 2 s, or never */
   past2s: number
   /** how late the generator dispatched what was due (its own queue, not the gateway's) */
   lagP99Ms: number
+}
+
+/** The waiting room's own figures (the room side only). */
+export interface WaitingRoomFigures {
   joins: number
-  joinP99Ms: number | null
   polls: number
+  joinP99Ms: number | null
   /** buyers whose join was answered before the start */
   joinedBeforeStart: number
-  /** gateway + Redis CPU per join or poll answered before the start (room only) */
-  cpuMicrosPerRoomRequest: number | null
+  /** gateway + Redis CPU per join or poll answered before the start */
+  cpuMicrosPerRequest: number | null
+  /** buyers the bench saw admitted (a pass in a status answer) */
   admitted: number
   /** from the poll that said "admitted" to the order's 202, p99 */
   admissionToAcceptedP99Ms: number | null
+  /** its four Redis keys, peak of the samples (MEMORY USAGE) */
+  peakBytes: number
+}
+
+export interface CrowdSide {
+  mode: CrowdMode
+  productId: number
+  answers: CrowdAnswers
+  /** answers ≥ 400 and requests never answered: every time the gateway turned a buyer away or asked it to retry */
+  refusals: number
+  waitingRoom: WaitingRoomFigures | null
+  /** units confirmed in MySQL */
   sold: number
   /** buyers neither sold a unit nor told "sold out" by the deadline */
   unserved: number
   /** from the start to the last 202 */
   sellOutMs: number | null
-  /** the room's four Redis keys, peak of the samples (MEMORY USAGE) */
-  roomPeakBytes: number | null
   gatewayPeakRssMb: number | null
   /** CPU seconds per component, first request → drain */
   cpuSeconds: Partial<Record<Component, number>>
@@ -453,28 +465,35 @@ async function runSide (ctx: CrowdContext, spec: CrowdSpec, mode: CrowdMode): Pr
   }
 
   const gatewayCpu: Component[] = ['order-gateway', 'redis (6 nodes)']
+  const gatewayPeak = sampler.memoryPeaks()['order-gateway']
   return {
     mode,
     productId,
-    requests: crowd.latencies.length,
-    statusCounts: Object.fromEntries(crowd.statusCounts),
-    refusalCodes: Object.fromEntries(crowd.refusalCodes),
+    answers: {
+      requests: crowd.latencies.length,
+      statusCounts: Object.fromEntries(crowd.statusCounts),
+      refusals: Object.fromEntries(crowd.refusalCodes),
+      p99Ms: p99(crowd.latencies) ?? 0,
+      past2s: crowd.past2s,
+      lagP99Ms: p99(crowd.lags) ?? 0
+    },
     refusals: [...crowd.refusalCodes.values()].reduce((a, b) => a + b, 0),
-    p99Ms: p99(crowd.latencies) ?? 0,
-    past2s: crowd.past2s,
-    lagP99Ms: p99(crowd.lags) ?? 0,
-    joins: joinTimes.length,
-    joinP99Ms: p99(joinTimes),
-    polls,
-    joinedBeforeStart,
-    cpuMicrosPerRoomRequest: room && cpuStart !== null && roomRequestsBeforeStart > 0 ? sum(cpuSeconds(cpuBefore, cpuStart), gatewayCpu) * 1e6 / roomRequestsBeforeStart : null,
-    admitted: admittedBuyers.size,
-    admissionToAcceptedP99Ms: p99(toAccepted),
+    waitingRoom: room
+      ? {
+          joins: joinTimes.length,
+          polls,
+          joinP99Ms: p99(joinTimes),
+          joinedBeforeStart,
+          cpuMicrosPerRequest: cpuStart !== null && roomRequestsBeforeStart > 0 ? sum(cpuSeconds(cpuBefore, cpuStart), gatewayCpu) * 1e6 / roomRequestsBeforeStart : null,
+          admitted: admittedBuyers.size,
+          admissionToAcceptedP99Ms: p99(toAccepted),
+          peakBytes: roomPeakBytes
+        }
+      : null,
     sold: verification.confirmedUnits,
     unserved: crowd.left,
     sellOutMs: orders.accepted.size >= spec.stock && lastAcceptedAt > 0 ? lastAcceptedAt - startsAt : null,
-    roomPeakBytes: room ? roomPeakBytes : null,
-    gatewayPeakRssMb: sampler.memoryPeaks()['order-gateway'] === undefined ? null : Math.round((sampler.memoryPeaks()['order-gateway']?.peakRssKb ?? 0) / 1024),
+    gatewayPeakRssMb: gatewayPeak === undefined ? null : Math.round(gatewayPeak.peakRssKb / 1024),
     cpuSeconds: cpuSeconds(cpuBefore, cpuAfter),
     checks,
     warnings: verification.warnings
@@ -513,23 +532,25 @@ export function crowdLines (crowd: CrowdReport | null): string[] {
   if (crowd === null) return []
   const { room, noRoom, spec } = crowd
   const ms = (v: number | null): string => v === null ? '—' : `${fmt(v)} ms`
+  const w = room.waitingRoom
   const rows: Array<[string, string, string]> = [
     ['', 'room', 'no room'],
-    ['requests in all', fmt(room.requests), fmt(noRoom.requests)],
-    ['joins / polls', `${fmt(room.joins)} / ${fmt(room.polls)}`, '—'],
-    ['joined before the start', fmt(room.joinedBeforeStart), '—'],
-    ['join p99', ms(room.joinP99Ms), '—'],
-    ['CPU µs per join/poll (gateway + Redis, before the start)', fmt(room.cpuMicrosPerRoomRequest, 1), '—'],
-    ['admission → accepted order p99', ms(room.admissionToAcceptedP99Ms), '—'],
-    ['p99, every request', ms(room.p99Ms), ms(noRoom.p99Ms)],
-    ['requests past 2 s (or unanswered)', fmt(room.past2s), fmt(noRoom.past2s)],
-    ['generator lag p99 (its own queue)', ms(room.lagP99Ms), ms(noRoom.lagP99Ms)],
+    ['requests in all', fmt(room.answers.requests), fmt(noRoom.answers.requests)],
+    ['joins / polls', w === null ? '—' : `${fmt(w.joins)} / ${fmt(w.polls)}`, '—'],
+    ['joined before the start', fmt(w?.joinedBeforeStart), '—'],
+    ['join p99', ms(w?.joinP99Ms ?? null), '—'],
+    ['CPU µs per join/poll (gateway + Redis, before the start)', fmt(w?.cpuMicrosPerRequest, 1), '—'],
+    ['admitted (a pass seen)', fmt(w?.admitted), '—'],
+    ['admission → accepted order p99', ms(w?.admissionToAcceptedP99Ms ?? null), '—'],
+    ['p99, every request', ms(room.answers.p99Ms), ms(noRoom.answers.p99Ms)],
+    ['requests past 2 s (or unanswered)', fmt(room.answers.past2s), fmt(noRoom.answers.past2s)],
+    ['generator lag p99 (its own queue)', ms(room.answers.lagP99Ms), ms(noRoom.answers.lagP99Ms)],
     ['buyers unserved at the deadline', fmt(room.unserved), fmt(noRoom.unserved)],
     ['units sold (MySQL)', `${fmt(room.sold)} of ${fmt(spec.stock)}`, `${fmt(noRoom.sold)} of ${fmt(spec.stock)}`],
     ['time to sell out (from the start)', room.sellOutMs === null ? 'did not sell out' : ms(room.sellOutMs), noRoom.sellOutMs === null ? 'did not sell out' : ms(noRoom.sellOutMs)],
     ['refusals at the gateway (≥ 400 or unanswered)', fmt(room.refusals), fmt(noRoom.refusals)],
-    ['  by status and code', codes(room.refusalCodes), codes(noRoom.refusalCodes)],
-    ['room peak memory (Redis, MEMORY USAGE)', room.roomPeakBytes === null ? '—' : `${fmt(room.roomPeakBytes / 1024 / 1024, 1)} MB`, '—'],
+    ['  by status and code', codes(room.answers.refusals), codes(noRoom.answers.refusals)],
+    ['room peak memory (Redis, MEMORY USAGE)', w === null ? '—' : `${fmt(w.peakBytes / 1024 / 1024, 1)} MB`, '—'],
     ['gateway peak RSS', room.gatewayPeakRssMb === null ? '—' : `${fmt(room.gatewayPeakRssMb)} MB`, noRoom.gatewayPeakRssMb === null ? '—' : `${fmt(noRoom.gatewayPeakRssMb)} MB`],
     ['machine CPU s (gateway, Redis, processor, MariaDB, Kafka)', fmt(machineCpu(room), 1), fmt(machineCpu(noRoom), 1)],
     ['invariants', room.checks.every((c) => c.ok) ? 'all hold' : 'VIOLATED', noRoom.checks.every((c) => c.ok) ? 'all hold' : 'VIOLATED']

@@ -420,7 +420,7 @@ function payTargets (pay: PayReport | null): Target[] {
 function crowdTargets (crowd: CrowdReport | null): Target[] {
   const room = crowd?.room
   return [
-    { name: 'crowd with the room: requests past 2 s', goal: '0', value: room === undefined ? 'not run' : `${fmt(room.past2s)} of ${fmt(room.requests)}`, met: room === undefined ? null : room.past2s === 0 },
+    { name: 'crowd with the room: requests past 2 s', goal: '0', value: room === undefined ? 'not run' : `${fmt(room.answers.past2s)} of ${fmt(room.answers.requests)}`, met: room === undefined ? null : room.answers.past2s === 0 },
     {
       name: 'crowd with the room: refusals at the gateway',
       goal: '≤ 1% of buyers',
