@@ -7,12 +7,13 @@ import { createMysqlPool, createRedisCluster } from '@flash/common/clients'
 import { loadConfig, MysqlEnv, RedisEnv, AdminEnv } from '@flash/common/platform'
 import { StockStore } from '@flash/common/stock'
 import { httpCeiling, redisCeiling, sqlCeiling } from './ceilings.ts'
-import { loadStats, perSecond, renderTable, stockSeries, writeReport, type Report, type ScenarioSummary, type Target } from './report.ts'
+import { fmt, loadStats, perSecond, renderTable, stockSeries, writeReport, type Report, type ScenarioSummary, type Target } from './report.ts'
 import { runScenario, SCENARIO_NAMES, type ScenarioName, type ScenarioResult, type ScenarioSpec } from './scenarios.ts'
 import { measureFloor, type FloorReport } from './floor.ts'
 import { compare, oursOf, runNaive, writeNaiveSvg, type NaiveComparison } from './versus-naive.ts'
 import { FAULT_NAMES, type FaultName, type FaultPlan } from './fault.ts'
 import { runPay, type PayReport, type PaySpec } from './pay.ts'
+import { runCrowd, type CrowdReport, type CrowdSpec } from './crowd.ts'
 import { COMPONENTS } from './cpu.ts'
 import { mintBuyers, measureVerifyCost } from './buyers.ts'
 
@@ -26,16 +27,20 @@ if (Number(process.versions.node.split('.')[0]) < 24) {
 // `make bench`: a flash sale against the stack that is up, its invariants checked from MySQL and Redis,
 // and the ceilings of this machine measured in the same run. Every knob is an environment variable:
 //
-//   SCENARIOS=sale,sold-out,accept,backlog,overload,floor   which scenarios, in this order (bench/scenarios.ts;
-//                                                  floor: bench/floor.ts)
+//   SCENARIOS=sale,sold-out,accept,backlog,overload,floor,naive,pay   which scenarios, in this order
+//                                                  (bench/scenarios.ts; floor: bench/floor.ts; crowd only
+//                                                  when named: bench/crowd.ts)
 //   FLOOR_REQUESTS=20000 FLOOR_ACCEPTED=5000 FLOOR_ROUNDS=3   floor: requests per case and round
 //   FLOOR_GATEWAYS=main=http://127.0.0.1:3002,mine=http://127.0.0.1:3102   floor: several gateways, same
 //                                                  rounds (default: GATEWAY_URL alone; targets: the first)
 //   naive: the sale's STOCK/REQUESTS/CONNECTIONS against bench/naive/ (not part of the product), beside ours
-//   FAULT=kafka|mysql FAULT_SECONDS=10             naive: stop that component a third into both sales
+//   FAULT=kafka|mysql FAULT_SECONDS=3              naive: stop that component a third into both sales' units
 //   PAY_STOCK=5000 PAY_BUYERS=20000 PAY_WINDOW_SECONDS=20 PAY_SHARE=0.7 PAY_PRICE=1999 PAY_RETRY_RATE=200
 //   PAY_HORIZON_SECONDS=(2 windows + 10) PAY_HOLD_BOUND_MS=5000 PAY_WEBHOOK_CONCURRENCY=50
 //   PAYMENTS_URL=http://127.0.0.1:3004             pay: a priced sale with a payment window (bench/pay.ts)
+//   CROWD_BUYERS=50000 CROWD_STOCK=2000 CROWD_CONNECTIONS=1000 CROWD_JOIN_SECONDS=20 CROWD_RETRY_MS=200
+//   CROWD_PROBES=50 CROWD_DEADLINE_SECONDS=180     crowd: the same crowd with the waiting room and without
+//                                                  it (bench/crowd.ts)
 //                                                  (it stops what everyone on the machine shares)
 //   STOCK=20000 REQUESTS=100000 CONNECTIONS=100   sale: units on sale, buyers (one unit each), connections
 //   SOLD_OUT_REQUESTS=50000 UNITS_BACK=50          sold-out: buyers for 1 unit; units restocked mid-run
@@ -56,9 +61,14 @@ if (Number(process.versions.node.split('.')[0]) < 24) {
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 
 /** Scenarios with their own runner and their own section of the report (not a product sale of runScenario). */
-const OWN_RUNNER = ['floor', 'naive', 'pay'] as const
+const OWN_RUNNER = ['floor', 'naive', 'pay', 'crowd'] as const
 type OwnRunnerName = typeof OWN_RUNNER[number]
 const ALL_SCENARIOS = [...SCENARIO_NAMES, ...OWN_RUNNER] as const
+/**
+ * What runs without SCENARIOS: all but `crowd`, which saturates both cores for minutes (50,000 buyers
+ * twice) and runs when named (bench/README.md).
+ */
+const DEFAULT_SCENARIOS = ALL_SCENARIOS.filter((name) => name !== 'crowd')
 type AnyScenarioName = ScenarioName | OwnRunnerName
 const hasOwnRunner = (name: AnyScenarioName): name is OwnRunnerName => (OWN_RUNNER as readonly string[]).includes(name)
 
@@ -72,6 +82,7 @@ export interface Knobs {
   FAULT_SECONDS: number
   PAY: Omit<PaySpec, 'connections'>
   PAYMENTS_URL: string
+  CROWD: Omit<CrowdSpec, 'timeoutSeconds'>
   SOLD_OUT_REQUESTS: number
   UNITS_BACK: number
   ACCEPT_ORDERS: number
@@ -131,7 +142,7 @@ export function readKnobs (env: NodeJS.ProcessEnv = process.env): Knobs {
   const requests = int('REQUESTS', 100_000)
   const connections = int('CONNECTIONS', 100)
   if (connections > requests) throw new Error(`CONNECTIONS=${connections} is more than REQUESTS=${requests}`)
-  const scenarios = (env.SCENARIOS || ALL_SCENARIOS.join(',')).split(',').map((name) => name.trim()).filter((name) => name !== '')
+  const scenarios = (env.SCENARIOS || DEFAULT_SCENARIOS.join(',')).split(',').map((name) => name.trim()).filter((name) => name !== '')
   for (const name of scenarios) {
     if (!(ALL_SCENARIOS as readonly string[]).includes(name)) throw new Error(`SCENARIOS: ${JSON.stringify(name)} is not one of ${ALL_SCENARIOS.join(', ')}`)
   }
@@ -148,7 +159,7 @@ export function readKnobs (env: NodeJS.ProcessEnv = process.env): Knobs {
       })
       : [{ label: 'gateway', url: gateway }],
     FAULT: env.FAULT ? oneOf('FAULT', FAULT_NAMES, 'kafka') : null,
-    FAULT_SECONDS: int('FAULT_SECONDS', 10),
+    FAULT_SECONDS: int('FAULT_SECONDS', 3),
     PAY: {
       stock: int('PAY_STOCK', 5000),
       buyers: int('PAY_BUYERS', 20_000),
@@ -161,6 +172,15 @@ export function readKnobs (env: NodeJS.ProcessEnv = process.env): Knobs {
       webhookConcurrency: int('PAY_WEBHOOK_CONCURRENCY', 50)
     },
     PAYMENTS_URL: (env.PAYMENTS_URL || 'http://127.0.0.1:3004').replace(/\/+$/, ''),
+    CROWD: {
+      buyers: int('CROWD_BUYERS', 50_000),
+      stock: int('CROWD_STOCK', 2000),
+      connections: int('CROWD_CONNECTIONS', 1000),
+      joinSeconds: int('CROWD_JOIN_SECONDS', 20),
+      retryMs: int('CROWD_RETRY_MS', 200),
+      probes: int('CROWD_PROBES', 50, 0),
+      deadlineSeconds: int('CROWD_DEADLINE_SECONDS', 180)
+    },
     SOLD_OUT_REQUESTS: int('SOLD_OUT_REQUESTS', 50_000),
     UNITS_BACK: int('UNITS_BACK', 50),
     ACCEPT_ORDERS: int('ACCEPT_ORDERS', 50_000),
@@ -254,7 +274,15 @@ export async function runBench (knobs: Knobs = readKnobs()): Promise<BenchOutcom
     let naive: NaiveComparison | null = null
     let naiveChart: string | null = null
     let pay: PayReport | null = null
+    let crowd: CrowdReport | null = null
     for (const name of knobs.SCENARIOS) {
+      if (name === 'crowd') {
+        crowd = await runCrowd({
+          pool, redis, store, log, runTag, runDir: knobs.LOCAL_RUN_DIR, sampleMs: knobs.SAMPLE_MS, drainTimeoutMs: knobs.DRAIN_TIMEOUT_SECONDS * 1000,
+          gatewayUrl: knobs.GATEWAY_URL, catalogUrl: knobs.CATALOG_URL, adminToken: knobs.ADMIN_TOKEN
+        }, { ...knobs.CROWD, timeoutSeconds: knobs.TIMEOUT_SECONDS })
+        continue
+      }
       if (name === 'pay') {
         if (!(await answers(`${knobs.PAYMENTS_URL}/health/live`))) {
           log(`pay: skipped (no payment-service answers at ${knobs.PAYMENTS_URL})`)
@@ -269,7 +297,7 @@ export async function runBench (knobs: Knobs = readKnobs()): Promise<BenchOutcom
       }
       if (name === 'naive') {
         const sale = specOf(knobs, 'sale')
-        const fault: FaultPlan | undefined = knobs.FAULT === null ? undefined : { name: knobs.FAULT, afterAnswered: Math.floor(sale.requests / 3), downMs: knobs.FAULT_SECONDS * 1000 }
+        const fault: FaultPlan | undefined = knobs.FAULT === null ? undefined : { name: knobs.FAULT, afterAccepted: Math.floor(sale.stock / 3), downMs: knobs.FAULT_SECONDS * 1000 }
         // Ours: the sale of this run with the same spec, else one run now (with the fault, always its own).
         let ours = fault === undefined ? results.find((r) => r.name === 'sale' && r.fault === null) : undefined
         if (ours === undefined) {
@@ -302,7 +330,7 @@ export async function runBench (knobs: Knobs = readKnobs()): Promise<BenchOutcom
     }
     // The first product sale is the one the report details; a run of own-runner scenarios alone has none.
     const primary = results[0]
-    if (primary === undefined && floor === null && naive === null && pay === null) throw new Error('no scenario ran')
+    if (primary === undefined && floor === null && naive === null && pay === null && crowd === null) throw new Error('no scenario ran')
     const ceilingRequests = primary?.spec.requests ?? knobs.REQUESTS
     const ceilingConnections = primary?.spec.connections ?? knobs.CONNECTIONS
 
@@ -332,10 +360,11 @@ export async function runBench (knobs: Knobs = readKnobs()): Promise<BenchOutcom
       processorToSql: ratio(primary?.processor.perSecond, sqlRate?.perSecond),
       gatewayToRedis: ratio(primary?.stats.requestsPerSecond, redisRate?.perSecond)
     }
-    const targets = [...targetsOf(knobs, results, summaries), ...floorTargets(floor), ...payTargets(pay)]
+    const targets = [...targetsOf(knobs, results, summaries), ...floorTargets(floor), ...payTargets(pay), ...crowdTargets(crowd)]
     const allChecks = [
       ...results.flatMap((r) => r.verification.checks.map((c) => ({ ...c, name: `[${r.name}] ${c.name}` }))),
-      ...(pay?.checks ?? []).map((c) => ({ ...c, name: `[pay] ${c.name}` }))
+      ...(pay?.checks ?? []).map((c) => ({ ...c, name: `[pay] ${c.name}` })),
+      ...(crowd === null ? [] : [crowd.room, crowd.noRoom]).flatMap((side) => side.checks.map((c) => ({ ...c, name: `[crowd, ${side.mode}] ${c.name}` })))
     ]
     const report: Report = {
       runId,
@@ -350,6 +379,7 @@ export async function runBench (knobs: Knobs = readKnobs()): Promise<BenchOutcom
       floor,
       naive,
       pay,
+      crowd,
       targets,
       verification: {
         confirmedUnits: primary?.verification.confirmedUnits ?? 0,
@@ -357,7 +387,10 @@ export async function runBench (knobs: Knobs = readKnobs()): Promise<BenchOutcom
         redisStock: primary?.verification.redisStock ?? null,
         passed: allChecks.every((c) => c.ok),
         checks: allChecks,
-        warnings: results.flatMap((r) => r.verification.warnings.map((w) => `[${r.name}] ${w}`))
+        warnings: [
+          ...results.flatMap((r) => r.verification.warnings.map((w) => `[${r.name}] ${w}`)),
+          ...(crowd === null ? [] : [crowd.room, crowd.noRoom]).flatMap((side) => side.warnings.map((w) => `[crowd, ${side.mode}] ${w}`))
+        ]
       }
     }
     const files = writeReport(report, knobs.RESULTS_DIR)
@@ -378,6 +411,23 @@ function payTargets (pay: PayReport | null): Target[] {
     value: pay === null ? 'not run' : p99 == null ? 'nothing expired' : `${Math.round(p99)} ms (${pay.expiryLag.measured} expiries)`,
     met: p99 == null ? null : p99 <= 2000
   }]
+}
+
+/**
+ * The crowd's goals with the room on: nothing waits past 2 s, and the gateway turns almost nobody away
+ * (at most 1 % of the buyers: a refusal is an answer ≥ 400 or none at all).
+ */
+function crowdTargets (crowd: CrowdReport | null): Target[] {
+  const room = crowd?.room
+  return [
+    { name: 'crowd with the room: requests past 2 s', goal: '0', value: room === undefined ? 'not run' : `${fmt(room.answers.past2s)} of ${fmt(room.answers.requests)}`, met: room === undefined ? null : room.answers.past2s === 0 },
+    {
+      name: 'crowd with the room: refusals at the gateway',
+      goal: '≤ 1% of buyers',
+      value: room === undefined || crowd === null ? 'not run' : `${fmt(room.refusals)} (${(room.refusals * 100 / crowd.spec.buyers).toFixed(2)}%; without the room ${fmt(crowd.noRoom.refusals)})`,
+      met: room === undefined || crowd === null ? null : room.refusals <= crowd.spec.buyers / 100
+    }
+  ]
 }
 
 /** What the report details of the first product sale of the run (none: nulls and empty series). */

@@ -8,6 +8,7 @@ import type { UnitsBack } from './scenarios.ts'
 import type { FloorReport } from './floor.ts'
 import { naiveLines, type NaiveComparison } from './versus-naive.ts'
 import { payLines, type PayReport } from './pay.ts'
+import { crowdLines, type CrowdReport } from './crowd.ts'
 import { COMPONENTS, type Component } from './cpu.ts'
 
 // One report per run: a table on the terminal, the same numbers as JSON, and a chart (SVG) of
@@ -104,12 +105,14 @@ export interface Report {
   naive: NaiveComparison | null
   /** a priced sale with a payment window (SCENARIOS=pay) */
   pay: PayReport | null
+  /** the same crowd with the waiting room and without it (SCENARIOS=crowd) */
+  crowd: CrowdReport | null
   targets: Target[]
   verification: Verification
   series: { seconds: SecondPoint[], stock: Array<{ ms: number, stock: number | null }>, confirmed: Array<{ ms: number, total: number }> }
 }
 
-const percentile = (sorted: Float64Array, p: number): number =>
+export const percentile = (sorted: Float64Array, p: number): number =>
   sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p / 100 * sorted.length) - 1))] ?? 0
 
 export function latencyStats (values: Float64Array): LatencyStats {
@@ -195,7 +198,7 @@ export const fmt = (n: number | null | undefined, digits = 0): string =>
 const pct = (r: number | null): string => r === null ? '—' : `${(r * 100).toFixed(0)}%`
 
 export function renderTable (report: Report): string {
-  const out = [...saleTable(report), ...scenarioLines(report), ...floorLines(report.floor), ...naiveLines(report.naive), ...payLines(report.pay), '', 'targets:']
+  const out = [...saleTable(report), ...scenarioLines(report), ...floorLines(report.floor), ...naiveLines(report.naive), ...payLines(report.pay), ...crowdLines(report.crowd), '', 'targets:']
   for (const t of report.targets) out.push(`  ${t.met === null ? '  n/a ' : t.met ? '  met' : 'MISSED'}  ${t.name}: ${t.value} (goal ${t.goal})`)
   out.push('', `invariants: ${report.verification.passed ? 'all hold' : 'VIOLATED'}`)
   for (const c of report.verification.checks) out.push(`  ${c.ok ? 'ok  ' : 'FAIL'}  ${c.id} ${c.name}: ${c.detail}`)
@@ -302,7 +305,7 @@ export function renderMarkdown (report: Report): string {
     '|---|---|---|---|',
     ...report.targets.map((t) => `| ${t.name} | ${t.goal} | ${t.value} | ${t.met === null ? 'undecided' : t.met ? 'met' : '**missed**'} |`)
   )
-  lines.push('', '```', ...scenarioLines(report), ...floorLines(report.floor), ...naiveLines(report.naive), ...payLines(report.pay), '```')
+  lines.push('', '```', ...scenarioLines(report), ...floorLines(report.floor), ...naiveLines(report.naive), ...payLines(report.pay), ...crowdLines(report.crowd), '```')
   return lines.join('\n')
 }
 

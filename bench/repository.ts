@@ -16,6 +16,20 @@ export async function countOrders (pool: Pool, productId: number): Promise<numbe
   return Number(rows[0]?.n ?? 0)
 }
 
+/** The buyer of each of the product's orders (a buyer twice: two entries). */
+export async function orderBuyers (pool: Pool, productId: number): Promise<string[]> {
+  const [rows] = await pool.query<RowDataPacket[]>('SELECT user_id FROM orders WHERE product_id = ?', [productId])
+  return rows.map((r) => String(r.user_id))
+}
+
+/** How many buyers hold more units of the product than `limit` (orders not failed, cancelled or expired). */
+export async function buyersOverLimit (pool: Pool, productId: number, limit: number): Promise<number> {
+  const [rows] = await pool.query<RowDataPacket[]>(
+    `SELECT COUNT(*) AS n FROM (SELECT user_id FROM orders WHERE product_id = ? AND status NOT IN ('failed', 'cancelled', 'expired')
+     GROUP BY user_id HAVING SUM(quantity) > ?) AS over_limit`, [productId, limit])
+  return Number(rows[0]?.n ?? 0)
+}
+
 /** When MySQL wrote the product's orders (updated_at is set by MySQL at insert: statement time). */
 export async function writeTimes (pool: Pool, productId: number): Promise<Array<{ at: number, n: number }>> {
   const [rows] = await pool.query<RowDataPacket[]>(

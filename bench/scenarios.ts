@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process'
+import { execFile, spawnSync } from 'node:child_process'
 import { promisify } from 'node:util'
 import { fileURLToPath } from 'node:url'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -35,7 +35,7 @@ export interface ScenarioSpec {
   unitsBack?: { units: number, afterAnswered: number }
   /** backlog: stop the processor for the burst, start it afterwards */
   processorStopped?: boolean
-  /** a broker or MySQL stopped once `afterAnswered` requests were answered, started `downMs` later (bench/fault.ts) */
+  /** a broker or MySQL stopped once `afterAccepted` orders were accepted, started `downMs` later (bench/fault.ts) */
   fault?: FaultPlan
 }
 
@@ -108,6 +108,10 @@ const run = promisify(execFile)
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 export const component = (action: 'stop' | 'start', name: string) =>
   run('bash', [`${ROOT}deploy/local/component.sh`, action, name], { cwd: ROOT, timeout: 180_000 })
+/** The same, blocking: for a signal handler that must start a stopped component before the bench exits. */
+export const componentNow = (action: 'stop' | 'start', name: string): void => {
+  spawnSync('bash', [`${ROOT}deploy/local/component.sh`, action, name], { cwd: ROOT, timeout: 180_000, stdio: 'inherit' })
+}
 
 /**
  * A product on sale, waited for until Redis holds its units. Price 0 unless `extra` says otherwise: a
@@ -162,8 +166,8 @@ export async function runScenario (ctx: ScenarioContext, spec: ScenarioSpec): Pr
     runTag,
     authorizations,
     timeoutSeconds: ctx.timeoutSeconds,
+    onAccepted: () => fault?.onAccepted(),
     onAnswered: (answered) => {
-      fault?.onAnswered(answered)
       if (spec.unitsBack === undefined || restocked !== null || answered < spec.unitsBack.afterAnswered) return
       restockSentAt = performance.now()
       restocked = restock(ctx, productId, spec.unitsBack.units).then(() => performance.now())

@@ -43,6 +43,10 @@ export interface SideFigures {
   oversold: number
   /** rows beyond one per accepted order (the same order applied more than once) */
   duplicates: number
+  /** orders in MySQL whose buyer never got a 202 (unanswered or refused, yet written) */
+  unannounced: number
+  /** units in no order (each order counted once) and not on sale in Redis once the drain ended: taken, sold to nobody */
+  stranded: number
   seconds: SecondPoint[]
   /** orders in MySQL over time, ms since the first request */
   inMysql: Array<{ ms: number, total: number }>
@@ -83,6 +87,7 @@ export async function oursOf (pool: Pool, sale: ScenarioResult): Promise<SideFig
     Object.fromEntries(Object.entries(cpu).filter(([c]) => c !== LOAD_GENERATOR)) as Record<string, number>
   const rows = await ordersOfProduct(pool, sale.productId)
   const ids = new Set(rows.map((r) => r.id))
+  const acceptedIds = new Set(sale.load.accepted.values())
   const confirmedUnits = rows.filter((r) => r.status === 'confirmed').reduce((n, r) => n + Number(r.quantity), 0)
   const stock = sale.spec.stock + (sale.spec.unitsBack?.units ?? 0)
   let total = 0
@@ -100,6 +105,8 @@ export async function oursOf (pool: Pool, sale: ScenarioResult): Promise<SideFig
     lost: [...sale.load.accepted.values()].filter((id) => !ids.has(id)).length,
     oversold: Math.max(0, confirmedUnits - stock),
     duplicates: 0, // the order id is the primary key: a row per order at most
+    unannounced: rows.filter((r) => !acceptedIds.has(r.id)).length,
+    stranded: sale.verification.redisStock === null ? 0 : Math.max(0, stock - confirmedUnits - sale.verification.redisStock),
     seconds: perSecond(sale.load),
     inMysql: sale.writes.map((w) => ({ ms: w.at - sale.load.epochAt0, total: (total += w.n) }))
   }
@@ -131,15 +138,18 @@ async function ensureSchema (pool: Pool): Promise<void> {
   for (const statement of statements) await pool.query(statement)
 }
 
-async function naiveRows (pool: Pool, productId: number): Promise<{ refs: Map<string, number>, units: number, rows: number }> {
+async function naiveRows (pool: Pool, productId: number): Promise<{ refs: Map<string, number>, units: number, distinctUnits: number, rows: number }> {
   const [rows] = await pool.query<RowDataPacket[]>('SELECT order_ref, quantity FROM bench_naive_orders WHERE product_id = ?', [productId])
   const refs = new Map<string, number>()
   let units = 0
+  let distinctUnits = 0
   for (const row of rows) {
-    refs.set(String(row.order_ref), (refs.get(String(row.order_ref)) ?? 0) + 1)
+    const seen = refs.get(String(row.order_ref)) ?? 0
+    refs.set(String(row.order_ref), seen + 1)
     units += Number(row.quantity)
+    if (seen === 0) distinctUnits += Number(row.quantity)
   }
-  return { refs, units, rows: rows.length }
+  return { refs, units, distinctUnits, rows: rows.length }
 }
 
 /** The naive app's sale: its own product, topic, tables and processes; everything removed afterwards. */
@@ -192,7 +202,7 @@ export async function runNaive (ctx: NaiveContext, spec: { stock: number, reques
       runTag: `${ctx.runTag}naive`,
       authorizations: mintBuyers(spec.requests, `${ctx.runTag}naive`).map((b) => b.authorization),
       timeoutSeconds: ctx.timeoutSeconds,
-      onAnswered: (answered) => fault?.onAnswered(answered)
+      onAccepted: () => fault?.onAccepted()
     })
     const atAnswers = snapshot()
     const faultOutcome = fault === null ? null : await fault.over(load.epochAt0)
@@ -212,7 +222,7 @@ export async function runNaive (ctx: NaiveContext, spec: { stock: number, reques
     const after = snapshot()
     const cpuAnswer = seconds(before, atAnswers)
     const cpuEnd = seconds(before, after)
-    const { refs, units, rows } = await naiveRows(ctx.pool, productId)
+    const { refs, units, distinctUnits, rows } = await naiveRows(ctx.pool, productId)
     const [writes] = await ctx.pool.query<RowDataPacket[]>(
       'SELECT inserted_at AS at, COUNT(*) AS n FROM bench_naive_orders WHERE product_id = ? GROUP BY inserted_at ORDER BY inserted_at', [productId])
     let total = 0
@@ -233,6 +243,8 @@ export async function runNaive (ctx: NaiveContext, spec: { stock: number, reques
         lost: [...accepted].filter((id) => !refs.has(id)).length,
         oversold: Math.max(0, units - spec.stock),
         duplicates: rows - refs.size,
+        unannounced: [...refs.keys()].filter((id) => !accepted.has(id)).length,
+        stranded: Math.max(0, spec.stock - distinctUnits - Math.max(0, Number(await ctx.redis.get(stockKey) ?? 0))),
         seconds: perSecond(load),
         inMysql: series
       }
@@ -279,6 +291,8 @@ export function naiveLines (c: NaiveComparison | null): string[] {
     ['orders lost (202, never in MySQL)', fmt(c.ours.lost), fmt(c.naive.lost), ''],
     ['units oversold (MySQL beyond stock)', fmt(c.ours.oversold), fmt(c.naive.oversold), ''],
     ['orders applied twice', fmt(c.ours.duplicates), fmt(c.naive.duplicates), ''],
+    ['orders in MySQL no buyer was told of (no 202)', fmt(c.ours.unannounced), fmt(c.naive.unannounced), ''],
+    ['units stranded (neither sold nor on sale)', fmt(c.ours.stranded), fmt(c.naive.stranded), ''],
     ['status counts', Object.entries(c.ours.statusCounts).map(([k, v]) => `${k}: ${v}`).join(' '), Object.entries(c.naive.statusCounts).map(([k, v]) => `${k}: ${v}`).join(' '), '']
   ]
   const widths = [0, 1, 2].map((k) => Math.max(...rows.map((r) => r[k]!.length)))

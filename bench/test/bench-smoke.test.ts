@@ -1,18 +1,22 @@
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { readKnobs, runBench } from '../flash-sale.ts'
+import { readKnobs, runBench, type BenchOutcome } from '../flash-sale.ts'
 
 // A small flash sale through the real bench against the running stack: proves the bench works and
 // that the invariants hold under concurrent buyers. It asserts correctness, never timing — the
 // numbers of a smoke run on a shared machine mean nothing.
 
-t.test('a small flash sale sells exactly its stock, loses nothing, and writes its report', async (t) => {
+/** The bench with these knobs (no target is strict), its results in a directory removed afterwards. */
+async function smallBench (t: Test, knobs: Record<string, string>): Promise<BenchOutcome> {
   const resultsDir = mkdtempSync(join(tmpdir(), 'bench-smoke-'))
   t.teardown(() => rmSync(resultsDir, { recursive: true, force: true }))
-  const knobs = readKnobs({
-    ...process.env,
+  return await runBench(readKnobs({ ...process.env, ...knobs, STRICT_TARGETS: '0', RESULTS_DIR: resultsDir }))
+}
+
+t.test('a small flash sale sells exactly its stock, loses nothing, and writes its report', async (t) => {
+  const { report, files, passed } = await smallBench(t, {
     SCENARIOS: 'sale,sold-out',
     SOLD_OUT_REQUESTS: '1000',
     UNITS_BACK: '20',
@@ -21,11 +25,8 @@ t.test('a small flash sale sells exactly its stock, loses nothing, and writes it
     CONNECTIONS: '20',
     CEILINGS: 'short',
     REDIS_CEILING_OPS: '20000',
-    SQL_CEILING_ROWS: '10000',
-    STRICT_TARGETS: '0',
-    RESULTS_DIR: resultsDir
+    SQL_CEILING_ROWS: '10000'
   })
-  const { report, files, passed } = await runBench(knobs)
 
   t.ok(passed, 'the bench passed')
   t.ok(report.verification.passed, `every invariant holds: ${report.verification.checks.filter((c) => !c.ok).map((c) => `${c.id} ${c.name}: ${c.detail}`).join('; ')}`)
@@ -48,4 +49,37 @@ t.test('a small flash sale sells exactly its stock, loses nothing, and writes it
   t.equal(json.verification.passed, true)
   t.match(readFileSync(files.svg, 'utf8'), /^<svg /, 'the chart is an SVG')
   t.ok(report.ceilings.http && report.ceilings.redis && report.ceilings.sql, 'the ceilings ran')
+})
+
+t.test('a tiny crowd sells exactly its stock with the waiting room and without it, and only to admitted buyers', async (t) => {
+  const { report, passed } = await smallBench(t, {
+    SCENARIOS: 'crowd',
+    CROWD_BUYERS: '200',
+    CROWD_STOCK: '40',
+    CROWD_CONNECTIONS: '40',
+    CROWD_JOIN_SECONDS: '1',
+    CROWD_PROBES: '5',
+    CEILINGS: 'off'
+  })
+  const crowd = report.crowd
+  if (crowd === null) throw new Error('the crowd scenario did not report')
+
+  t.ok(passed, 'the bench passed')
+  for (const side of [crowd.room, crowd.noRoom]) {
+    t.ok(side.checks.every((c) => c.ok), `${side.mode}: every check holds: ${side.checks.filter((c) => !c.ok).map((c) => `${c.id} ${c.name}: ${c.detail}`).join('; ')}`)
+    t.equal(side.sold, 40, `${side.mode}: exactly the stock was sold (units confirmed in MySQL)`)
+    t.not(side.sellOutMs, null, `${side.mode}: it sold out`)
+  }
+  const names = crowd.room.checks.map((c) => c.name)
+  for (const name of ['every order in MySQL is a buyer the room admitted', 'orders without a pass are refused (403) and write nothing', 'no buyer holds more than its limit (1) in MySQL']) {
+    t.ok(names.some((n) => n.startsWith(name)), `the room side checked: ${name}`)
+  }
+  const room = crowd.room.waitingRoom
+  t.ok(room !== null && room.joins >= 200, 'every buyer joined (a join shed under load is asked again)')
+  t.ok(room !== null && room.polls > 0, 'the buyers polled')
+  t.ok(room !== null && room.admitted >= 40, 'at least the stock was admitted')
+  t.equal(crowd.room.unserved + crowd.noRoom.unserved, 0, 'every buyer was served before the deadline')
+  t.ok((crowd.noRoom.answers.refusals['409 INSUFFICIENT_STOCK'] ?? 0) >= 160, 'without the room: every buyer who got nothing was refused as sold out')
+  t.ok(room !== null && room.peakBytes > 0, 'the room\'s memory in Redis was sampled')
+  t.equal(crowd.noRoom.waitingRoom, null, 'no room figures without a room')
 })
