@@ -72,6 +72,13 @@ export interface RoomSummary {
 }
 
 const MAX_FREED_PER_TICK = 500
+/**
+ * How long a join or an admission waits for one replica to confirm it (WAIT 1). Replication is
+ * asynchronous: without this, a master dying right after a join could take the place with it when its
+ * replica is promoted. Bounded, so a master with no replica online still answers (then the place is on
+ * the master alone until a replica resyncs).
+ */
+const REPLICA_WAIT_MS = 200
 
 function toStatus (reply: unknown[]): RoomStatus {
   const [state, rank, waiting, stock, rate, expires, freed, starts, now] = reply as [RoomState, number, number, number, string, number, number, number, number]
@@ -99,9 +106,25 @@ export class RoomStore {
       [keys.room, keys.roomQueue, keys.roomSeen, keys.roomAdmitted, keys.info, keys.stock, ...args]) as unknown[]
   }
 
-  /** `score`: the buyer's score if it joins before the start (decisions.ts preStartScore). */
+  /**
+   * Waits (at most REPLICA_WAIT_MS) until a replica of the product's master has what was written so
+   * far: the pipeline goes to the node serving the product's keys, so WAIT asks that master.
+   * Answers how many replicas confirmed.
+   */
+  async #replicated (productId: number): Promise<number> {
+    const replies = await this.#redis.pipeline().exists(productKeys(productId).room).call('WAIT', '1', String(REPLICA_WAIT_MS)).exec()
+    const [error, acknowledged] = replies?.[1] ?? [null, 0]
+    if (error !== null) throw error
+    return Number(acknowledged)
+  }
+
+  /**
+   * `score`: the buyer's score if it joins before the start (decisions.ts preStartScore). Answers once
+   * a replica holds the place (or REPLICA_WAIT_MS passed), so a failover keeps it.
+   */
   async join (productId: number, buyerId: string, score: number, guest = false): Promise<JoinOutcome> {
     const reply = await this.#run('join', productId, [buyerId, String(score), guest ? '1' : '0'])
+    if (reply[0] !== 'OFF' && reply[0] !== 'SIGN_IN_REQUIRED' && reply[0] !== 'NOT_OPEN') await this.#replicated(productId)
     if (reply[0] === 'OFF') return { kind: 'off' }
     if (reply[0] === 'SIGN_IN_REQUIRED') return { kind: 'sign-in-required' }
     if (reply[0] === 'NOT_OPEN') return { kind: 'not-open', opensAt: Number(reply[1]) }
@@ -119,6 +142,8 @@ export class RoomStore {
     if (reply[0] === 'OFF') return { kind: 'off' }
     if (reply[0] === 'BUSY') return { kind: 'busy' }
     const [, admitted, stock, outstanding, usedRate, rate, freed, lapsed, expires] = reply as [string, string[], number, number, string, string, number, number, number]
+    // An admission lost in a failover would put the buyer back in line with a pass that no longer buys.
+    if (admitted.length > 0) await this.#replicated(productId)
     return { kind: 'tick', admitted, stock, outstanding, usedPerSecond: Number(usedRate), admittedPerSecond: Number(rate), freed, lapsed, passExpiresAt: expires }
   }
 
