@@ -1,8 +1,8 @@
 import { mkdir, readFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
-import { sleep } from '@flash/common'
-import { chromium, selectors, type Browser, type Page } from 'playwright-core'
+import { sleep, solveProofOfWork } from '@flash/common'
+import { chromium, selectors, type APIRequestContext, type Browser, type Page } from 'playwright-core'
 
 // What every browser test shares: where the stack is, the API as a client calls it, and a Chromium.
 
@@ -28,6 +28,21 @@ export async function api<T> (method: string, path: string, body?: unknown, admi
     }
     return { status: res.status, body: (text === '' ? undefined : JSON.parse(text)) as T, headers: res.headers }
   }
+}
+
+/** What a sign-up needs besides name and password: the solved proof of work when the catalog asks for one. */
+export async function signupProof (): Promise<{ proof?: { challenge: string, nonce: string } }> {
+  const issued = await api<{ challenge: string, bits: number }>('GET', '/auth/challenge')
+  if (issued.status !== 200) throw new Error(`challenge answered ${issued.status}: ${JSON.stringify(issued.body)}`)
+  const { challenge, bits } = issued.body
+  return bits > 0 ? { proof: { challenge, nonce: solveProofOfWork(challenge, bits) } } : {}
+}
+
+/** Registers a buyer in a browser context's request context (its session cookies); answers the access token. */
+export async function signUpInContext (request: APIRequestContext, username: string, password: string): Promise<string> {
+  const res = await request.post(`${BASE_URL}/api/auth/register`, { data: { username, password, ...await signupProof() } })
+  if (res.status() !== 201) throw new Error(`register answered ${res.status()}: ${await res.text()}`)
+  return ((await res.json()) as { accessToken: string }).accessToken
 }
 
 /** Checks the stack answers, then starts Debian's Chromium; the app marks what tests look for with data-test. */
