@@ -9,11 +9,11 @@ import type { OrderStatus, PaymentStatus } from '@backend/common/src/schemas.ts'
 import type {
   NewProduct, Product, ProductChanges, ProductPage, ProductQuery, ReconcileReport, SyncReport,
 } from '@backend/catalog-service/src/schemas.ts'
-import type { CancelAccepted, Order, OrderAccepted, OrderPage, RoomStatus, SalesSummary } from '@backend/order-gateway/src/schemas.ts'
+import type { CancelAccepted, Order, OrderAccepted, OrderPage, RoomStatus, RoomSummary, SalesSummary } from '@backend/order-gateway/src/schemas.ts'
 import type { Payment, PaymentsConfig } from '@backend/payment-service/src/schemas.ts'
 import type { BuyerView as Buyer, SessionView as Session } from '@backend/catalog-service/src/buyers/schemas.ts'
 
-export type { NewProduct, Order, OrderPage, OrderStatus, Product, Payment, PaymentStatus, ProductChanges, ReconcileReport, RoomStatus, SyncReport }
+export type { NewProduct, Order, OrderPage, OrderStatus, Product, Payment, PaymentStatus, ProductChanges, ReconcileReport, RoomStatus, RoomSummary, SyncReport }
 export type SalesRow = SalesSummary['items'][number]
 /** GET /payments/config: sandbox mode and its test cards. */
 export type PaymentConfig = PaymentsConfig
@@ -293,6 +293,11 @@ export function joinRoom(productId: number) {
 /** The buyer's place; poll again after its `pollAfterMs`, not sooner. */
 export function roomStatus(productId: number, signal?: AbortSignal) {
   return request<RoomStatus>(`/rooms/${productId}/status`, { signal })
+}
+
+/** Admin: a product's waiting room — waiting, admitted, holding a pass, bought, left. */
+export function roomSummary(token: string, productId: number, signal?: AbortSignal) {
+  return request<RoomSummary>(`/rooms/${productId}`, { signal, headers: bearer(token) })
 }
 
 /**

@@ -144,5 +144,20 @@ t.test('a queue: places, estimate and live stock; the admitted buyer sees the tu
   await atBothWidths(t, wen, 'sold-out-zh')
   const room = await api<{ waiting: number, holdingPass: number, admitted: number, bought: number }>('GET', `/rooms/${productId}`, undefined, true)
   t.match(room.body, { waiting: 4, holdingPass: 0, admitted: 2, bought: 2 }, 'the room counted two admitted, two bought, four still waiting')
+
+  // The admin sees the room's counters on the admin page, and switches the room off there.
+  const admin = await ann.context().newPage()
+  await admin.goto(`${BASE_URL}/admin`)
+  await admin.getByTestId('admin-search').fill(`Room ${RUN}`)
+  const row = admin.locator(`[data-test="room-row"][data-product-id="${productId}"]`)
+  await row.getByTestId('room-bought').filter({ hasText: '2' }).waitFor()
+  t.same([await row.getByTestId('room-waiting').textContent(), await row.getByTestId('room-admitted').textContent(),
+    await row.getByTestId('room-holding').textContent(), await row.getByTestId('room-left').textContent()].map((s) => s?.trim()),
+  ['4', '2', '0', '0'], 'admin: 4 waiting, 2 admitted, none holding a pass, none left')
+  t.same(await seriousViolations(admin), [], 'admin page: axe finds no serious or critical violation')
+  await admin.screenshot({ path: join(SCREENSHOTS, 'room-admin-1280.png'), fullPage: true })
+  await row.getByTestId('room-switch').click()
+  await row.getByTestId('room-switch').filter({ hasText: 'Off' }).waitFor()
+  t.equal((await api<{ waitingRoom: { enabled: boolean } }>('GET', `/products/${productId}`)).body.waitingRoom.enabled, false, 'admin: the switch turned the room off')
   t.same(pageErrors, [], 'no page error')
 })
