@@ -11,7 +11,8 @@ import type {
 } from '@backend/catalog-service/src/schemas.ts'
 import type { CancelAccepted, Order, OrderAccepted, OrderPage, RoomStatus, RoomSummary, SalesSummary } from '@backend/order-gateway/src/schemas.ts'
 import type { Payment, PaymentsConfig } from '@backend/payment-service/src/schemas.ts'
-import type { BuyerView as Buyer, SessionView as Session } from '@backend/catalog-service/src/buyers/schemas.ts'
+import type { BuyerView as Buyer, Challenge, SessionView as Session } from '@backend/catalog-service/src/buyers/schemas.ts'
+import { solveChallenge } from './proof-of-work/index.ts'
 
 export type { NewProduct, Order, OrderPage, OrderStatus, Product, Payment, PaymentStatus, ProductChanges, ReconcileReport, RoomStatus, RoomSummary, SyncReport }
 export type SalesRow = SalesSummary['items'][number]
@@ -231,9 +232,14 @@ export function syncStock(token: string) {
 
 // --- accounts (catalog-service) ----------------------------------------------------------------
 
-/** `cookies: false` signs in without touching this browser's session (the simulator's buyers). */
-export function register(username: string, password: string, cookies = true) {
-  return request<Session>('/auth/register', { method: 'POST', body: { username, password, cookies } })
+/**
+ * Creates an account and signs it in. When the operator asks sign-ups for proof of work (the
+ * challenge's bits > 0) it is solved first, in a worker.
+ */
+export async function register(username: string, password: string) {
+  const { challenge, bits } = await request<Challenge>('/auth/challenge')
+  const proof = bits > 0 ? { challenge, nonce: await solveChallenge(challenge, bits) } : undefined
+  return await request<Session>('/auth/register', { method: 'POST', body: { username, password, ...(proof === undefined ? {} : { proof }) } })
 }
 
 export function login(username: string, password: string, cookies = true) {

@@ -79,6 +79,8 @@ const MAX_FREED_PER_TICK = 500
  * the master alone until a replica resyncs).
  */
 const REPLICA_WAIT_MS = 200
+/** After a WAIT no replica answered, how long the product's joins skip it (the replica is down or resyncing). */
+const REPLICA_RETRY_MS = 5000
 
 function toStatus (reply: unknown[]): RoomStatus {
   const [state, rank, waiting, stock, rate, expires, freed, starts, now] = reply as [RoomState, number, number, number, string, number, number, number, number]
@@ -97,6 +99,8 @@ function toStatus (reply: unknown[]): RoomStatus {
 
 export class RoomStore {
   readonly #redis: Cluster
+  /** products whose last WAIT no replica answered, until when joins skip it */
+  readonly #unreplicatedUntil = new Map<number, number>()
 
   constructor (redis: Cluster) { this.#redis = redis }
 
@@ -112,9 +116,13 @@ export class RoomStore {
    * Answers how many replicas confirmed.
    */
   async #replicated (productId: number): Promise<number> {
+    // With no replica online every WAIT would cost its whole timeout: one a while finds out when it is back.
+    if ((this.#unreplicatedUntil.get(productId) ?? 0) > Date.now()) return 0
     const replies = await this.#redis.pipeline().exists(productKeys(productId).room).call('WAIT', '1', String(REPLICA_WAIT_MS)).exec()
     const [error, acknowledged] = replies?.[1] ?? [null, 0]
     if (error !== null) throw error
+    if (Number(acknowledged) > 0) this.#unreplicatedUntil.delete(productId)
+    else this.#unreplicatedUntil.set(productId, Date.now() + REPLICA_RETRY_MS)
     return Number(acknowledged)
   }
 
