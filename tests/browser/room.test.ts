@@ -85,6 +85,8 @@ t.test('a queue: places, estimate and live stock; the admitted buyer sees the tu
   // Two units; the sale starts in a few seconds. Ann (English, desktop) and one of the crowd join
   // before the start: the first tick admits both. Wen (Chinese, phone) arrives after the start,
   // behind three more of the crowd, and waits.
+  // The accounts first (each sign-up solves the catalog's proof of work), then the product.
+  const [ann, wen] = await Promise.all([buyerPage('ann', 'en', DESKTOP), buyerPage('wen', 'zh', PHONE)])
   const startsAt = Date.now() + 9000
   const created = await api<{ id: number }>('POST', '/products', {
     name: `Room ${RUN}`, stock: 2, price: 0, perUserLimit: 1, saleStartsAt: new Date(startsAt).toISOString(), waitingRoom: { enabled: true, opensSecondsBefore: 3600 }
@@ -92,7 +94,6 @@ t.test('a queue: places, estimate and live stock; the admitted buyer sees the tu
   t.equal(created.status, 201, 'a product with a waiting room')
   const productId = created.body.id
   t.teardown(async () => { await api('PATCH', `/products/${productId}`, { waitingRoom: { enabled: false } }, true) })
-  const [ann, wen] = await Promise.all([buyerPage('ann', 'en', DESKTOP), buyerPage('wen', 'zh', PHONE)])
 
   // The gateway learns of the room from the catalog's announcement (or its next copy of the set).
   const early = `${RUN}-early`
@@ -100,9 +101,9 @@ t.test('a queue: places, estimate and live stock; the admitted buyer sees the tu
   await ann.goto(`${BASE_URL}/queue/${productId}`)
   await ann.getByTestId('queue-waiting').waitFor()
   t.match(await ann.getByTestId('queue-position').textContent(), /Your place: [12]/, 'before the start Ann has a place')
+  t.ok(Date.now() < startsAt, 'both joined before the start')
   t.match(await ann.getByTestId('queue-waiting').textContent(), /shuffled at the start/, 'and is told early arrival gives no advantage')
   await atBothWidths(t, ann, 'waiting-before-start-en')
-  t.ok(Date.now() < startsAt, 'both joined before the start')
 
   // The start: the first tick admits both early joiners; later arrivals wait behind them.
   const admitted = await waitUntil('the early crowd member admitted', async () => {

@@ -8,7 +8,7 @@ import { NGINX, prepareScenario, uniqueTag } from './support/stack.ts'
 // through without a proof of work is refused naming `proof`; no account exists afterwards, and
 // another address is unaffected.
 
-const BURST = 5
+const BURST = 10
 
 const address = (): string => `198.51.100.${1 + Math.floor(Math.random() * 250)}`
 
@@ -26,7 +26,7 @@ t.test('scripted sign-ups from one address: 429 at the edge past the burst, a pr
   const clients = await prepareScenario(t, [])
   const tag = uniqueTag('signup').replace(/[^a-z0-9]/gi, '').slice(-20)
   const client = address()
-  const names = Array.from({ length: 15 }, (_, i) => `${tag}${i}`)
+  const names = Array.from({ length: 20 }, (_, i) => `${tag}${i}`)
   const answers = []
   for (const name of names) answers.push(await signUp(name, client))
   const limited = answers.filter((a) => a.status === 429)
