@@ -9,11 +9,12 @@ import type { OrderStatus, PaymentStatus } from '@backend/common/src/contracts/s
 import type {
   AdminProductQuery, AuditEntry, AuditPage, NewProduct, OperatorSession, Product, ProductChanges, ProductPage, ProductQuery, ReconcileReport, SyncReport,
 } from '@backend/catalog-service/src/schemas.ts'
-import type { CancelAccepted, Order, OrderAccepted, OrderPage, RoomStatus, SalesSummary } from '@backend/order-gateway/src/schemas.ts'
+import type { CancelAccepted, Order, OrderAccepted, OrderPage, RoomStatus, RoomSummary, SalesSummary } from '@backend/order-gateway/src/schemas.ts'
 import type { Payment, PaymentsConfig } from '@backend/payment-service/src/schemas.ts'
-import type { BuyerView as Buyer, SessionView as Session } from '@backend/catalog-service/src/buyers/schemas.ts'
+import type { BuyerView as Buyer, Challenge, SessionView as Session } from '@backend/catalog-service/src/buyers/schemas.ts'
+import { solveChallenge } from './proof-of-work/index.ts'
 
-export type { AuditEntry, NewProduct, OperatorSession, Order, OrderPage, OrderStatus, Product, Payment, PaymentStatus, ProductChanges, ReconcileReport, RoomStatus, SyncReport }
+export type { AuditEntry, NewProduct, OperatorSession, Order, OrderPage, OrderStatus, Product, Payment, PaymentStatus, ProductChanges, ReconcileReport, RoomStatus, RoomSummary, SyncReport }
 export type SalesRow = SalesSummary['items'][number]
 /** GET /payments/config: sandbox mode and its test cards. */
 export type PaymentConfig = PaymentsConfig
@@ -240,9 +241,14 @@ export function syncStock(token: string) {
 
 // --- accounts (catalog-service) ----------------------------------------------------------------
 
-/** `cookies: false` signs in without touching this browser's session (the simulator's buyers). */
-export function register(username: string, password: string, cookies = true) {
-  return request<Session>('/auth/register', { method: 'POST', body: { username, password, cookies } })
+/**
+ * Creates an account and signs it in. When the operator asks sign-ups for proof of work (the
+ * challenge's bits > 0) it is solved first, in a worker.
+ */
+export async function register(username: string, password: string) {
+  const { challenge, bits } = await request<Challenge>('/auth/challenge')
+  const proof = bits > 0 ? { challenge, nonce: await solveChallenge(challenge, bits) } : undefined
+  return await request<Session>('/auth/register', { method: 'POST', body: { username, password, ...(proof === undefined ? {} : { proof }) } })
 }
 
 export function login(username: string, password: string, cookies = true) {
@@ -302,6 +308,11 @@ export function joinRoom(productId: number) {
 /** The buyer's place; poll again after its `pollAfterMs`, not sooner. */
 export function roomStatus(productId: number, signal?: AbortSignal) {
   return request<RoomStatus>(`/rooms/${productId}/status`, { signal })
+}
+
+/** Admin: a product's waiting room — waiting, admitted, holding a pass, bought, left. */
+export function roomSummary(token: string, productId: number, signal?: AbortSignal) {
+  return request<RoomSummary>(`/rooms/${productId}`, { signal, headers: bearer(token) })
 }
 
 /**

@@ -9,7 +9,7 @@ import t, { type Test } from 'tap'
 import { join } from 'node:path'
 import { sleep } from '@flash/common'
 import { type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core'
-import { ADMIN_TOKEN, BASE_URL, SCREENSHOTS, api, launchBrowser } from './support.ts'
+import { ADMIN_TOKEN, BASE_URL, SCREENSHOTS, api, launchBrowser, signUpInContext } from './support.ts'
 
 const RUN = `sale${Date.now().toString(36)}`
 // Twelve page sizes × four pages with screenshots take minutes on a busy machine.
@@ -59,12 +59,11 @@ async function openPage (locale: 'en' | 'zh', viewport: { width: number; height:
 /** Registers a buyer in the context (its session cookies) and returns the access token for API calls "from another device". */
 let buyers = 0
 async function signUp (context: BrowserContext): Promise<string> {
-  const res = await context.request.post(`${BASE_URL}/api/auth/register`, { data: { username: `${RUN}b${++buyers}`, password: 'sale-test-password' } })
-  if (res.status() !== 201 && res.status() !== 200) throw new Error(`register answered ${res.status()}: ${await res.text()}`)
+  const token = await signUpInContext(context.request, `${RUN}b${++buyers}`, 'sale-test-password')
   // The app asks /auth/me only when this browser signed in through it (a guest's page load makes no
   // failing auth call): a session made behind its back is announced the way its own sign-in does.
   await context.addInitScript({ content: 'localStorage.setItem(\'flash.signedIn\', \'1\')' })
-  return ((await res.json()) as { accessToken: string }).accessToken
+  return token
 }
 
 async function shot (page: Page, name: string): Promise<void> {

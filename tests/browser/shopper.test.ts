@@ -7,7 +7,7 @@
 import t, { type Test } from 'tap'
 import { join } from 'node:path'
 import { type Browser, type BrowserContext, type Page } from 'playwright-core'
-import { ADMIN_TOKEN, BASE_URL, SCREENSHOTS, api, launchBrowser, seriousViolations } from './support.ts'
+import { ADMIN_TOKEN, BASE_URL, SCREENSHOTS, api, launchBrowser, registerAccount, seriousViolations } from './support.ts'
 
 const RUN = Date.now().toString(36)
 const DESKTOP = { width: 1280, height: 900 }
@@ -81,7 +81,7 @@ for (const locale of ['zh', 'en'] as const) {
     t.equal(await page.getByTestId('auth-username').evaluate((el) => (el as unknown as { validity: { tooShort: boolean } }).validity.tooShort), true, 'a 2-letter name is stopped by the browser')
     t.same(authCalls, [], 'and nothing was sent')
     const taken = `taken_${RUN}_${locale}`
-    await api('POST', '/auth/register', { username: taken, password: 'a-good-password' })
+    t.equal(await registerAccount(taken, 'a-good-password'), 201, 'the name is taken by another account')
     await page.getByTestId('auth-username').fill(taken)
     await page.getByTestId('auth-password').fill('a-good-password')
     await page.getByTestId('auth-register').click()

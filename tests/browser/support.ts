@@ -1,8 +1,8 @@
 import { mkdir, readFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
-import { sleep } from '@flash/common'
-import { chromium, selectors, type Browser, type Page } from 'playwright-core'
+import { sleep, solveProofOfWork } from '@flash/common'
+import { chromium, selectors, type APIRequestContext, type Browser, type Page } from 'playwright-core'
 
 // What every browser test shares: where the stack is, the API as a client calls it, and a Chromium.
 
@@ -28,6 +28,41 @@ export async function api<T> (method: string, path: string, body?: unknown, admi
     }
     return { status: res.status, body: (text === '' ? undefined : JSON.parse(text)) as T, headers: res.headers }
   }
+}
+
+/**
+ * A client address of its own for a sign-up made through the API: nginx believes X-Forwarded-For
+ * from this machine, so a test's sign-ups do not spend the per-address limits of the browser (and of
+ * every other test) on 127.0.0.1. 198.18.0.0/15 is reserved for benchmarks.
+ */
+const testClientAddress = (): string => `198.18.${Math.floor(Math.random() * 256)}.${1 + Math.floor(Math.random() * 254)}`
+
+/** What a sign-up needs besides name and password: the solved proof of work when the catalog asks for one. */
+async function signupProof (address: string): Promise<{ proof?: { challenge: string, nonce: string } }> {
+  const res = await fetch(`${BASE_URL}/api/auth/challenge`, { headers: { 'x-forwarded-for': address } })
+  if (res.status !== 200) throw new Error(`challenge answered ${res.status}: ${await res.text()}`)
+  const { challenge, bits } = await res.json() as { challenge: string, bits: number }
+  return bits > 0 ? { proof: { challenge, nonce: solveProofOfWork(challenge, bits) } } : {}
+}
+
+/** Registers an account through the API from a client address of its own; answers the status. */
+export async function registerAccount (username: string, password: string): Promise<number> {
+  const address = testClientAddress()
+  const res = await fetch(`${BASE_URL}/api/auth/register`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-forwarded-for': address },
+    body: JSON.stringify({ username, password, cookies: false, ...await signupProof(address) })
+  })
+  await res.arrayBuffer()
+  return res.status
+}
+
+/** Registers a buyer in a browser context's request context (its session cookies); answers the access token. */
+export async function signUpInContext (request: APIRequestContext, username: string, password: string): Promise<string> {
+  const address = testClientAddress()
+  const res = await request.post(`${BASE_URL}/api/auth/register`, { data: { username, password, ...await signupProof(address) }, headers: { 'x-forwarded-for': address } })
+  if (res.status() !== 201) throw new Error(`register answered ${res.status()}: ${await res.text()}`)
+  return ((await res.json()) as { accessToken: string }).accessToken
 }
 
 /** Checks the stack answers, then starts Debian's Chromium; the app marks what tests look for with data-test. */

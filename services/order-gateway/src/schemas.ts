@@ -161,3 +161,4 @@ export const RoomSummary = Type.Object({
   lapsed: Type.Integer({ description: 'passes that expired unused' }),
   admittedPerSecond: Type.Number({ description: 'the measured admission rate (moving average)' })
 })
+export type RoomSummary = Static<typeof RoomSummary>

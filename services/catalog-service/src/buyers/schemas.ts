@@ -36,6 +36,7 @@ export const Challenge = Type.Object({
   bits: Type.Integer({ minimum: 0, description: 'leading zero bits the hash must have; 0: sign-up needs no proof' }),
   expiresAt: Type.String({ format: 'date-time' })
 })
+export type Challenge = Static<typeof Challenge>
 
 export const PasswordChange = Type.Object({
   currentPassword: Type.String({ minLength: 1, maxLength: 128 }),

@@ -37,13 +37,13 @@ export class SignupGuard {
     const { bits, perHour } = this.#o
     if (bits > 0) {
       if (proof === undefined) {
-        throw new AppError(403, ErrorCode.PROOF_OF_WORK_REQUIRED, `sign-up needs proof of work: GET /auth/challenge and send body/proof {challenge, nonce} (${bits} leading zero bits)`)
+        throw new AppError(403, ErrorCode.PROOF_OF_WORK_REQUIRED, `sign-up needs proof of work: GET /auth/challenge and send body/proof {challenge, nonce} (${bits} leading zero bits)`, { details: { field: 'proof' } })
       }
       const now = this.#now()
       const checked = this.#o.pow.verify(proof.challenge, proof.nonce, SCOPE, bits, now)
-      if (!checked.ok) throw new AppError(403, ErrorCode.PROOF_OF_WORK_INVALID, `proof of work refused: ${checked.reason}`)
+      if (!checked.ok) throw new AppError(403, ErrorCode.PROOF_OF_WORK_INVALID, `body/proof refused: ${checked.reason}`, { details: { field: 'proof' } })
       const fresh = await this.#o.redis.set(powUsedKey(checked.id), '1', 'PX', Math.max(1, checked.expiresAt - now), 'NX')
-      if (fresh === null) throw new AppError(403, ErrorCode.PROOF_OF_WORK_INVALID, 'proof of work refused: this challenge was used already')
+      if (fresh === null) throw new AppError(403, ErrorCode.PROOF_OF_WORK_INVALID, 'body/proof refused: this challenge was used already', { details: { field: 'proof' } })
     }
     if (perHour > 0) this.#count(address, perHour)
   }

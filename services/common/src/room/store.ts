@@ -72,6 +72,15 @@ export interface RoomSummary {
 }
 
 const MAX_FREED_PER_TICK = 500
+/**
+ * How long a join or an admission waits for one replica to confirm it (WAIT 1). Replication is
+ * asynchronous: without this, a master dying right after a join could take the place with it when its
+ * replica is promoted. Bounded, so a master with no replica online still answers (then the place is on
+ * the master alone until a replica resyncs).
+ */
+const REPLICA_WAIT_MS = 200
+/** After a WAIT no replica answered, how long the product's joins skip it (the replica is down or resyncing). */
+const REPLICA_RETRY_MS = 5000
 
 function toStatus (reply: unknown[]): RoomStatus {
   const [state, rank, waiting, stock, rate, expires, freed, starts, now] = reply as [RoomState, number, number, number, string, number, number, number, number]
@@ -90,6 +99,8 @@ function toStatus (reply: unknown[]): RoomStatus {
 
 export class RoomStore {
   readonly #redis: Cluster
+  /** products whose last WAIT no replica answered, until when joins skip it */
+  readonly #unreplicatedUntil = new Map<number, number>()
 
   constructor (redis: Cluster) { this.#redis = redis }
 
@@ -99,9 +110,29 @@ export class RoomStore {
       [keys.room, keys.roomQueue, keys.roomSeen, keys.roomAdmitted, keys.info, keys.stock, ...args]) as unknown[]
   }
 
-  /** `score`: the buyer's score if it joins before the start (decisions.ts preStartScore). */
+  /**
+   * Waits (at most REPLICA_WAIT_MS) until a replica of the product's master has what was written so
+   * far: the pipeline goes to the node serving the product's keys, so WAIT asks that master.
+   * Answers how many replicas confirmed.
+   */
+  async #replicated (productId: number): Promise<number> {
+    // With no replica online every WAIT would cost its whole timeout: one a while finds out when it is back.
+    if ((this.#unreplicatedUntil.get(productId) ?? 0) > Date.now()) return 0
+    const replies = await this.#redis.pipeline().exists(productKeys(productId).room).call('WAIT', '1', String(REPLICA_WAIT_MS)).exec()
+    const [error, acknowledged] = replies?.[1] ?? [null, 0]
+    if (error !== null) throw error
+    if (Number(acknowledged) > 0) this.#unreplicatedUntil.delete(productId)
+    else this.#unreplicatedUntil.set(productId, Date.now() + REPLICA_RETRY_MS)
+    return Number(acknowledged)
+  }
+
+  /**
+   * `score`: the buyer's score if it joins before the start (decisions.ts preStartScore). Answers once
+   * a replica holds the place (or REPLICA_WAIT_MS passed), so a failover keeps it.
+   */
   async join (productId: number, buyerId: string, score: number, guest = false): Promise<JoinOutcome> {
     const reply = await this.#run('join', productId, [buyerId, String(score), guest ? '1' : '0'])
+    if (reply[0] !== 'OFF' && reply[0] !== 'SIGN_IN_REQUIRED' && reply[0] !== 'NOT_OPEN') await this.#replicated(productId)
     if (reply[0] === 'OFF') return { kind: 'off' }
     if (reply[0] === 'SIGN_IN_REQUIRED') return { kind: 'sign-in-required' }
     if (reply[0] === 'NOT_OPEN') return { kind: 'not-open', opensAt: Number(reply[1]) }
@@ -119,6 +150,8 @@ export class RoomStore {
     if (reply[0] === 'OFF') return { kind: 'off' }
     if (reply[0] === 'BUSY') return { kind: 'busy' }
     const [, admitted, stock, outstanding, usedRate, rate, freed, lapsed, expires] = reply as [string, string[], number, number, string, string, number, number, number]
+    // An admission lost in a failover would put the buyer back in line with a pass that no longer buys.
+    if (admitted.length > 0) await this.#replicated(productId)
     return { kind: 'tick', admitted, stock, outstanding, usedPerSecond: Number(usedRate), admittedPerSecond: Number(rate), freed, lapsed, passExpiresAt: expires }
   }
 
