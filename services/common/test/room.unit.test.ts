@@ -1,6 +1,6 @@
 import t from 'tap'
 import { randomBytes } from 'node:crypto'
-import { preStartScore, admissionWindow, estimateWaitSeconds } from '../src/room/decisions.ts'
+import { preStartScore, admissionWindow, estimateWaitSeconds, pollAfterMs } from '../src/room/decisions.ts'
 import { createRoomPasses } from '../src/room/pass.ts'
 
 t.test('pre-start scores are uniform in [0, 1), below every post-start score (1 + arrival)', async (t) => {
@@ -28,6 +28,21 @@ t.test('the wait estimate is the people ahead over the admission rate', async (t
   t.equal(estimateWaitSeconds(100, 0), null, 'nothing admitted yet: unknown, not infinite')
   t.equal(estimateWaitSeconds(100, 50), 2)
   t.equal(estimateWaitSeconds(101, 50), 3, 'rounded up')
+})
+
+t.test('a waiting buyer polls after a quarter of its expected wait, between the front\'s interval and the back\'s', async (t) => {
+  const limits = { minMs: 5000, maxMs: 60_000, assumedPerSecond: 20 }
+  t.equal(pollAfterMs(0, 10, limits, 0.5), 5000, 'next in line: the front\'s interval')
+  t.equal(pollAfterMs(null, 10, limits, 0.5), 5000, 'no place: the front\'s interval')
+  t.equal(pollAfterMs(150, 10, limits, 0.99), 5000, 'a quarter of 15 s is under the minimum: exactly the minimum, no spread')
+  t.equal(pollAfterMs(1000, 10, limits, 0), 25_000, '100 s to wait: 25 s')
+  t.equal(pollAfterMs(1000, 10, limits, 0.5), 27_500, 'spread by up to 20 % above it')
+  t.equal(pollAfterMs(50_000, 10, limits, 0.9), 60_000, 'the back of a long line: the maximum')
+  t.equal(pollAfterMs(1000, 0, limits, 0), 12_500, 'nothing measured yet: the assumed rate (20/s)')
+  // What a crowd costs: the sum of 1/pollAfter over a line of 50,000 at 20 admissions a second.
+  let perSecond = 0
+  for (let ahead = 0; ahead < 50_000; ahead++) perSecond += 1000 / pollAfterMs(ahead, 20, limits, 0.5)
+  t.ok(perSecond < 2000, `50,000 waiting cost ${Math.round(perSecond)} polls/s (at one per 5 s: 10,000)`)
 })
 
 t.test('a pass verifies only for its product and buyer, unexpired, signed with the same secret', async (t) => {

@@ -30,8 +30,10 @@ export const GatewayEnv = {
   ROOM_PASS_SECONDS: Type.Integer({ minimum: 5, maximum: 3600, default: 120 }),
   /** a waiting place is freed this long after its last poll */
   ROOM_KEEP_SECONDS: Type.Integer({ minimum: 1, maximum: 86400, default: 180 }),
-  /** the pollAfter a status answers */
+  /** the pollAfter a status answers the front of the line (the back polls less often: decisions.ts pollAfterMs) */
   ROOM_POLL_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 5000 }),
+  /** the longest pollAfter (the back of a long line; capped at a third of ROOM_KEEP_SECONDS) */
+  ROOM_POLL_MAX_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 60_000 }),
   /** the pacer's interval; 0: this gateway admits nobody */
   ROOM_TICK_MS: Type.Integer({ minimum: 0, maximum: 60_000, default: 500 }),
   /** passes that may be outstanding whatever the measured pace */

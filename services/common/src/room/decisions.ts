@@ -28,3 +28,26 @@ export function estimateWaitSeconds (ahead: number, admittedPerSecond: number): 
   if (!(admittedPerSecond > 0.01)) return null
   return Math.ceil(ahead / admittedPerSecond)
 }
+
+export interface PollLimits {
+  /** the front of the line polls this often: an admitted buyer learns its turn within it */
+  minMs: number
+  /** the back of the line polls at least this often (well inside the time a place is kept) */
+  maxMs: number
+  /** admissions per second assumed while none were measured (before the start, a new sale) */
+  assumedPerSecond: number
+}
+
+/**
+ * When a waiting buyer polls again: a quarter of its expected wait (people ahead ÷ admissions per
+ * second), between `minMs` and `maxMs`; above the minimum spread by up to +20 % (`jitter` in [0, 1)) so
+ * a crowd that joined together does not poll together. A line of N then costs about
+ * 4 × rate × ln N polls per second instead of N per interval, and the front still learns at once.
+ */
+export function pollAfterMs (ahead: number | null, admittedPerSecond: number, limits: PollLimits, jitter: number): number {
+  if (ahead === null || ahead <= 0) return limits.minMs
+  const rate = admittedPerSecond > 0.01 ? admittedPerSecond : limits.assumedPerSecond
+  const quarter = ahead / rate * 1000 / 4
+  if (quarter <= limits.minMs) return limits.minMs
+  return Math.round(Math.min(limits.maxMs, quarter * (1 + 0.2 * jitter)))
+}

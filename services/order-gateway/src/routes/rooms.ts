@@ -1,8 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { randomBytes } from 'node:crypto'
 import {
-  AppError, ErrorCode, ErrorResponse, adminSecurity, buyerSecurity, estimateWaitSeconds, preStartScore, serviceUnavailable,
-  type Callers, type OperatorAuth, type RoomPasses, type RoomStatus as StoredStatus, type RoomStore
+  AppError, ErrorCode, ErrorResponse, adminSecurity, buyerSecurity, estimateWaitSeconds, pollAfterMs, preStartScore, serviceUnavailable,
+  type Callers, type PollLimits, type OperatorAuth, type RoomPasses, type RoomStatus as StoredStatus, type RoomStore
 } from '@flash/common'
 import type { FastifyRequest } from 'fastify'
 import { RoomChallenge, RoomHeaders, RoomJoinBody, RoomParams, RoomStatus, RoomSummary } from '../schemas.ts'
@@ -14,7 +14,8 @@ export interface RoomRoutesOptions {
   store: RoomStore
   passes: RoomPasses
   callers: Callers
-  pollMs: number
+  /** how often a waiting buyer polls (decisions.ts pollAfterMs) */
+  poll: PollLimits
   operators: OperatorAuth
   guests: RoomGuests
 }
@@ -26,7 +27,7 @@ const roomOff = (productId: number): AppError =>
 const responses = { 200: RoomStatus, 400: ErrorResponse, 401: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse, 429: ErrorResponse, 503: ErrorResponse }
 
 export const roomRoutes: FastifyPluginAsyncTypebox<RoomRoutesOptions> = async (app, options) => {
-  const { store, passes, callers, pollMs, guests } = options
+  const { store, passes, callers, poll, guests } = options
 
   /** The signed-in buyer, or the guest its ticket names (guestOf throws without a valid one). */
   const whoIs = (request: FastifyRequest<{ Headers: { 'x-room-ticket'?: string } }>, productId: number): { id: string, guest: boolean } => {
@@ -43,7 +44,7 @@ export const roomRoutes: FastifyPluginAsyncTypebox<RoomRoutesOptions> = async (a
     waiting: status.waiting,
     stock: status.stock,
     estimatedWaitSeconds: status.ahead === null || status.state === 'sold-out' ? null : estimateWaitSeconds(status.ahead, status.admittedPerSecond),
-    pollAfterMs: pollMs,
+    pollAfterMs: status.state === 'waiting' ? pollAfterMs(status.ahead, status.admittedPerSecond, poll, Math.random()) : poll.minMs,
     freed: status.freed,
     saleStartsAt: iso(status.startsAt),
     pass: status.state === 'admitted' && status.passExpiresAt !== null ? passes.issue({ productId, buyerId, expiresAt: status.passExpiresAt }) : null,
