@@ -31,7 +31,7 @@ export const GatewayEnv = {
   /** a waiting place is freed this long after its last poll */
   ROOM_KEEP_SECONDS: Type.Integer({ minimum: 1, maximum: 86400, default: 180 }),
   /** the pollAfter a status answers the front of the line (the back polls less often: decisions.ts pollAfterMs) */
-  ROOM_POLL_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 5000 }),
+  ROOM_POLL_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 2000 }),
   /** the longest pollAfter (the back of a long line; capped at a third of ROOM_KEEP_SECONDS) */
   ROOM_POLL_MAX_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 60_000 }),
   /** the pacer's interval; 0: this gateway admits nobody */
