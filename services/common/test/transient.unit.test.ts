@@ -1,5 +1,6 @@
 import t from 'tap'
 import { isTransientError } from '../src/clients/transient.ts'
+import { isRedirection } from '../src/clients/lua.ts'
 
 // The one list both the HTTP error handler (503 + Retry-After) and the processor's retry loop read.
 
@@ -29,4 +30,12 @@ t.test('bugs, bad data and non-errors are not transient', async (t) => {
     ['undefined', undefined]
   ]
   for (const [what, error] of cases) t.equal(isTransientError(error), false, what)
+})
+
+t.test('a MOVED or ASK reply is a redirection (the script is run again on the slot\'s new node), nothing else is', async (t) => {
+  t.equal(isRedirection(new Error('MOVED 9557 127.0.0.1:7002')), true)
+  t.equal(isRedirection(new Error('ASK 9557 127.0.0.1:7002')), true)
+  t.equal(isRedirection(new Error('NOSCRIPT No matching script')), false)
+  t.equal(isRedirection(new Error('ERR something MOVED 1 x')), false)
+  t.equal(isRedirection('MOVED 1 x'), false, 'only errors')
 })

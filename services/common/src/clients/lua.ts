@@ -18,9 +18,27 @@ export function loadLuaScript (file: URL, numberOfKeys: number, prelude = ''): L
 /** `args` = the script's keys, then its arguments. */
 export async function runLuaScript (redis: Cluster, script: LuaScript, args: Array<string | number>): Promise<unknown> {
   try {
+    return await evalBySha(redis, script, args)
+  } catch (error) {
+    if (!isRedirection(error)) throw error
+    // After a failover ioredis follows a MOVED only when every command of an (auto-)pipeline got the
+    // same one; commands for several slots of the moved node come back with their MOVED and its slot
+    // map stays stale (upstream: redis/ioredis#2075). A redirected command was not run: learn the new map, retry once.
+    await new Promise<void>((resolve) => { redis.refreshSlotsCache(() => { resolve() }) })
+    return await evalBySha(redis, script, args)
+  }
+}
+
+async function evalBySha (redis: Cluster, script: LuaScript, args: Array<string | number>): Promise<unknown> {
+  try {
     return await redis.evalsha(script.sha, script.numberOfKeys, ...args)
   } catch (error) {
     if (!(error instanceof Error) || !error.message.includes('NOSCRIPT')) throw error
     return await redis.eval(script.lua, script.numberOfKeys, ...args)
   }
+}
+
+/** A MOVED or ASK reply: the slot lives elsewhere now, and the command was not run. */
+export function isRedirection (error: unknown): boolean {
+  return error instanceof Error && /^(MOVED|ASK) /.test(error.message)
 }
