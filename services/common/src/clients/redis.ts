@@ -7,9 +7,6 @@ export function createRedisCluster (nodes: string, options: ClusterOptions = {})
     enableAutoPipelining: true,
     // A failed-over master is found again through the cluster's slot map; commands wait meanwhile.
     slotsRefreshTimeout: 2000,
-    // And re-read every 5 s whatever happens: a redirection ioredis does not follow (several slots in
-    // one auto-pipeline) never refreshes the map by itself (clients/lua.ts refreshes it for scripts).
-    slotsRefreshInterval: 5000,
     retryDelayOnFailover: 200,
     retryDelayOnClusterDown: 300,
     retryDelayOnTryAgain: 100,
