@@ -90,6 +90,8 @@ export interface WaitingRoomFigures {
   admitted: number
   /** from the poll that said "admitted" to the order's 202, p99 */
   admissionToAcceptedP99Ms: number | null
+  /** from the room admitting a buyer (its pass's expiry − ROOM_PASS_SECONDS) to the buyer's poll seeing it */
+  admittedToSeenP99Ms: number | null
   /** its four Redis keys, peak of the samples (MEMORY USAGE) */
   peakBytes: number
 }
@@ -121,6 +123,8 @@ const START_AFTER_JOINS_MS = 3000
 /** the shop's queue page: a refused join is asked again after 10 s; a poll's default interval */
 const JOIN_AGAIN_MS = 10_000
 const POLL_MS = 5000
+/** how long a pass is valid: the gateway's ROOM_PASS_SECONDS (its default unless set here too) */
+const passMs = Number(process.env.ROOM_PASS_SECONDS ?? 120) * 1000
 const PROBE_ATTEMPTS = 20
 
 // A buyer's next step.
@@ -343,6 +347,7 @@ async function runSide (ctx: CrowdContext, spec: CrowdSpec, mode: CrowdMode): Pr
   const passes: Array<string | undefined> = new Array(spec.buyers)
   const admittedBuyers = new Set<string>()
   const joinTimes: number[] = []
+  const admittedToSeen: number[] = []
   const toAccepted: number[] = []
   let polls = 0
   let joinedBeforeStart = 0
@@ -402,6 +407,7 @@ async function runSide (ctx: CrowdContext, spec: CrowdSpec, mode: CrowdMode): Pr
       state[buyer] = ORDER
       passes[buyer] = told.pass
       admittedAt[buyer] = performance.now()
+      if (typeof told.passExpiresAt === 'string') admittedToSeen.push(Date.now() - (Date.parse(told.passExpiresAt) - passMs))
       admittedBuyers.add(buyers[buyer]!.userId)
       crowd.wake(buyer, performance.now())
     } else if (told.state === 'sold-out') {
@@ -420,11 +426,17 @@ async function runSide (ctx: CrowdContext, spec: CrowdSpec, mode: CrowdMode): Pr
     crowd.wake(buyer, room ? t0 + (buyer / spec.buyers) * spec.joinSeconds * 1000 : t0)
   }
   const startTimer = setTimeout(() => { cpuAtStart = cpuSnapshot(pids) }, Math.max(0, startsAt - performance.now()))
+  const roomStore = new RoomStore(ctx.redis)
   const progress = setInterval(() => {
     const counts = [0, 0, 0, 0]
     for (const s of state) counts[s]!++
-    ctx.log(`crowd (${mode}): +${fmt((performance.now() - t0) / 1000)} s, ${fmt(crowd.latencies.length)} answers (${codes(Object.fromEntries(crowd.statusCounts))}); ` +
-      `buyers to join ${counts[JOIN]}, polling ${counts[POLL]}, ordering ${counts[ORDER]}, through ${counts[DONE]}; ${orders.accepted.size} accepted`)
+    const line = `crowd (${mode}): +${fmt((performance.now() - t0) / 1000)} s, ${fmt(crowd.latencies.length)} answers (${codes(Object.fromEntries(crowd.statusCounts))}); ` +
+      `buyers to join ${counts[JOIN]}, polling ${counts[POLL]}, ordering ${counts[ORDER]}, through ${counts[DONE]}; ${orders.accepted.size} accepted`
+    if (!room) { ctx.log(line); return }
+    // What the room itself holds: one summary read per 5 s.
+    roomStore.summary(productId).then(
+      (r) => ctx.log(`${line}; room: waiting ${fmt(r.waiting)}, admitted ${fmt(r.admitted)}, holding a pass ${fmt(r.holdingPass)}, bought ${fmt(r.bought)}, ${fmt(r.admittedPerSecond, 1)} admitted/s`),
+      () => ctx.log(line))
   }, 5000)
   // Buyers of the crowd who try to order without a pass once the sale has started: each must be refused.
   const probes = room ? probeWithoutPass(ctx, productId, buyers.slice(spec.buyers), body, startsAt + 2000) : Promise.resolve([])
@@ -456,7 +468,7 @@ async function runSide (ctx: CrowdContext, spec: CrowdSpec, mode: CrowdMode): Pr
     const rows = await orderBuyers(ctx.pool, productId)
     const withoutPass = rows.filter((userId) => !admittedBuyers.has(userId)).length
     checks.push({ id: 'room', name: 'every order in MySQL is a buyer the room admitted', ok: withoutPass === 0, detail: `${rows.length} orders, ${withoutPass} by buyers never admitted` })
-    const summary = await new RoomStore(ctx.redis).summary(productId)
+    const summary = await roomStore.summary(productId)
     checks.push({ id: 'room', name: 'orders in MySQL = passes used in Redis (the room\'s `bought`)', ok: summary.bought === rows.length, detail: `bought ${summary.bought}, orders ${rows.length}, admitted ${summary.admitted}` })
     const probeRows = rows.filter((userId) => buyers.slice(spec.buyers).some((b) => b.userId === userId)).length
     const refused = probeStatuses.filter((s) => s === 403).length
@@ -487,6 +499,7 @@ async function runSide (ctx: CrowdContext, spec: CrowdSpec, mode: CrowdMode): Pr
           cpuMicrosPerRequest: cpuStart !== null && roomRequestsBeforeStart > 0 ? sum(cpuSeconds(cpuBefore, cpuStart), gatewayCpu) * 1e6 / roomRequestsBeforeStart : null,
           admitted: admittedBuyers.size,
           admissionToAcceptedP99Ms: p99(toAccepted),
+          admittedToSeenP99Ms: p99(admittedToSeen),
           peakBytes: roomPeakBytes
         }
       : null,
@@ -541,6 +554,7 @@ export function crowdLines (crowd: CrowdReport | null): string[] {
     ['join p99', ms(w?.joinP99Ms ?? null), '—'],
     ['CPU µs per join/poll (gateway + Redis, before the start)', fmt(w?.cpuMicrosPerRequest, 1), '—'],
     ['admitted (a pass seen)', fmt(w?.admitted), '—'],
+    ['room admits → buyer sees its pass p99', ms(w?.admittedToSeenP99Ms ?? null), '—'],
     ['admission → accepted order p99', ms(w?.admissionToAcceptedP99Ms ?? null), '—'],
     ['p99, every request', ms(room.answers.p99Ms), ms(noRoom.answers.p99Ms)],
     ['requests past 2 s (or unanswered)', fmt(room.answers.past2s), fmt(noRoom.answers.past2s)],

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Runs the tests in phases, each file exactly once:
 #   unit        *.unit.test.ts and tests/unit/: no server needed (`make test-unit`)
-#   suites      the other tap suites, in parallel, against the stack `make local` started
-#   api         the API contract run (scripts/test-api.sh, Schemathesis over the OpenAPI documents,
-#               counted per API operation)
-#   disruptive  the suites that disrupt shared servers or drive a browser, one file at a time
+#   suites      the other tap suites, in parallel, against the stack `make local` started; at the same
+#               time the API contract run (scripts/test-api.sh, Schemathesis over the OpenAPI
+#               documents, counted per API operation): neither stops or restarts a shared part
+#   browser     the browser suites, two at a time (each browser context speaks from an address of its
+#               own, so the contract run's sign-ups from 127.0.0.1 do not use up its limits)
+#   disruptive  the fault scenarios and the crowd, which stop shared servers or load them, one at a time
 # `scripts/run-tests.sh` runs them all (`make test`); `scripts/run-tests.sh unit` or `… faults` (the
 # fault scenarios only, serially) run one part. Each phase prints its wall time, the run its total;
 # the last line is always the plain `N passed, N failed` (what CI reads).
@@ -20,7 +22,8 @@ parallel_files=()
 for f in services/*/test/**/*.test.ts tests/containers/**/*.test.ts bench/test/**/*.test.ts; do
   [[ $f == *.unit.test.ts ]] || parallel_files+=("$f")
 done
-serial_files=(tests/browser/**/*.test.ts tests/crowd/**/*.test.ts tests/faults/**/*.test.ts)
+browser_files=(tests/browser/**/*.test.ts)
+serial_files=(tests/crowd/**/*.test.ts tests/faults/**/*.test.ts)
 fault_files=(tests/faults/**/*.test.ts)
 
 passed=0
@@ -61,26 +64,31 @@ run_phase () {
   if [ -z "$total" ]; then echo "-- $name produced no summary"; status=1; fi
 }
 
-# scripts/test-api.sh ends with `api: N passed, N failed`; its log is test-results/api.log.
-run_api_phase () {
-  local log="test-results/api.log"
-  local started=$SECONDS
-  printf '== api: Schemathesis over each service'"'"'s OpenAPI document, direct and through nginx … '
-  bash scripts/test-api.sh >"$log" 2>&1
+# scripts/test-api.sh ends with `api: N passed, N failed`; its log is test-results/api.log. It runs in
+# the background (start_api_phase) while the suites run, and is counted when it ends (finish_api_phase).
+api_log="test-results/api.log"
+start_api_phase () {
+  api_started=$SECONDS
+  bash scripts/test-api.sh >"$api_log" 2>&1 &
+  api_pid=$!
+}
+finish_api_phase () {
+  printf '== api: Schemathesis over each service'"'"'s OpenAPI document, direct and through nginx (alongside the suites) … '
+  wait "$api_pid"
   local rc=$?
-  echo "done in $((SECONDS - started)) s"
-  grep -E '^api: (ok|FAIL) ' "$log" | sed 's/^/   /'
+  echo "done in $((SECONDS - api_started)) s"
+  grep -E '^api: (ok|FAIL) ' "$api_log" | sed 's/^/   /'
   local line pass fail
-  line=$(grep -E '^api: [0-9]+ passed, [0-9]+ failed$' "$log" | tail -1)
+  line=$(grep -E '^api: [0-9]+ passed, [0-9]+ failed$' "$api_log" | tail -1)
   pass=$(sed -nE 's/^api: ([0-9]+) passed.*/\1/p' <<<"$line")
   fail=$(sed -nE 's/.* ([0-9]+) failed$/\1/p' <<<"$line")
   passed=$((passed + ${pass:-0}))
   failed=$((failed + ${fail:-0}))
   if [ $rc -ne 0 ]; then
     status=1
-    echo "-- failures in api (full output: $log and test-results/api/):"
-    grep -vE '^api: (ok|own products)' "$log" | head -40
-    { echo "-- api:"; grep -E '^api: FAIL ' "$log"; } >>"$failures"
+    echo "-- failures in api (full output: $api_log and test-results/api/):"
+    grep -vE '^api: (ok|own products)' "$api_log" | head -40
+    { echo "-- api:"; grep -E '^api: FAIL ' "$api_log"; } >>"$failures"
     if [ "${fail:-0}" -eq 0 ]; then failed=$((failed + 1)); fi
   fi
 }
@@ -88,12 +96,10 @@ run_api_phase () {
 case $mode in
   all)
     run_phase unit 2 "${unit_files[@]}"
+    start_api_phase
     run_phase suites 2 "${parallel_files[@]}"
-    run_api_phase
-    # Schemathesis signs up and logs in many times from 127.0.0.1: the catalog's per-address auth limit
-    # (AUTH_RATE_LIMIT_MAX per AUTH_RATE_LIMIT_WINDOW_SECONDS) must have let go before the browser tests
-    # register their buyers from the same address.
-    sleep "${AUTH_RATE_LIMIT_WINDOW_SECONDS:-60}"
+    finish_api_phase
+    run_phase browser 2 "${browser_files[@]}"
     run_phase disruptive 1 "${serial_files[@]}"
     ;;
   unit) run_phase unit 2 "${unit_files[@]}" ;;

@@ -71,10 +71,17 @@ export async function launchBrowser (): Promise<Browser> {
   if (ready !== 200) throw new Error(`the stack is not serving ${BASE_URL}/api/products (got ${ready}) — start it with make local / make up`)
   await mkdir(SCREENSHOTS, { recursive: true })
   selectors.setTestIdAttribute('data-test')
-  return await chromium.launch({
+  const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'],
   })
+  // Every context speaks from a client address of its own (nginx takes X-Forwarded-For from 127.0.0.1),
+  // so the per-address limits it meets (sign-ups, logins, orders) are its own, not those of whatever
+  // else ran from 127.0.0.1 in the same minute: the API contract run, another browser suite.
+  const newContext = browser.newContext.bind(browser)
+  browser.newContext = async (options = {}) =>
+    await newContext({ ...options, extraHTTPHeaders: { 'x-forwarded-for': testClientAddress(), ...options.extraHTTPHeaders } })
+  return browser
 }
 
 /** axe-core's source, injected into a page (the context needs bypassCSP: the shop's CSP forbids inline scripts). */

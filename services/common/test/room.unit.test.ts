@@ -1,6 +1,6 @@
 import t from 'tap'
 import { randomBytes } from 'node:crypto'
-import { preStartScore, admissionWindow, estimateWaitSeconds, pollAfterMs } from '../src/room/decisions.ts'
+import { preStartScore, admissionWindow, estimateWaitSeconds, pollAfterMs, type PollPlace } from '../src/room/decisions.ts'
 import { createRoomPasses } from '../src/room/pass.ts'
 
 t.test('pre-start scores are uniform in [0, 1), below every post-start score (1 + arrival)', async (t) => {
@@ -31,18 +31,43 @@ t.test('the wait estimate is the people ahead over the admission rate', async (t
 })
 
 t.test('a waiting buyer polls after a quarter of its expected wait, between the front\'s interval and the back\'s', async (t) => {
-  const limits = { minMs: 5000, maxMs: 60_000, assumedPerSecond: 20 }
-  t.equal(pollAfterMs(0, 10, limits, 0.5), 5000, 'next in line: the front\'s interval')
-  t.equal(pollAfterMs(null, 10, limits, 0.5), 5000, 'no place: the front\'s interval')
-  t.equal(pollAfterMs(150, 10, limits, 0.99), 5000, 'a quarter of 15 s is under the minimum: exactly the minimum, no spread')
-  t.equal(pollAfterMs(1000, 10, limits, 0), 25_000, '100 s to wait: 25 s')
-  t.equal(pollAfterMs(1000, 10, limits, 0.5), 27_500, 'spread by up to 20 % above it')
-  t.equal(pollAfterMs(50_000, 10, limits, 0.9), 60_000, 'the back of a long line: the maximum')
-  t.equal(pollAfterMs(1000, 0, limits, 0), 12_500, 'nothing measured yet: the assumed rate (20/s)')
+  const limits = { minMs: 5000, maxMs: 60_000, assumedPerSecond: 20, firstWaveSeconds: 10 }
+  // A sale long under way (past its first wave), 100,000 units left and none held: everyone within reach.
+  const at = (ahead: number | null, rate: number): PollPlace => ({ ahead, admittedPerSecond: rate, stock: 100_000, holdingPass: 0, sinceStartMs: 600_000 })
+  t.equal(pollAfterMs(at(0, 10), limits, 0.5), 5000, 'next in line: the front\'s interval')
+  t.equal(pollAfterMs(at(null, 10), limits, 0.5), 5000, 'no place: the front\'s interval')
+  t.equal(pollAfterMs(at(150, 10), limits, 0.99), 5000, 'a quarter of 15 s is under the minimum: exactly the minimum, no spread')
+  t.equal(pollAfterMs(at(1000, 10), limits, 0), 25_000, '100 s to wait: 25 s')
+  t.equal(pollAfterMs(at(1000, 10), limits, 0.5), 27_500, 'spread by up to 20 % above it')
+  t.equal(pollAfterMs(at(50_000, 10), limits, 0.9), 57_000, 'the back of a long line: the maximum, spread over its second half')
+  t.equal(pollAfterMs(at(50_000, 10), limits, 0), 30_000, 'never later than the maximum, at the earliest half of it')
+  t.equal(pollAfterMs(at(1000, 0), limits, 0), 12_500, 'nothing measured yet: the assumed rate (20/s)')
   // What a crowd costs: the sum of 1/pollAfter over a line of 50,000 at 20 admissions a second.
   let perSecond = 0
-  for (let ahead = 0; ahead < 50_000; ahead++) perSecond += 1000 / pollAfterMs(ahead, 20, limits, 0.5)
+  for (let ahead = 0; ahead < 50_000; ahead++) perSecond += 1000 / pollAfterMs(at(ahead, 20), limits, 0.5)
   t.ok(perSecond < 2000, `50,000 waiting cost ${Math.round(perSecond)} polls/s (at one per 5 s: 10,000)`)
+})
+
+t.test('a sale\'s first wave: the front polls as fast as its stock can be admitted; beyond reach, slowly', async (t) => {
+  const limits = { minMs: 2000, maxMs: 60_000, assumedPerSecond: 20, firstWaveSeconds: 10 }
+  const place = (ahead: number, sinceStartMs: number, extra: Partial<PollPlace> = {}): PollPlace =>
+    ({ ahead, admittedPerSecond: 0, stock: 2000, holdingPass: 0, sinceStartMs, ...extra })
+  // 2,000 units over a 10 s first wave: 200 admissions/s assumed within reach, until a faster rate is measured.
+  t.equal(pollAfterMs(place(1900, 1000), limits, 0), 2375, 'within reach at the start: a quarter of 1,900 ÷ 200/s')
+  t.equal(pollAfterMs(place(1900, 1000, { admittedPerSecond: 12 }), limits, 0), 2375, 'a moving average still climbing from 0 does not slow it')
+  t.equal(pollAfterMs(place(1900, 1000, { admittedPerSecond: 400 }), limits, 0), 2000, 'a faster measured rate wins')
+  t.equal(pollAfterMs(place(1900, 20_000, { admittedPerSecond: 12 }), limits, 0), 39_583, 'after the first wave: the measured rate')
+  t.equal(pollAfterMs(place(2500, 1000, { admittedPerSecond: 400 }), limits, 0), 31_250, 'beyond reach (only units coming back admit it): the assumed rate')
+  t.equal(pollAfterMs(place(100, 1000, { holdingPass: 1950 }), limits, 0), 2000, '50 units left unheld, 100 ahead: beyond reach, and near the front: the minimum')
+  // Before the start the wait counts from the start, capped where the place is kept.
+  t.equal(pollAfterMs(place(1900, -5000), limits, 0), 5000 + 2375, 'five seconds before the start: at the start plus its quarter')
+  t.equal(pollAfterMs(place(0, -5000), limits, 0.5), 5000 + 1000, 'the front of the line: spread over the start\'s first interval')
+  t.equal(pollAfterMs(place(10, -300_000), limits, 0.99), 59_700, 'long before the start: the maximum, which keeps the place')
+  t.equal(pollAfterMs(place(30_000, -5000), limits, 0.5), 45_000, 'beyond reach before the start: capped too, and spread')
+  // The first wave's cost: a line of 50,000 (2,000 within reach) at the start.
+  let perSecond = 0
+  for (let ahead = 0; ahead < 50_000; ahead++) perSecond += 1000 / pollAfterMs(place(ahead, 1000), limits, 0.5)
+  t.ok(perSecond < 3000, `50,000 waiting for 2,000 units cost ${Math.round(perSecond)} polls/s in the first wave`)
 })
 
 t.test('a pass verifies only for its product and buyer, unexpired, signed with the same secret', async (t) => {

@@ -167,7 +167,8 @@ export async function buildApp (config: GatewayConfig, deps: GatewayDeps = {}): 
         minMs: config.ROOM_POLL_MS,
         // The back of the line polls at least three times within the time its place is kept.
         maxMs: Math.max(config.ROOM_POLL_MS, Math.min(config.ROOM_POLL_MAX_MS, config.ROOM_KEEP_SECONDS * 1000 / 3)),
-        assumedPerSecond: config.ROOM_MIN_WINDOW
+        assumedPerSecond: config.ROOM_MIN_WINDOW,
+        firstWaveSeconds: config.ROOM_WINDOW_SECONDS
       },
       operators,
       guests

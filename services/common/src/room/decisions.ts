@@ -34,20 +34,51 @@ export interface PollLimits {
   minMs: number
   /** the back of the line polls at least this often (well inside the time a place is kept) */
   maxMs: number
-  /** admissions per second assumed while none were measured (before the start, a new sale) */
+  /** admissions per second assumed while none were measured, and for a place only units coming back can reach */
   assumedPerSecond: number
+  /** a sale's first wave: its stock is assumed admitted within this long of the start, until measured */
+  firstWaveSeconds: number
+}
+
+/** Where a waiting buyer stands, as one status read saw it. */
+export interface PollPlace {
+  /** people ahead, null when not in the line */
+  ahead: number | null
+  /** the room's measured admissions per second (moving average) */
+  admittedPerSecond: number
+  /** units still for sale (live stock) and passes outstanding: the line can reach `stock − holdingPass` */
+  stock: number
+  holdingPass: number
+  /** ms since the sale started: negative before the start */
+  sinceStartMs: number
 }
 
 /**
  * When a waiting buyer polls again: a quarter of its expected wait (people ahead ÷ admissions per
- * second), between `minMs` and `maxMs`; above the minimum spread by up to +20 % (`jitter` in [0, 1)) so
- * a crowd that joined together does not poll together. A line of N then costs about
- * 4 × rate × ln N polls per second instead of N per interval, and the front still learns at once.
+ * second), between `minMs` and `maxMs`, spread by up to +20 % (`jitter` in [0, 1)) so a crowd that
+ * joined together does not poll together. A line of N then costs about 4 × rate × ln N polls per second
+ * instead of N per interval, and the front still learns at once. The rate:
+ * - within reach (fewer ahead than the units the line can still get) in a sale's first wave (before
+ *   the start and `firstWaveSeconds` after it), at least the stock over the first wave: admission there
+ *   follows the order path, faster than a moving average that starts at 0 can say;
+ * - otherwise the measured rate (the assumed one while none was measured); beyond reach, where only
+ *   units coming back admit anyone, the assumed one.
+ * Before the start nobody is admitted: the wait counts from the start, and the front of the line is
+ * spread over the start's first `minMs`. Past `maxMs` (which keeps the place) a poll is spread over
+ * the second half of it instead: a line whose back all hit the cap would otherwise poll at once.
  */
-export function pollAfterMs (ahead: number | null, admittedPerSecond: number, limits: PollLimits, jitter: number): number {
-  if (ahead === null || ahead <= 0) return limits.minMs
-  const rate = admittedPerSecond > 0.01 ? admittedPerSecond : limits.assumedPerSecond
+export function pollAfterMs (place: PollPlace, limits: PollLimits, jitter: number): number {
+  const { ahead, sinceStartMs } = place
+  if (ahead === null || (ahead <= 0 && sinceStartMs >= 0)) return limits.minMs
+  const reach = place.stock - place.holdingPass
+  const measured = place.admittedPerSecond > 0.01 ? place.admittedPerSecond : limits.assumedPerSecond
+  const firstWave = sinceStartMs < limits.firstWaveSeconds * 1000
+  const rate = ahead >= reach
+    ? limits.assumedPerSecond
+    : firstWave ? Math.max(measured, reach / limits.firstWaveSeconds) : measured
   const quarter = ahead / rate * 1000 / 4
-  if (quarter <= limits.minMs) return limits.minMs
-  return Math.round(Math.min(limits.maxMs, quarter * (1 + 0.2 * jitter)))
+  const wait = sinceStartMs < 0
+    ? -sinceStartMs + Math.max(quarter * (1 + 0.2 * jitter), limits.minMs * jitter)
+    : quarter <= limits.minMs ? limits.minMs : quarter * (1 + 0.2 * jitter)
+  return Math.round(wait < limits.maxMs ? wait : limits.maxMs * (0.5 + 0.5 * jitter))
 }

@@ -26,6 +26,8 @@ export interface RoomStatus {
   stock: number
   /** admissions per second (moving average) */
   admittedPerSecond: number
+  /** passes outstanding (admitted, not yet used or lapsed) */
+  holdingPass: number
   /** the expiry (ms) of the pass the buyer holds, null for none */
   passExpiresAt: number | null
   freed: number
@@ -83,13 +85,14 @@ const REPLICA_WAIT_MS = 200
 const REPLICA_RETRY_MS = 5000
 
 function toStatus (reply: unknown[]): RoomStatus {
-  const [state, rank, waiting, stock, rate, expires, freed, starts, now] = reply as [RoomState, number, number, number, string, number, number, number, number]
+  const [state, rank, waiting, stock, rate, expires, freed, starts, now, holding] = reply as [RoomState, number, number, number, string, number, number, number, number, number]
   return {
     state,
     ahead: rank < 0 ? null : rank,
     waiting,
     stock,
     admittedPerSecond: Number(rate),
+    holdingPass: holding,
     passExpiresAt: expires > 0 ? expires : null,
     freed,
     startsAt: starts > 0 ? starts : null,

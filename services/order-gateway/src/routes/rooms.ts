@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { randomBytes } from 'node:crypto'
 import {
   AppError, ErrorCode, ErrorResponse, adminSecurity, buyerSecurity, estimateWaitSeconds, pollAfterMs, preStartScore, serviceUnavailable,
-  type Callers, type PollLimits, type OperatorAuth, type RoomPasses, type RoomStatus as StoredStatus, type RoomStore
+  type Callers, type PollLimits, type PollPlace, type OperatorAuth, type RoomPasses, type RoomStatus as StoredStatus, type RoomStore
 } from '@flash/common'
 import type { FastifyRequest } from 'fastify'
 import { RoomChallenge, RoomHeaders, RoomJoinBody, RoomParams, RoomStatus, RoomSummary } from '../schemas.ts'
@@ -24,6 +24,13 @@ const tags = ['waiting room']
 const iso = (ms: number | null): string | null => ms === null ? null : new Date(ms).toISOString()
 const roomOff = (productId: number): AppError =>
   new AppError(404, ErrorCode.ROOM_NOT_FOUND, `product ${productId} has no waiting room: order it directly`)
+const placeOf = (status: StoredStatus): PollPlace => ({
+  ahead: status.ahead,
+  admittedPerSecond: status.admittedPerSecond,
+  stock: status.stock,
+  holdingPass: status.holdingPass,
+  sinceStartMs: status.startsAt === null ? Number.POSITIVE_INFINITY : status.now - status.startsAt
+})
 const responses = { 200: RoomStatus, 400: ErrorResponse, 401: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse, 429: ErrorResponse, 503: ErrorResponse }
 
 export const roomRoutes: FastifyPluginAsyncTypebox<RoomRoutesOptions> = async (app, options) => {
@@ -44,7 +51,7 @@ export const roomRoutes: FastifyPluginAsyncTypebox<RoomRoutesOptions> = async (a
     waiting: status.waiting,
     stock: status.stock,
     estimatedWaitSeconds: status.ahead === null || status.state === 'sold-out' ? null : estimateWaitSeconds(status.ahead, status.admittedPerSecond),
-    pollAfterMs: status.state === 'waiting' ? pollAfterMs(status.ahead, status.admittedPerSecond, poll, Math.random()) : poll.minMs,
+    pollAfterMs: status.state === 'waiting' ? pollAfterMs(placeOf(status), poll, Math.random()) : poll.minMs,
     freed: status.freed,
     saleStartsAt: iso(status.startsAt),
     pass: status.state === 'admitted' && status.passExpiresAt !== null ? passes.issue({ productId, buyerId, expiresAt: status.passExpiresAt }) : null,

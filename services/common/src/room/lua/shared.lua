@@ -19,7 +19,7 @@ local function roomIsOn ()
 end
 
 -- What a buyer is told: {state, rank (-1: none), waiting, stock, admission rate, pass expiry (0: none),
--- freed, startsAt (0: none), now}. Constant work: ZSCORE, ZRANK, ZCARD, HMGET, GET.
+-- freed, startsAt (0: none), now, passes outstanding}. Constant work: ZSCORE, ZRANK, ZCARD, HMGET, GET.
 local function roomStatus (buyer, now)
   local stock = tonumber(redis.call('GET', KEYS[6]) or '0') or 0
   local counters = redis.call('HMGET', KEYS[1], 'rate', 'freed')
@@ -32,5 +32,6 @@ local function roomStatus (buyer, now)
   elseif expires > 0 then state = 'admitted'
   elseif rank then state = 'waiting'
   else state = 'none' end
-  return {state, rank or -1, waiting, stock, counters[1] or '0', expires, tonumber(counters[2] or '0'), startsAt() or 0, now}
+  return {state, rank or -1, waiting, stock, counters[1] or '0', expires, tonumber(counters[2] or '0'), startsAt() or 0, now,
+    redis.call('ZCARD', KEYS[4])}
 end
