@@ -27,6 +27,9 @@ export interface OrderConsumerOptions {
 
 const BACKOFF_FIRST_MS = 100
 const BACKOFF_MAX_MS = 5000
+/** a consumer kafkajs will not restart: the first wait before connecting again, and the longest */
+const RESTART_FIRST_MS = 1000
+const RESTART_MAX_MS = 30_000
 /** An order.placed is ~300 bytes on the wire: size fetches for about one chunk per partition. */
 const BYTES_PER_MESSAGE = 512
 
@@ -44,6 +47,9 @@ export class OrderConsumer {
   #running = false
   #joined = false
   #stopping = false
+  #restartTimer: NodeJS.Timeout | undefined
+  /** restarts since the consumer was last in its group: the backoff doubles with each */
+  #restarts = 0
 
   constructor (options: OrderConsumerOptions) {
     this.#options = options
@@ -66,10 +72,12 @@ export class OrderConsumer {
     this.#producer = options.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false })
     const { GROUP_JOIN, CRASH, STOP, DISCONNECT, REBALANCING } = this.#consumer.events
     // kafkajs restarts a crashed consumer itself (disconnect, connect, run again) and emits DISCONNECT
-    // on the way: "running" follows the group membership, and only our own stop or a crash kafkajs will
-    // not restart from ends it.
+    // on the way: "running" follows the group membership, and only our own stop ends it. A crash kafkajs
+    // calls non-retriable it does not restart from — among them "Failed to find group coordinator",
+    // which a broker answers for a while after it restarts — so this consumer restarts itself then.
     this.#consumer.on(GROUP_JOIN, (event) => {
       this.#joined = true
+      this.#restarts = 0
       this.#running = !this.#stopping
       this.#options.metrics.lag.reset()
       this.#log.info({ assignment: event.payload.memberAssignment }, 'joined the consumer group')
@@ -78,7 +86,7 @@ export class OrderConsumer {
     this.#consumer.on(CRASH, (event) => {
       this.#joined = false
       this.#log.error({ err: event.payload.error, restart: event.payload.restart }, 'consumer crashed')
-      if (!event.payload.restart) this.#running = false
+      if (!event.payload.restart) this.#restartLater(this.#restarts++)
     })
     this.#consumer.on(STOP, () => { this.#joined = false })
     this.#consumer.on(DISCONNECT, () => {
@@ -103,19 +111,48 @@ export class OrderConsumer {
     // fromBeginning applies only to a group with no committed offsets: a NEW group reads everything.
     await this.#consumer.subscribe({ topic: this.#options.topic, fromBeginning: true })
     this.#running = true
+    this.#run()
+  }
+
+  #run (attempt = 0): void {
     this.#consumer.run({
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: this.#options.partitionsConcurrently,
       eachBatch: (payload) => this.#eachBatch(payload)
     }).catch((err: unknown) => {
-      this.#running = false
       this.#log.error({ err }, 'consumer could not start')
+      this.#restartLater(attempt + 1)
     })
+  }
+
+  /**
+   * After a crash kafkajs gave up on (it has disconnected the consumer): connect and run again after a
+   * backoff, doubling up to RESTART_MAX_MS, until it runs or this consumer is stopped. Readiness says
+   * not running meanwhile; the subscription is kept.
+   */
+  #restartLater (attempt = 0): void {
+    this.#running = false
+    if (this.#stopping) return
+    const delay = Math.min(RESTART_FIRST_MS * 2 ** attempt, RESTART_MAX_MS)
+    this.#log.warn({ delayMs: delay, attempt: attempt + 1 }, 'restarting the consumer')
+    this.#restartTimer = setTimeout(() => {
+      this.#restartTimer = undefined
+      if (this.#stopping) return
+      this.#consumer.connect().then(() => {
+        if (this.#stopping) return
+        this.#running = true
+        this.#run(attempt)
+      }, (err: unknown) => {
+        this.#log.warn({ err }, 'consumer could not reconnect')
+        this.#restartLater(attempt + 1)
+      })
+    }, delay)
   }
 
   /** Finishes the chunk in flight (and commits it), leaves the group, disconnects. */
   async stop (): Promise<void> {
     this.#stopping = true
+    clearTimeout(this.#restartTimer)
     try {
       await this.#consumer.disconnect()
     } finally {

@@ -8,6 +8,8 @@ import {
 } from './helper.ts'
 import { createProduct } from '@flash/common/test-support'
 import type { OrderPlaced } from '@flash/common'
+import { PartitionAssigners } from 'kafkajs'
+import { buildApp } from '../src/app.ts'
 
 // Crashes and rebalances: the processor runs as a real process (node src/server.ts), is killed with
 // SIGKILL in the middle of a stream of batches, and a new one takes over; or two instances share
@@ -118,4 +120,45 @@ t.test('two processor instances in one group confirm every order once, across th
   const [a, b] = [await confirmedBy(apps[0]!), await confirmedBy(apps[1]!)]
   t.equal(a + b, orders.length, `confirmed once across both instances (${a} + ${b})`)
   t.ok(b > 0, 'the second instance took partitions over')
+})
+
+t.test('a crash kafkajs will not restart from (a non-retriable join error): the consumer restarts itself and confirms what waited', async (t) => {
+  const stack = await createStack('restart', 1)
+  // A member of the same group speaking another assignment protocol: the broker refuses our consumer's
+  // join with INCONSISTENT_GROUP_PROTOCOL, which kafkajs calls non-retriable and does not restart from
+  // (as it does not from "Failed to find group coordinator" after a broker restart).
+  const foreign = stack.kafka.consumer({
+    groupId: stack.config.KAFKA_GROUP_ID,
+    partitionAssigners: [(config) => ({ ...PartitionAssigners.roundRobin(config), name: 'ForeignAssigner' })]
+  })
+  let app: Awaited<ReturnType<typeof buildApp>> | undefined
+  t.teardown(async () => {
+    await foreign.disconnect().catch(() => {})
+    await app?.close()
+    await stack.close()
+  })
+  await foreign.connect()
+  await foreign.subscribe({ topic: stack.config.KAFKA_ORDERS_TOPIC })
+  const foreignJoined = new Promise((resolve) => foreign.on(foreign.events.GROUP_JOIN, resolve))
+  await foreign.run({ eachMessage: async () => {} })
+  await foreignJoined
+
+  app = await buildApp({ ...stack.config, LOG_LEVEL: 'fatal' })
+  await app.ready()
+  await until(async () => !app!.orderConsumer.state.running, 20_000, 'the refused consumer stops running')
+  t.notOk(app.orderConsumer.state.joined, 'refused a place in the group while the other protocol holds it')
+  t.equal((await app.inject({ url: '/health/ready' })).statusCode, 503, 'and is not ready meanwhile')
+
+  // The other member leaves (it would have taken what was published meanwhile); an order arrives.
+  await foreign.disconnect()
+  const product = await createProduct(stack, { stock: 10 })
+  const order = await reserve(stack, product.id, 2)
+  if (order === null) throw new Error('the reservation was refused')
+  await stack.publish([order])
+  await until(async () => app!.orderConsumer.state.joined, 60_000, 'the consumer restarted itself and joined')
+  const [row] = await waitForOrders(stack, [order.orderId], 30_000)
+  t.equal(row?.status, 'confirmed', 'the order that waited is confirmed')
+  t.equal(await sqlStock(stack, product.id), 8, 'MySQL stock taken once')
+  t.equal((await stack.store.snapshot(product.id)).available, 8, 'Redis agrees')
+  t.equal((await app.inject({ url: '/health/ready' })).statusCode, 200, 'ready again')
 })
