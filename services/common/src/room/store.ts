@@ -104,6 +104,8 @@ export class RoomStore {
   readonly #redis: Cluster
   /** products whose last WAIT no replica answered, until when joins skip it */
   readonly #unreplicatedUntil = new Map<number, number>()
+  /** per product: the WAIT on its way, and the one the callers that came after it wait for */
+  readonly #waits = new Map<number, { inFlight: Promise<number> | null, next: Promise<number> | null }>()
 
   constructor (redis: Cluster) { this.#redis = redis }
 
@@ -115,12 +117,32 @@ export class RoomStore {
 
   /**
    * Waits (at most REPLICA_WAIT_MS) until a replica of the product's master has what was written so
-   * far: the pipeline goes to the node serving the product's keys, so WAIT asks that master.
-   * Answers how many replicas confirmed.
+   * far. Answers how many replicas confirmed. One WAIT serves every caller whose write came before it
+   * was sent (group commit): a caller arriving while one is on its way may have written after it, so it
+   * waits for the next, which is sent when that one answers and serves everyone who arrived meanwhile.
    */
   async #replicated (productId: number): Promise<number> {
     // With no replica online every WAIT would cost its whole timeout: one a while finds out when it is back.
     if ((this.#unreplicatedUntil.get(productId) ?? 0) > Date.now()) return 0
+    let group = this.#waits.get(productId)
+    if (group === undefined) {
+      group = { inFlight: null, next: null }
+      this.#waits.set(productId, group)
+    }
+    const g = group
+    if (g.inFlight === null) {
+      g.inFlight = this.#wait(productId).finally(() => { g.inFlight = null })
+      return await g.inFlight
+    }
+    g.next ??= g.inFlight.catch(() => 0).then(async () => {
+      g.next = null
+      return await this.#replicated(productId)
+    })
+    return await g.next
+  }
+
+  /** One WAIT on the connection to the product's master: the pipeline's EXISTS routes it there. */
+  async #wait (productId: number): Promise<number> {
     const replies = await this.#redis.pipeline().exists(productKeys(productId).room).call('WAIT', '1', String(REPLICA_WAIT_MS)).exec()
     const [error, acknowledged] = replies?.[1] ?? [null, 0]
     if (error !== null) throw error
