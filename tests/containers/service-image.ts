@@ -1,5 +1,5 @@
 // The service images, built natively: deploy/docker/service.Dockerfile is replayed (its COPY and
-// RUN steps, as written there) in a clean temporary directory for each service, then its CMD starts
+// RUN steps, as written there) in a clean temporary directory for a service, then its CMD starts
 // the service against the real local stack on a free port, /health/live answers, the image's
 // HEALTHCHECK command passes, and SIGTERM shuts it down gracefully. Kafka topics and the consumer
 // group are private to this test, so it never takes messages or partitions from other suites.
@@ -15,7 +15,7 @@ import { once } from 'node:events'
 import { sleep } from '@flash/common'
 import { createTopics } from '@flash/common/test-support'
 import { Kafka, logLevel } from 'kafkajs'
-import { ROOT, SERVICES, readCompose, buildOf, buildArgs, envExample, envNamesRead } from './lib.ts'
+import { ROOT, readCompose, type SERVICES, buildOf, buildArgs, envExample, envNamesRead } from './lib.ts'
 import { replayDockerfile } from './replay.ts'
 
 const compose = readCompose()
@@ -50,7 +50,8 @@ function noNodeModulesAbove (dir: string): boolean {
   }
 }
 
-for (const svc of SERVICES) {
+/** One service's image, as one top-level test of the calling file (service-image-<service>.test.ts). */
+export function serviceImageTest (svc: typeof SERVICES[number]): void {
   t.test(`${svc}: the image's build steps and CMD work in a clean copy, and it answers /health/live`, async (t) => {
     const build = buildOf(compose.services[svc]!)!
     const dockerfile = join(ROOT, build.context ?? '.', build.dockerfile!)
