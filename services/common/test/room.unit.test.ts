@@ -60,8 +60,10 @@ t.test('a sale\'s first wave: the front polls as fast as its stock can be admitt
   t.equal(pollAfterMs(place(2500, 1000, { admittedPerSecond: 400 }), limits, 0), 31_250, 'beyond reach (only units coming back admit it): the assumed rate')
   t.equal(pollAfterMs(place(100, 1000, { holdingPass: 1950 }), limits, 0), 2000, '50 units left unheld, 100 ahead: beyond reach, and near the front: the minimum')
   // Before the start the wait counts from the start, capped where the place is kept.
-  t.equal(pollAfterMs(place(1900, -5000), limits, 0), 5000 + 2375, 'five seconds before the start: at the start plus its quarter')
-  t.equal(pollAfterMs(place(0, -5000), limits, 0.5), 5000 + 1000, 'the front of the line: spread over the start\'s first interval')
+  t.equal(pollAfterMs(place(1900, -3000), limits, 0), 3000 + 2375, 'three seconds before the start: at the start plus its quarter')
+  t.equal(pollAfterMs(place(0, -3000), limits, 0.5), 3000 + 1000, 'the front of the line: spread over the start\'s first interval')
+  t.equal(pollAfterMs(place(100, -20_000), limits, 0), 10_000, 'within reach 20 s before the start: again halfway there, as the line grows behind and before it')
+  t.equal(pollAfterMs(place(5000, -20_000), limits, 0), 60_000 * 0.5, 'beyond reach 20 s before the start: its wait from the start, past the maximum')
   t.equal(pollAfterMs(place(10, -300_000), limits, 0.99), 59_700, 'long before the start: the maximum, which keeps the place')
   t.equal(pollAfterMs(place(30_000, -5000), limits, 0.5), 45_000, 'beyond reach before the start: capped too, and spread')
   // The first wave's cost: a line of 50,000 (2,000 within reach) at the start.

@@ -64,7 +64,9 @@ export interface PollPlace {
  * - otherwise the measured rate (the assumed one while none was measured); beyond reach, where only
  *   units coming back admit anyone, the assumed one.
  * Before the start nobody is admitted: the wait counts from the start, and the front of the line is
- * spread over the start's first `minMs`. Past `maxMs` (which keeps the place) a poll is spread over
+ * spread over the start's first `minMs`. A place within reach long before the start looks again
+ * halfway there instead: the line keeps growing until the start (a pre-start place is a random draw),
+ * so an early joiner's place moves back, and one told "at the start" then would poll with the crowd. Past `maxMs` (which keeps the place) a poll is spread over
  * the second half of it instead: a line whose back all hit the cap would otherwise poll at once.
  */
 export function pollAfterMs (place: PollPlace, limits: PollLimits, jitter: number): number {
@@ -77,8 +79,11 @@ export function pollAfterMs (place: PollPlace, limits: PollLimits, jitter: numbe
     ? limits.assumedPerSecond
     : firstWave ? Math.max(measured, reach / limits.firstWaveSeconds) : measured
   const quarter = ahead / rate * 1000 / 4
-  const wait = sinceStartMs < 0
-    ? -sinceStartMs + Math.max(quarter * (1 + 0.2 * jitter), limits.minMs * jitter)
-    : quarter <= limits.minMs ? limits.minMs : quarter * (1 + 0.2 * jitter)
+  const untilStart = -sinceStartMs
+  const wait = untilStart > 2 * limits.minMs && ahead < reach
+    ? untilStart / 2 * (1 + 0.2 * jitter)
+    : untilStart > 0
+      ? untilStart + Math.max(quarter * (1 + 0.2 * jitter), limits.minMs * jitter)
+      : quarter <= limits.minMs ? limits.minMs : quarter * (1 + 0.2 * jitter)
   return Math.round(wait < limits.maxMs ? wait : limits.maxMs * (0.5 + 0.5 * jitter))
 }
