@@ -131,10 +131,10 @@ t.test('a crash kafkajs will not restart from (a non-retriable join error): the 
     groupId: stack.config.KAFKA_GROUP_ID,
     partitionAssigners: [(config) => ({ ...PartitionAssigners.roundRobin(config), name: 'ForeignAssigner' })]
   })
-  let app: Awaited<ReturnType<typeof buildApp>> | undefined
+  const started: { app?: Awaited<ReturnType<typeof buildApp>> } = {}
   t.teardown(async () => {
     await foreign.disconnect().catch(() => {})
-    await app?.close()
+    await started.app?.close()
     await stack.close()
   })
   await foreign.connect()
@@ -143,9 +143,9 @@ t.test('a crash kafkajs will not restart from (a non-retriable join error): the 
   await foreign.run({ eachMessage: async () => {} })
   await foreignJoined
 
-  app = await buildApp({ ...stack.config, LOG_LEVEL: 'fatal' })
+  const app = started.app = await buildApp({ ...stack.config, LOG_LEVEL: 'fatal' })
   await app.ready()
-  await until(async () => !app!.orderConsumer.state.running, 20_000, 'the refused consumer stops running')
+  await until(async () => !app.orderConsumer.state.running, 20_000, 'the refused consumer stops running')
   t.notOk(app.orderConsumer.state.joined, 'refused a place in the group while the other protocol holds it')
   t.equal((await app.inject({ url: '/health/ready' })).statusCode, 503, 'and is not ready meanwhile')
 
@@ -155,7 +155,7 @@ t.test('a crash kafkajs will not restart from (a non-retriable join error): the 
   const order = await reserve(stack, product.id, 2)
   if (order === null) throw new Error('the reservation was refused')
   await stack.publish([order])
-  await until(async () => app!.orderConsumer.state.joined, 60_000, 'the consumer restarted itself and joined')
+  await until(async () => app.orderConsumer.state.joined, 60_000, 'the consumer restarted itself and joined')
   const [row] = await waitForOrders(stack, [order.orderId], 30_000)
   t.equal(row?.status, 'confirmed', 'the order that waited is confirmed')
   t.equal(await sqlStock(stack, product.id), 8, 'MySQL stock taken once')
