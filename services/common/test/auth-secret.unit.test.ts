@@ -35,6 +35,9 @@ t.test('tokens and receipts: signed with one key, refused under another; receipt
   t.match(createAccessTokenVerifier(secret)(token), { sub: '42', name: 'alice', iss: 'flash-sale/catalog', aud: 'flash-sale/shop' })
   t.throws(() => createAccessTokenVerifier(`${secret}-other`)(token), { code: 'UNAUTHENTICATED', statusCode: 401 })
   t.throws(() => createAccessTokenVerifier(secret)('x'.repeat(5000)), { code: 'UNAUTHENTICATED' }, 'an oversized token is refused before parsing')
+  const limit = Error.stackTraceLimit
+  t.throws(() => createAccessTokenVerifier(secret)(`${token.slice(0, -2)}xx`), { code: 'UNAUTHENTICATED', statusCode: 401 }, 'a changed signature is refused')
+  t.equal(Error.stackTraceLimit, limit, 'and stack traces are captured again after it (none while the token was checked)')
   const receipts = createReceipts(secret)
   const receipt = receipts.issue('01ORDERAAAAAAAAAAAAAAAAAAA')
   t.ok(receipts.matches('01ORDERAAAAAAAAAAAAAAAAAAA', receipt))

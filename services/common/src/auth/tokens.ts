@@ -95,6 +95,10 @@ export function createAccessTokenVerifier (secret: string): (token: string) => A
   return (token) => {
     if (token.length > MAX_TOKEN_LENGTH) throw unauthenticated('the access token is not valid')
     let claims: AccessClaims
+    // fast-jwt's TokenError captures a stack trace (Error.captureStackTrace), which was a third of what
+    // a refused token cost the gateway; a refused token is an everyday 401, not a bug to trace.
+    const stackTraceLimit = Error.stackTraceLimit
+    Error.stackTraceLimit = 0
     try {
       claims = verify(token) as AccessClaims
     } catch (error) {
@@ -102,6 +106,8 @@ export function createAccessTokenVerifier (secret: string): (token: string) => A
       throw unauthenticated(code === TokenError.codes.expired
         ? 'the access token has expired: refresh it (POST /auth/refresh) or sign in again'
         : 'the access token is not valid')
+    } finally {
+      Error.stackTraceLimit = stackTraceLimit
     }
     if (typeof claims.sub !== 'string' || claims.sub === '' || typeof claims.name !== 'string') {
       throw unauthenticated('the access token is not valid')
