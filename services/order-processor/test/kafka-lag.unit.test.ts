@@ -1,8 +1,11 @@
 import t from 'tap'
-import { consumerLag } from '../src/live/kafka-lag.ts'
+import type { Kafka } from 'kafkajs'
+import { pino } from 'pino'
+import type { LiveStore } from '@flash/common'
+import { consumerLag, KafkaLagReporter } from '../src/live/kafka-lag.ts'
 
 // The consumer lag the live view shows (docs/ARCHITECTURE.md §11): end offsets minus the group's
-// committed offsets, with no Kafka.
+// committed offsets, and when it is measured at all, with no Kafka.
 
 t.test('the lag is what the group has not committed, summed over partitions', async (t) => {
   const ends = [{ partition: 0, offset: '120', low: '0' }, { partition: 1, offset: '40', low: '0' }, { partition: 2, offset: '7', low: '0' }]
@@ -17,4 +20,31 @@ t.test('a partition the group never committed counts from its first offset on th
 
 t.test('a committed offset past the end (a truncated topic) is no negative lag', async (t) => {
   t.equal(consumerLag([{ partition: 0, offset: '5', low: '0' }], [{ partition: 0, offset: '9' }]), 0)
+})
+
+t.test('with no live view open the reporter asks Kafka nothing and writes nothing; with one it measures', async (t) => {
+  const asked: string[] = []
+  const written: number[] = []
+  let watched = false
+  const admin = {
+    connect: async () => { asked.push('connect') },
+    disconnect: async () => {},
+    fetchTopicOffsets: async () => { asked.push('ends'); return [{ partition: 0, offset: '12', high: '12', low: '0' }] },
+    fetchOffsets: async () => { asked.push('committed'); return [{ topic: 'orders', partitions: [{ partition: 0, offset: '10' }] }] }
+  }
+  const reporter = new KafkaLagReporter({
+    kafka: { admin: () => admin } as unknown as Kafka,
+    store: { watched: async () => watched, setKafkaLag: async (_topic: string, lag: number) => { written.push(lag) } } as unknown as LiveStore,
+    topic: 'orders',
+    groupId: 'order-processor',
+    log: pino({ level: 'silent' })
+  })
+  await reporter.report()
+  t.same(asked, [], 'nobody watching: no Kafka request')
+  t.same(written, [], 'and no lag written')
+  watched = true
+  await reporter.report()
+  t.same(asked, ['connect', 'ends', 'committed'], 'a view open: the two offset requests')
+  t.same(written, [2], 'and the lag written')
+  await reporter.close()
 })

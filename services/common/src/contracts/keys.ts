@@ -66,6 +66,9 @@ export const STOCK_EVENTS_CHANNEL = 'stock:events'
 /** string: a topic's consumer lag (messages), written every second by the processors, short TTL */
 export const kafkaLagKey = (topic: string): string => `live:kafka-lag:${topic}`
 
+/** string `1`, short TTL: a live view is open (the catalog refreshes it each second of a stream); the lag is measured only then */
+export const LIVE_WATCHED_KEY = 'live:watched'
+
 /** set: ids of the products whose waiting room is on (written by the catalog, copied by every gateway) */
 export const ROOMS_KEY = 'rooms'
 

@@ -1,5 +1,5 @@
 import type { Cluster } from 'ioredis'
-import { kafkaLagKey, productKeys } from '../contracts/keys.ts'
+import { kafkaLagKey, LIVE_WATCHED_KEY, productKeys } from '../contracts/keys.ts'
 import { loadLuaScript, runLuaScript } from '../clients/lua.ts'
 import { ANSWER_TIME_BUCKETS } from './answer-times.ts'
 
@@ -12,6 +12,8 @@ const ADD_SECOND = loadLuaScript(new URL('./lua/add-second.lua', import.meta.url
 export const LIVE_SECOND_TTL_SECONDS = 120
 /** the lag a processor wrote expires when no processor is left to refresh it */
 export const KAFKA_LAG_TTL_MS = 5000
+/** "a live view is open" lasts this long after the catalog's last second of a stream */
+export const LIVE_WATCHED_TTL_MS = 5000
 
 /** One product's orders in one second: answers 202, answers refused, and every answer's time by bucket. */
 export interface SecondCounts {
@@ -90,9 +92,20 @@ export class LiveStore {
     await this.#redis.set(kafkaLagKey(topic), String(messages), 'PX', KAFKA_LAG_TTL_MS)
   }
 
-  /** A topic's consumer lag as a processor last measured it; null when none did lately. */
+  /**
+   * A topic's consumer lag as a processor last measured it; null when none did lately. Asking says a
+   * live view is open, so the processors keep measuring it (they do not while nobody asks).
+   */
   async kafkaLag (topic: string): Promise<number | null> {
-    const value = await this.#redis.get(kafkaLagKey(topic))
+    const [value] = await Promise.all([
+      this.#redis.get(kafkaLagKey(topic)),
+      this.#redis.set(LIVE_WATCHED_KEY, '1', 'PX', LIVE_WATCHED_TTL_MS)
+    ])
     return value === null ? null : Number(value)
+  }
+
+  /** Whether a live view asked for the lag lately (the processors measure it only then). */
+  async watched (): Promise<boolean> {
+    return await this.#redis.exists(LIVE_WATCHED_KEY) === 1
   }
 }

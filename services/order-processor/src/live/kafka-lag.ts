@@ -2,8 +2,9 @@ import type { Admin, Kafka } from 'kafkajs'
 import type { Logger } from 'pino'
 import type { LiveStore } from '@flash/common'
 
-// The orders topic's consumer lag for the live sale view (docs/ARCHITECTURE.md §11): every second,
-// each partition's end offset minus the group's committed offset, summed, into one Redis key. Computed
+// The orders topic's consumer lag for the live sale view (docs/ARCHITECTURE.md §11): every second
+// while a live view is open (`live:watched`), each partition's end offset minus the group's committed
+// offset, summed, into one Redis key; with no view open, one EXISTS a second and no Kafka request. Computed
 // from offsets, not from the batches this instance happens to hold, so it is right with several
 // processors, while one is stuck retrying, and when none runs at all (then the key expires: no number
 // is better than an old one).
@@ -60,9 +61,10 @@ export class KafkaLagReporter {
     this.#connected = false
   }
 
-  /** Measures the lag once and writes it; a failure is logged once until it works again. */
+  /** Measures the lag once and writes it, if a live view is open; a failure is logged once until it works again. */
   async report (): Promise<void> {
     try {
+      if (!await this.#o.store.watched()) return
       if (!this.#connected) {
         await this.#admin.connect()
         this.#connected = true
