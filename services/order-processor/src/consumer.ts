@@ -86,7 +86,7 @@ export class OrderConsumer {
     this.#consumer.on(CRASH, (event) => {
       this.#joined = false
       this.#log.error({ err: event.payload.error, restart: event.payload.restart }, 'consumer crashed')
-      if (!event.payload.restart) this.#restartLater(this.#restarts++)
+      if (!event.payload.restart) this.#restartLater()
     })
     this.#consumer.on(STOP, () => { this.#joined = false })
     this.#consumer.on(DISCONNECT, () => {
@@ -114,14 +114,14 @@ export class OrderConsumer {
     this.#run()
   }
 
-  #run (attempt = 0): void {
+  #run (): void {
     this.#consumer.run({
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: this.#options.partitionsConcurrently,
       eachBatch: (payload) => this.#eachBatch(payload)
     }).catch((err: unknown) => {
       this.#log.error({ err }, 'consumer could not start')
-      this.#restartLater(attempt + 1)
+      this.#restartLater()
     })
   }
 
@@ -130,21 +130,21 @@ export class OrderConsumer {
    * backoff, doubling up to RESTART_MAX_MS, until it runs or this consumer is stopped. Readiness says
    * not running meanwhile; the subscription is kept.
    */
-  #restartLater (attempt = 0): void {
+  #restartLater (): void {
     this.#running = false
     if (this.#stopping) return
-    const delay = Math.min(RESTART_FIRST_MS * 2 ** attempt, RESTART_MAX_MS)
-    this.#log.warn({ delayMs: delay, attempt: attempt + 1 }, 'restarting the consumer')
+    const delay = Math.min(RESTART_FIRST_MS * 2 ** this.#restarts++, RESTART_MAX_MS)
+    this.#log.warn({ delayMs: delay, attempt: this.#restarts }, 'restarting the consumer')
     this.#restartTimer = setTimeout(() => {
       this.#restartTimer = undefined
       if (this.#stopping) return
       this.#consumer.connect().then(() => {
         if (this.#stopping) return
         this.#running = true
-        this.#run(attempt)
+        this.#run()
       }, (err: unknown) => {
         this.#log.warn({ err }, 'consumer could not reconnect')
-        this.#restartLater(attempt + 1)
+        this.#restartLater()
       })
     }, delay)
   }

@@ -89,7 +89,8 @@ export class LiveFeed {
         const [readings, units, kafkaLag] = await Promise.all([
           this.#o.store.read(watched, second),
           this.#o.units.read(watched),
-          this.#o.store.kafkaLag(this.#o.topic)
+          this.#o.store.kafkaLag(this.#o.topic),
+          this.#o.store.markWatched()
         ])
         events = new Map(watched.map((id) => {
           const point = livePoint(id, second, readings.get(id), units.get(id), kafkaLag)

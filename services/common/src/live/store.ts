@@ -92,16 +92,15 @@ export class LiveStore {
     await this.#redis.set(kafkaLagKey(topic), String(messages), 'PX', KAFKA_LAG_TTL_MS)
   }
 
-  /**
-   * A topic's consumer lag as a processor last measured it; null when none did lately. Asking says a
-   * live view is open, so the processors keep measuring it (they do not while nobody asks).
-   */
+  /** A topic's consumer lag as a processor last measured it; null when none did lately. */
   async kafkaLag (topic: string): Promise<number | null> {
-    const [value] = await Promise.all([
-      this.#redis.get(kafkaLagKey(topic)),
-      this.#redis.set(LIVE_WATCHED_KEY, '1', 'PX', LIVE_WATCHED_TTL_MS)
-    ])
+    const value = await this.#redis.get(kafkaLagKey(topic))
     return value === null ? null : Number(value)
+  }
+
+  /** Says a live view is open, so the processors keep measuring the lag (they do not while none is). */
+  async markWatched (): Promise<void> {
+    await this.#redis.set(LIVE_WATCHED_KEY, '1', 'PX', LIVE_WATCHED_TTL_MS)
   }
 
   /** Whether a live view asked for the lag lately (the processors measure it only then). */

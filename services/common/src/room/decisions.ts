@@ -66,8 +66,9 @@ export interface PollPlace {
  * Before the start nobody is admitted: the wait counts from the start, and the front of the line is
  * spread over the start's first `minMs`. A place within reach long before the start looks again
  * halfway there instead: the line keeps growing until the start (a pre-start place is a random draw),
- * so an early joiner's place moves back, and one told "at the start" then would poll with the crowd. Past `maxMs` (which keeps the place) a poll is spread over
- * the second half of it instead: a line whose back all hit the cap would otherwise poll at once.
+ * so an early joiner's place moves back, and one told "at the start" then would poll with the crowd.
+ * Past `maxMs` (which keeps the place) a poll is spread over the second half of it instead: a line whose
+ * back all hit the cap would otherwise poll at once.
  */
 export function pollAfterMs (place: PollPlace, limits: PollLimits, jitter: number): number {
   const { ahead, sinceStartMs } = place
@@ -78,12 +79,15 @@ export function pollAfterMs (place: PollPlace, limits: PollLimits, jitter: numbe
   const rate = ahead >= reach
     ? limits.assumedPerSecond
     : firstWave ? Math.max(measured, reach / limits.firstWaveSeconds) : measured
+  const spread = 1 + 0.2 * jitter
   const quarter = ahead / rate * 1000 / 4
-  const untilStart = -sinceStartMs
-  const wait = untilStart > 2 * limits.minMs && ahead < reach
-    ? untilStart / 2 * (1 + 0.2 * jitter)
-    : untilStart > 0
-      ? untilStart + Math.max(quarter * (1 + 0.2 * jitter), limits.minMs * jitter)
-      : quarter <= limits.minMs ? limits.minMs : quarter * (1 + 0.2 * jitter)
+  const wait = waitMs(-sinceStartMs, ahead < reach, quarter, spread, limits.minMs * jitter, limits.minMs)
   return Math.round(wait < limits.maxMs ? wait : limits.maxMs * (0.5 + 0.5 * jitter))
+}
+
+/** pollAfterMs before its cap: `quarter` is the quarter of the wait once the sale runs. */
+function waitMs (untilStart: number, withinReach: boolean, quarter: number, spread: number, startSpread: number, minMs: number): number {
+  if (untilStart > 2 * minMs && withinReach) return untilStart / 2 * spread
+  if (untilStart > 0) return untilStart + Math.max(quarter * spread, startSpread)
+  return quarter <= minMs ? minMs : quarter * spread
 }
