@@ -127,7 +127,7 @@ export const AdminProductQuery = Type.Object({
   page: ProductQuery.properties.page,
   pageSize: ProductQuery.properties.pageSize,
   status: Type.Union([Type.Literal('active'), Type.Literal('archived'), Type.Literal('all')], { default: 'all', description: 'which products: active, archived or all' }),
-  search: Type.Optional(Type.String({ maxLength: LIMITS.nameLength, description: 'a product id, or a substring of the name' }))
+  search: Type.Optional(Type.String({ maxLength: LIMITS.nameLength, description: 'a product id (that product first), or a substring of the name' }))
 }, { additionalProperties: false })
 export type AdminProductQuery = Static<typeof AdminProductQuery>
 

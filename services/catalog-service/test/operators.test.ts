@@ -162,7 +162,14 @@ t.test('the admin product list finds archived products by status, id and name', 
   t.same(await list(`search=${encodeURIComponent(tag)}`), [[gone.id, 'archived'], [kept.id, 'active']], 'all by default, newest first')
   t.same(await list(`status=archived&search=${encodeURIComponent(tag)}`), [[gone.id, 'archived']])
   t.same(await list(`status=active&search=${encodeURIComponent(tag)}`), [[kept.id, 'active']])
-  t.same(await list(`status=archived&search=${gone.id}`), [[gone.id, 'archived']], 'by id')
+  // By id: that product first, though a newer one names its digits; any others naming them follow.
+  const decoy = await postProduct(app, { name: `decoy ${gone.id}` })
+  t.equal((await app.inject({ method: 'DELETE', url: `/products/${decoy.id}`, headers: admin })).statusCode, 200)
+  const byId = await app.inject({ url: `/admin/products?status=archived&search=${gone.id}`, headers: admin })
+  const found = byId.json().items as Array<{ id: number, name: string, status: string }>
+  t.same([found[0]?.id, found[0]?.status], [gone.id, 'archived'], 'by id, first')
+  t.ok(found.some((p) => p.id === decoy.id), 'and a product naming them')
+  t.same(found.slice(1).filter((p) => !p.name.includes(String(gone.id))), [], 'the rest name those digits')
   t.same((await app.inject(`/products?name=${encodeURIComponent(tag)}`)).json().items.map((p: { id: number }) => p.id), [kept.id], 'the shop still lists only active ones')
   t.equal((await app.inject('/admin/products?status=gone')).statusCode, 401, 'an anonymous caller learns nothing')
   const bad = await app.inject({ url: '/admin/products?status=gone', headers: admin })

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { ErrorCode, RoomStore, productKeys, type App } from '@flash/common'
+import { ErrorCode, RoomStore, productKeys, type AdmitLimits, type App } from '@flash/common'
 import { createProduct, testStack, waitUntil } from '@flash/common/test-support'
 import { pino } from 'pino'
 import { asAdmin, asBuyer, buildTestApp, createTestTopic, post, testConfig } from './helper.ts'
@@ -9,10 +9,12 @@ import type { RoomRegistry } from '../src/room/registry.ts'
 const silent = pino({ level: 'silent' })
 
 // The waiting room's pacer on the real stack (docs/ARCHITECTURE.md §10): two pacers (as two gateways
-// run them) tick, the room admits at the pace of one, never more passes outstanding than the window
-// or the units left, and the next buyers as passes are used. Each pacer here sees only this file's
-// product (a real gateway's sees every product with a room; test gateways run none), so no other
-// file's room is admitted from here. Plus the gateway's copy of which products have a room.
+// run them) tick, never more passes outstanding than the window or the units left, and the next buyers
+// as passes are used. Each pacer here sees only this file's product (test gateways run none), so no
+// other file's room is admitted from here; and this file's rooms are paused for every other pacer
+// (the running gateway's admits with its own window of 20 whenever a tick here is 500 ms late, as on
+// a loaded machine), so these two step with a negative interval. Plus the gateway's copy of which
+// products have a room.
 
 const stack = testStack(t)
 const rooms = new RoomStore(stack.redis)
@@ -20,11 +22,23 @@ const topic = await createTestTopic(t)
 const config = testConfig(topic, { ROOM_REFRESH_MS: '100' })
 const gateways = [await buildTestApp(t, config), await buildTestApp(t, config)]
 
+/** a `tick` far in the future pauses the pacers; a negative interval steps anyway */
+const PAUSED = String(Date.now() + 10 * 365 * 86_400_000)
+const STEP = -Number(PAUSED)
+
+/** A room that only this file's pacers admit from. */
+async function pausedRoom (productId: number): Promise<void> {
+  await stack.redis.hset(productKeys(productId).room, 'tick', PAUSED)
+  await rooms.configure(productId, { enabled: true, opensSecondsBefore: 0 })
+  t.teardown(() => rooms.configure(productId, { enabled: false, opensSecondsBefore: 0 }))
+}
+
 /** Two pacers over one product, as two gateways would tick it; stopped when the test ends. */
 function pacersFor (productId: number): void {
   const registry = { products: new Set([productId]) } as unknown as RoomRegistry
+  const store = { tick: async (id: number, limits: AdmitLimits) => await rooms.tick(id, { ...limits, tickMs: STEP }) } as unknown as RoomStore
   for (let i = 0; i < 2; i++) {
-    const pacer = new RoomPacer({ store: rooms, registry, log: silent, tickMs: 50, keepMs: 600_000, passMs: 120_000, minWindow: 3, windowSeconds: 0 })
+    const pacer = new RoomPacer({ store, registry, log: silent, tickMs: 50, keepMs: 600_000, passMs: 120_000, minWindow: 3, windowSeconds: 0 })
     pacer.start()
     t.teardown(() => pacer.close())
   }
@@ -46,8 +60,7 @@ const status = async (app: App, productId: number, who: string) =>
 
 t.test('two gateways admit within the window and the units left; used passes admit the next; sold out stops it', async (t) => {
   const product = await createProduct(stack, { stock: 6 })
-  await rooms.configure(product.id, { enabled: true, opensSecondsBefore: 0 })
-  t.teardown(() => rooms.configure(product.id, { enabled: false, opensSecondsBefore: 0 }))
+  await pausedRoom(product.id)
   const who = Array.from({ length: 10 }, (_, i) => `pacer-${product.id}-${i}`)
   for (const [i, w] of who.entries()) {
     const res = await gateways[i % 2]!.inject({ method: 'POST', url: `/rooms/${product.id}/join`, headers: asBuyer(w) })
@@ -87,8 +100,7 @@ t.test('two gateways admit within the window and the units left; used passes adm
 
 t.test('the status estimates the wait from the measured admission rate', async (t) => {
   const product = await createProduct(stack, { stock: 100 })
-  await rooms.configure(product.id, { enabled: true, opensSecondsBefore: 0 })
-  t.teardown(() => rooms.configure(product.id, { enabled: false, opensSecondsBefore: 0 }))
+  await pausedRoom(product.id)
   const who = Array.from({ length: 8 }, (_, i) => `estimate-${product.id}-${i}`)
   for (const w of who) {
     const res = await gateways[0]!.inject({ method: 'POST', url: `/rooms/${product.id}/join`, headers: asBuyer(w) })

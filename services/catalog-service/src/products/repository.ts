@@ -159,17 +159,18 @@ export class ProductRepository {
     const filter: Array<string | number> = []
     if (status !== 'all') { conditions.push('status = ?'); filter.push(status) }
     if (request.name) { conditions.push('name LIKE ?'); filter.push(likeSubstring(request.name)) }
+    // A number searched is an id or digits in a name: the product with that id comes first.
+    const id = request.idOrName !== undefined && /^\d{1,15}$/.test(request.idOrName) ? Number(request.idOrName) : null
     if (request.idOrName) {
-      const id = /^\d{1,15}$/.test(request.idOrName) ? Number(request.idOrName) : null
       conditions.push(id === null ? 'name LIKE ?' : '(id = ? OR name LIKE ?)')
       filter.push(...(id === null ? [] : [id]), likeSubstring(request.idOrName))
     }
     if (request.hideSoldOut === true) conditions.push(`NOT ${GONE}`)
     const where = conditions.length === 0 ? 'TRUE' : conditions.join(' AND ')
-    const order = request.onSaleFirst === true ? `${GONE} ASC, id DESC` : 'id DESC'
+    const order = `${id === null ? '' : 'id = ? DESC, '}${request.onSaleFirst === true ? `${GONE} ASC, id DESC` : 'id DESC'}`
     const [[rows], [counts]] = await Promise.all([
       this.#pool.query<ProductRow[]>(`SELECT ${COLUMNS} FROM products WHERE ${where} ORDER BY ${order} LIMIT ? OFFSET ?`,
-        [...filter, request.pageSize, (request.page - 1) * request.pageSize]),
+        [...filter, ...(id === null ? [] : [id]), request.pageSize, (request.page - 1) * request.pageSize]),
       this.#pool.query<Array<RowDataPacket & { total: number }>>(`SELECT COUNT(*) AS total FROM products WHERE ${where}`, filter)
     ])
     return { items: rows.map(toRecord), total: Number(counts[0]?.total ?? 0) }

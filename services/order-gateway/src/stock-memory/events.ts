@@ -10,12 +10,15 @@ import type { StockMemory } from './memory.ts'
 
 export interface StockEvents { close: () => Promise<void> }
 
-/** `onAnnouncement`: also told of every announcement (the waiting-room registry re-reads on it). */
+/**
+ * `onAnnouncement`: also told of every announcement, and once subscribed (anything announced before
+ * is unknown to it): the waiting-room registry re-reads on it.
+ */
 export function listenToStockEvents (redis: Cluster, memory: StockMemory, log: FastifyBaseLogger, onAnnouncement?: () => void): StockEvents {
   const subscriber = redis.duplicate()
   const subscribe = (): void => {
     subscriber.subscribe(STOCK_EVENTS_CHANNEL).then(
-      () => { memory.listening = true },
+      () => { memory.listening = true; onAnnouncement?.() },
       (err: unknown) => log.warn({ err }, 'stock events: subscribe failed; answering from Redis only'))
   }
   subscriber.on('message', (_channel: string, tag: string) => {
