@@ -1,17 +1,15 @@
 import t from 'tap'
-import { ErrorCode, RoomStore, productKeys, solveProofOfWork, type App } from '@flash/common'
+import { ErrorCode, RoomStore, solveProofOfWork, type App } from '@flash/common'
 import { createProduct, testStack } from '@flash/common/test-support'
 import { buildTestApp, createTestTopic, post, testConfig } from './helper.ts'
 import { dumpProductState } from './support/sale-window.ts'
+import { STEP, pauseRoom } from './support/paused-room.ts'
 
 // Guests in a waiting room (docs/ARCHITECTURE.md §10): only where the product allows guests (no
 // per-buyer limit), after a solved proof-of-work challenge used once; the guest is its signed ticket.
 
 const BITS = 10
 const stack = testStack(t)
-/** a `tick` far in the future pauses the pacers; a negative interval steps anyway */
-const PAUSED = String(Date.now() + 10 * 365 * 86_400_000)
-const STEP = -Number(PAUSED)
 const rooms = new RoomStore(stack.redis)
 const topic = await createTestTopic(t)
 const config = testConfig(topic, { ROOM_TICK_MS: '0', ROOM_REFRESH_MS: '100', ROOM_GUEST_POW_BITS: String(BITS) })
@@ -20,7 +18,7 @@ const app = await buildTestApp(t, config)
 async function roomProduct (perUserLimit: number | null): Promise<number> {
   const product = await createProduct(stack, { stock: 10, perUserLimit })
   // Paused for every pacer (a running gateway's too): this file admits step by step.
-  await stack.redis.hset(productKeys(product.id).room, 'tick', PAUSED)
+  await pauseRoom(stack.redis, product.id)
   await rooms.configure(product.id, { enabled: true, opensSecondsBefore: 0 })
   t.teardown(() => rooms.configure(product.id, { enabled: false, opensSecondsBefore: 0 }))
   await new Promise((resolve) => setTimeout(resolve, 3 * config.ROOM_REFRESH_MS))

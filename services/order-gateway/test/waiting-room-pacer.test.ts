@@ -5,6 +5,7 @@ import { pino } from 'pino'
 import { asAdmin, asBuyer, buildTestApp, createTestTopic, post, testConfig } from './helper.ts'
 import { RoomPacer } from '../src/room/pacer.ts'
 import type { RoomRegistry } from '../src/room/registry.ts'
+import { STEP, pauseRoom } from './support/paused-room.ts'
 
 const silent = pino({ level: 'silent' })
 
@@ -22,13 +23,9 @@ const topic = await createTestTopic(t)
 const config = testConfig(topic, { ROOM_REFRESH_MS: '100' })
 const gateways = [await buildTestApp(t, config), await buildTestApp(t, config)]
 
-/** a `tick` far in the future pauses the pacers; a negative interval steps anyway */
-const PAUSED = String(Date.now() + 10 * 365 * 86_400_000)
-const STEP = -Number(PAUSED)
-
 /** A room that only this file's pacers admit from. */
 async function pausedRoom (productId: number): Promise<void> {
-  await stack.redis.hset(productKeys(productId).room, 'tick', PAUSED)
+  await pauseRoom(stack.redis, productId)
   await rooms.configure(productId, { enabled: true, opensSecondsBefore: 0 })
   t.teardown(() => rooms.configure(productId, { enabled: false, opensSecondsBefore: 0 }))
 }

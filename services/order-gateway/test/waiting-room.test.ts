@@ -4,15 +4,13 @@ import { ErrorCode, RoomStore, createRoomPasses, productKeys, sleep, type App } 
 import { createProduct, testStack, waitUntil } from '@flash/common/test-support'
 import { AUTH_JWT_SECRET, asBuyer, buildTestApp, createTestTopic, post, testConfig } from './helper.ts'
 import { dumpProductState, redisNow, setWindow } from './support/sale-window.ts'
+import { STEP, pauseRoom } from './support/paused-room.ts'
 
 // The waiting room on the real stack (docs/ARCHITECTURE.md §10). This file's gateways run no pacer
 // (ROOM_TICK_MS=0): the test admits with the same script the pacer calls, one step at a time, so it
 // sees the order of admission exactly. waiting-room-pacer.test.ts runs the pacer itself.
 
 const stack = testStack(t)
-/** a `tick` far in the future pauses the pacers; a negative interval steps anyway */
-const PAUSED = String(Date.now() + 10 * 365 * 86_400_000)
-const STEP = -Number(PAUSED)
 const rooms = new RoomStore(stack.redis)
 const topic = await createTestTopic(t)
 const config = testConfig(topic, { ROOM_TICK_MS: '0', ROOM_REFRESH_MS: '100' })
@@ -36,7 +34,7 @@ async function admit (productId: number, perTick: number, keepMs = 600_000): Pro
 async function roomProduct (spec: { stock: number, perUserLimit?: number | null }, opensSecondsBefore = 3600): Promise<number> {
   const product = await createProduct(stack, spec)
   // Paused for every pacer (a running gateway's too): this file admits step by step.
-  await stack.redis.hset(productKeys(product.id).room, 'tick', PAUSED)
+  await pauseRoom(stack.redis, product.id)
   await rooms.configure(product.id, { enabled: true, opensSecondsBefore })
   t.teardown(() => rooms.configure(product.id, { enabled: false, opensSecondsBefore }))
   // A probe order would buy a unit until the gateway knows: wait out three of its re-reads instead.
