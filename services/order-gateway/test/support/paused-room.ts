@@ -5,7 +5,7 @@ import { productKeys } from '@flash/common'
 // future pauses every pacer until then), while a test steps it itself with a negative interval.
 
 /** a `tick` far in the future pauses the pacers */
-export const PAUSED = String(Date.now() + 10 * 365 * 86_400_000)
+const PAUSED = String(Date.now() + 10 * 365 * 86_400_000)
 /** the tick interval that steps a paused room anyway */
 export const STEP = -Number(PAUSED)
 
