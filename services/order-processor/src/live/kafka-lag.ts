@@ -50,7 +50,12 @@ export class KafkaLagReporter {
   }
 
   start (): void {
-    this.#timer = setInterval(() => { this.#running = this.report() }, this.#o.intervalMs ?? 1000)
+    let busy = false
+    this.#timer = setInterval(() => {
+      if (busy) return // a slow broker: one measurement at a time, never a queue of them
+      busy = true
+      this.#running = this.report().finally(() => { busy = false })
+    }, this.#o.intervalMs ?? 1000)
     this.#timer.unref()
   }
 
