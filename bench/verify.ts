@@ -138,29 +138,11 @@ export async function verifySale (options: {
   } else if (refused > 0 && acceptedUnits < stock) {
     warnings.push(`I5 count check skipped: ${fiveXx} 5xx and ${unanswered} unanswered requests may have returned units after the sell-out`)
   }
-  // Stock only falls during a sale without 5xx (no undo) — apart from a restock mid-run, after which
-  // only later samples count: a 409 received at r while a later sample (of the same stretch) still
-  // saw units means units were left for the whole time that request was in flight.
   if (fiveXx === 0) {
-    let falseSoldOut = 0
-    let firstRefusal = Number.POSITIVE_INFINITY
-    for (let i = 0; i < requests; i++) {
-      if (load.codes.get(i) === 'INSUFFICIENT_STOCK') firstRefusal = Math.min(firstRefusal, load.epochAt0 + (load.receivedAt[i] ?? 0))
-    }
-    for (let i = 0; i < requests; i++) {
-      if (load.codes.get(i) !== 'INSUFFICIENT_STOCK') continue
-      const receivedAt = load.epochAt0 + (load.receivedAt[i] ?? 0)
-      const sentAt = options.unitsBack?.sentAt ?? Number.POSITIVE_INFINITY
-      const answeredAt = options.unitsBack?.answeredAt ?? Number.POSITIVE_INFINITY
-      // While the restock was in flight nobody can tell from samples (the bench measures that stretch
-      // as the I5 window); before it, only samples from before it count.
-      if (receivedAt >= sentAt && receivedAt <= answeredAt) continue
-      const sameStretch = (at: number): boolean => receivedAt > answeredAt || at < sentAt
-      if (options.samples.some((s) => s.at >= receivedAt && sameStretch(s.at) && s.stock !== null && s.stock > 0)) falseSoldOut++
-    }
-    check('I5', 'no refusal while a later Redis sample still showed units', falseSoldOut === 0,
-      `${falseSoldOut} refusals answered before a sample that still saw units` +
-      (Number.isFinite(firstRefusal) ? `; first refusal at +${Math.round(firstRefusal - load.epochAt0)} ms` : ''))
+    const { count, firstAt } = falseSoldOuts(load, options.samples, options.unitsBack ?? null)
+    check('I5', 'no refusal while a later Redis sample still showed units', count === 0,
+      `${count} refusals answered before a sample that still saw units` +
+      (firstAt === null ? '' : `; the first answered at +${Math.round(firstAt - load.epochAt0)} ms`))
   }
 
   if (unanswered > 0) warnings.push(`${unanswered} requests got no answer (errors or timeouts)`)
@@ -168,4 +150,37 @@ export async function verifySale (options: {
   for (const [code, count] of otherCodes) warnings.push(`${count} × ${code}: the sale did not only see buyers accepted or refused as sold out`)
 
   return { passed: checks.every((c) => c.ok), checks, warnings, confirmedUnits, mysqlStock, redisStock }
+}
+
+/**
+ * Refusals a Redis sample proves false (I5, without 5xx): stock only falls during a sale, so a 409
+ * received at r while a sample taken at or after r still saw units was decided while units were
+ * left. A restock mid-run starts a second stretch: a request sent before its answer may have been
+ * decided before the units came back (the bench measures that stretch as the I5 window), so it
+ * counts only if answered before the restock was sent, against samples from before it; a request
+ * sent after the restock's answer counts against samples from after it.
+ */
+export function falseSoldOuts (
+  load: Pick<LoadRecord, 'codes' | 'sentAt' | 'receivedAt' | 'epochAt0'>,
+  samples: ReadonlyArray<Pick<Sample, 'at' | 'stock'>>,
+  unitsBack: { sentAt: number, answeredAt: number } | null
+): { count: number, firstAt: number | null } {
+  const restockSentAt = unitsBack?.sentAt ?? Number.POSITIVE_INFINITY
+  const restockAnsweredAt = unitsBack?.answeredAt ?? Number.POSITIVE_INFINITY
+  let count = 0
+  let firstAt: number | null = null
+  for (const [i, code] of load.codes) {
+    if (code !== 'INSUFFICIENT_STOCK') continue
+    const sentAt = load.epochAt0 + (load.sentAt[i] ?? 0)
+    const receivedAt = load.epochAt0 + (load.receivedAt[i] ?? 0)
+    const before = receivedAt < restockSentAt
+    const after = sentAt > restockAnsweredAt
+    if (!before && !after) continue
+    const inStretch = (at: number): boolean => before ? at < restockSentAt : true
+    if (samples.some((s) => s.at >= receivedAt && inStretch(s.at) && s.stock !== null && s.stock > 0)) {
+      count++
+      firstAt = firstAt === null ? receivedAt : Math.min(firstAt, receivedAt)
+    }
+  }
+  return { count, firstAt }
 }
