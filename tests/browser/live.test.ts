@@ -9,7 +9,7 @@ import t, { type Test } from 'tap'
 import { join } from 'node:path'
 import { randomUUID } from 'node:crypto'
 import { type Browser, type Page } from 'playwright-core'
-import { ADMIN_TOKEN, BASE_URL, SCREENSHOTS, api, launchBrowser, seriousViolations } from './support.ts'
+import { BASE_URL, SCREENSHOTS, api, launchBrowser, seriousViolations, visit } from './support.ts'
 
 const RUN = `live${Date.now().toString(36)}`
 t.setTimeout(60_000)
@@ -21,15 +21,7 @@ t.before(async () => { browser = await launchBrowser() })
 t.teardown(async () => { await browser?.close() })
 
 async function openPage (locale: 'en' | 'zh', path: string): Promise<Page> {
-  // bypassCSP: axe-core is injected as an inline script, which the shop's CSP forbids.
-  const context = await browser.newContext({ locale: locale === 'zh' ? 'zh-CN' : 'en-US', viewport: PHONE, bypassCSP: true })
-  await context.addInitScript({
-    content: `localStorage.setItem('flash.locale', ${JSON.stringify(locale)});
-    sessionStorage.setItem('flash.adminToken', ${JSON.stringify(ADMIN_TOKEN)});`
-  })
-  const page = await context.newPage()
-  page.on('pageerror', (err) => pageErrors.push(err.message))
-  page.setDefaultTimeout(15_000)
+  const { page } = await visit(browser, { locale, viewport: PHONE, admin: true, errors: pageErrors })
   await page.goto(`${BASE_URL}${path}`)
   return page
 }

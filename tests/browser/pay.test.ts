@@ -10,7 +10,7 @@ import t from 'tap'
 import { join } from 'node:path'
 import { type Browser, type BrowserContext, type Page, type Route } from 'playwright-core'
 import { sleep } from '@flash/common'
-import { BASE_URL, SCREENSHOTS, api, launchBrowser, seriousViolations } from './support.ts'
+import { BASE_URL, SCREENSHOTS, api, launchBrowser, seriousViolations, visit } from './support.ts'
 
 const PHONE = { width: 390, height: 844 }
 const DESKTOP = { width: 1280, height: 900 }
@@ -93,15 +93,8 @@ t.after(async () => {
 })
 
 async function checkoutPage (locale: 'zh' | 'en', viewport: typeof PHONE, provider: FakeProvider): Promise<{ context: BrowserContext; page: Page }> {
-  const context = await browser.newContext({ locale: locale === 'zh' ? 'zh-CN' : 'en-US', viewport, bypassCSP: true })
-  await context.addInitScript(([id, receipt, lang]) => {
-    localStorage.setItem('flash.receipts', JSON.stringify({ [id as string]: receipt }))
-    localStorage.setItem('flash.locale', lang as string)
-  }, [ORDER_ID, RECEIPT, locale])
+  const { context, page } = await visit(browser, { locale, viewport, storage: { 'flash.receipts': JSON.stringify({ [ORDER_ID]: RECEIPT }) }, errors: pageErrors })
   await context.route(/\/api\/(orders\/[0-9A-Z]{26}|payments)(\/|$)/, (route) => provider.handle(route))
-  const page = await context.newPage()
-  page.on('pageerror', (err) => pageErrors.push(err.message))
-  page.setDefaultTimeout(15_000)
   await page.goto(`${BASE_URL}/pay/${ORDER_ID}`)
   return { context, page }
 }

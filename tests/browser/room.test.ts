@@ -8,7 +8,7 @@
 import t, { type Test } from 'tap'
 import { join } from 'node:path'
 import { type Browser, type Page } from 'playwright-core'
-import { ADMIN_TOKEN, BASE_URL, SCREENSHOTS, api, launchBrowser, seriousViolations, signUpInContext } from './support.ts'
+import { BASE_URL, SCREENSHOTS, api, launchBrowser, seriousViolations, signUpInContext, visit } from './support.ts'
 import { waitUntil } from '@flash/common/test-support'
 import { buyerAuthorization } from '../../bench/buyers.ts'
 
@@ -23,16 +23,9 @@ const pageErrors: string[] = []
 
 /** A signed-in buyer's page in its language and width (its session made through the API, as on another device). */
 async function buyerPage (name: string, locale: 'en' | 'zh', viewport: { width: number, height: number }): Promise<Page> {
-  const context = await browser.newContext({ locale: locale === 'zh' ? 'zh-CN' : 'en-US', viewport, bypassCSP: true })
+  const { context, page } = await visit(browser, { locale, viewport, admin: true, storage: { 'flash.signedIn': '1' }, errors: pageErrors })
   t.teardown(() => context.close())
   await signUpInContext(context.request, `${RUN}${name}`, 'room-test-password')
-  await context.addInitScript({
-    content: `localStorage.setItem('flash.locale', ${JSON.stringify(locale)}); localStorage.setItem('flash.signedIn', '1');
-      sessionStorage.setItem('flash.adminToken', ${JSON.stringify(ADMIN_TOKEN)});`
-  })
-  const page = await context.newPage()
-  page.on('pageerror', (err) => pageErrors.push(err.message))
-  page.setDefaultTimeout(15_000)
   return page
 }
 

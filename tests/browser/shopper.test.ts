@@ -2,12 +2,12 @@
 // 1280 and 390 px. Sign-in on a phone, guest orders kept across tabs and found by id + receipt,
 // readable sign-up errors, admin errors at the action, blank price and restock bounds, order states
 // explained with price and total, a product's own page ("已抢 n%", the buyer's limit), no failing
-// auth call on a guest's page load, and an axe-core scan of every page with 0 serious/critical.
+// auth call on a guest's page load (every page's axe-core scan: accessibility.test.ts).
 // BASE_URL (default http://127.0.0.1:8080). Screenshots: test-results/screenshots/shopper-*.png.
 import t, { type Test } from 'tap'
 import { join } from 'node:path'
 import { type Browser, type BrowserContext, type Page } from 'playwright-core'
-import { ADMIN_TOKEN, BASE_URL, SCREENSHOTS, api, launchBrowser, registerAccount, seriousViolations } from './support.ts'
+import { BASE_URL, SCREENSHOTS, api, launchBrowser, registerAccount, seriousViolations, visit } from './support.ts'
 
 const RUN = Date.now().toString(36)
 const DESKTOP = { width: 1280, height: 900 }
@@ -25,18 +25,8 @@ t.after(async () => {
   await browser?.close()
 })
 
-async function open (locale: Locale, viewport: typeof PHONE, admin = false): Promise<{ context: BrowserContext; page: Page }> {
-  // bypassCSP: axe-core is injected as an inline script, which the shop's CSP rightly forbids.
-  const context = await browser.newContext({ locale: locale === 'zh' ? 'zh-CN' : 'en-US', viewport, bypassCSP: true })
-  await context.addInitScript({
-    content: `localStorage.setItem('flash.locale', ${JSON.stringify(locale)});` +
-      (admin ? `sessionStorage.setItem('flash.adminToken', ${JSON.stringify(ADMIN_TOKEN)});` : ''),
-  })
-  const page = await context.newPage()
-  page.on('pageerror', (err) => pageErrors.push(err.message))
-  page.setDefaultTimeout(20_000)
-  return { context, page }
-}
+const open = async (locale: Locale, viewport: typeof PHONE, admin = false): Promise<{ context: BrowserContext; page: Page }> =>
+  await visit(browser, { locale, viewport, admin, errors: pageErrors, timeoutMs: 20_000 })
 
 async function postProduct (spec: Record<string, unknown>): Promise<Product> {
   const res = await api<Product>('POST', '/products', { price: 0, ...spec }, true)
@@ -250,34 +240,6 @@ t.test('keyboard: the first Tab reaches a skip link to the content, and the focu
     return { width: parseFloat(style.outlineWidth), style: style.outlineStyle, colour: style.outlineColor }
   })()`)
   t.ok(ring.width >= 2 && ring.style !== 'none', `the focused element has a ring (${JSON.stringify(ring)})`)
-})
-
-t.test('axe-core: 0 serious or critical violations on every page, in both languages, at both widths', async (t) => {
-  const held = await api<{ orderId: string; receipt: string }>('POST', '/orders', { productId: priced.id, quantity: 1 })
-  for (const locale of ['zh', 'en'] as const) {
-    for (const [width, viewport] of [['desktop', DESKTOP], ['phone', PHONE]] as const) {
-      for (const admin of [false, true]) {
-        const { context, page } = await open(locale, viewport, admin)
-        await context.addInitScript({ content: `localStorage.setItem('flash.receipts', ${JSON.stringify(JSON.stringify({ [held.body.orderId]: held.body.receipt }))})` })
-        const pages = admin ? ['/admin', '/simulator', '/orders'] : ['/', `/product/${priced.id}`, '/orders', `/pay/${held.body.orderId}`, '/admin']
-        for (const path of pages) {
-          await page.goto(`${BASE_URL}${path}`)
-          await page.waitForTimeout(1500)
-          const found = await seriousViolations(page)
-          t.same(found, [], `${locale} ${width}${admin ? ' admin' : ''} ${path}: ${found.join('; ') || 'clean'}`)
-          if (viewport === PHONE) {
-            const overflow = await page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth')
-            t.ok(Number(overflow) <= 0, `${path} does not scroll sideways`)
-            const wide = await page.evaluate<string[]>('[...document.querySelectorAll(\'.table-wrap\')].filter((w) => w.scrollWidth > w.clientWidth + 1).map((w) => w.closest(\'[data-test]\')?.dataset.test ?? \'?\')')
-            t.same(wide, [], `${path}: every table fits the phone (no last column off screen)`)
-          }
-          const name = `shopper-${path.split('/')[1] || 'shop'}${admin ? '-admin' : ''}-${locale}-${width}.png`
-          await page.screenshot({ path: join(SCREENSHOTS, name), fullPage: true })
-        }
-        await context.close()
-      }
-    }
-  }
 })
 
 t.test('no page threw an uncaught error', async (t) => {

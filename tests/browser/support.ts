@@ -2,7 +2,8 @@ import { mkdir, readFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import { sleep, solveProofOfWork } from '@flash/common'
-import { chromium, selectors, type APIRequestContext, type Browser, type Page } from 'playwright-core'
+import type { Test } from 'tap'
+import { chromium, selectors, type APIRequestContext, type Browser, type BrowserContext, type Page, type Request } from 'playwright-core'
 
 // What every browser test shares: where the stack is, the API as a client calls it, and a Chromium.
 
@@ -79,9 +80,83 @@ export async function launchBrowser (): Promise<Browser> {
   // so the per-address limits it meets (sign-ups, logins, orders) are its own, not those of whatever
   // else ran from 127.0.0.1 in the same minute: the API contract run, another browser suite.
   const newContext = browser.newContext.bind(browser)
-  browser.newContext = async (options = {}) =>
-    await newContext({ ...options, extraHTTPHeaders: { 'x-forwarded-for': testClientAddress(), ...options.extraHTTPHeaders } })
+  browser.newContext = async (options = {}) => {
+    const context = await newContext({ ...options, extraHTTPHeaders: { 'x-forwarded-for': testClientAddress(), ...options.extraHTTPHeaders } })
+    trackRequests(context)
+    return context
+  }
   return browser
+}
+
+export interface Visit {
+  locale: 'zh' | 'en'
+  viewport: { width: number, height: number }
+  /** where the page's uncaught errors are collected (each file asserts none at its end) */
+  errors: string[]
+  /** the admin token in the session, as after the admin's sign-in */
+  admin?: boolean
+  /** more localStorage entries, set before any page script */
+  storage?: Record<string, string>
+  /** a Playwright action's timeout (default 15 s) */
+  timeoutMs?: number
+}
+
+/**
+ * A context and its page as a visitor meets the shop: the language (and the admin token, and any
+ * storage given) set before any page script reads them. bypassCSP: axe-core is injected as an
+ * inline script, which the shop's CSP rightly forbids.
+ */
+export async function visit (browser: Browser, v: Visit): Promise<{ context: BrowserContext, page: Page }> {
+  const context = await browser.newContext({ locale: v.locale === 'zh' ? 'zh-CN' : 'en-US', viewport: v.viewport, bypassCSP: true })
+  const storage = { 'flash.locale': v.locale, ...v.storage }
+  await context.addInitScript({
+    content: Object.entries(storage).map(([key, value]) => `localStorage.setItem(${JSON.stringify(key)}, ${JSON.stringify(value)});`).join('') +
+      (v.admin === true ? `sessionStorage.setItem('flash.adminToken', ${JSON.stringify(ADMIN_TOKEN)});` : '')
+  })
+  const page = await context.newPage()
+  page.on('pageerror', (err) => v.errors.push(err.message))
+  page.setDefaultTimeout(v.timeoutMs ?? 15_000)
+  return { context, page }
+}
+
+/** Each context's requests in flight (live streams aside, which stay open), for `settled`. */
+const inFlight = new WeakMap<BrowserContext, Set<Request>>()
+
+function trackRequests (context: BrowserContext): void {
+  const open = new Set<Request>()
+  inFlight.set(context, open)
+  context.on('request', (request) => { if (request.resourceType() !== 'eventsource') open.add(request) })
+  // A stream read with fetch (the admin's live feed) is a fetch to Chromium: known by its answer's type.
+  context.on('response', (response) => {
+    if (response.headers()['content-type']?.startsWith('text/event-stream') === true) open.delete(response.request())
+  })
+  context.on('requestfinished', (request) => { open.delete(request) })
+  context.on('requestfailed', (request) => { open.delete(request) })
+}
+
+/**
+ * Resolves once the page has had no request in flight for `quietMs`: it has what it asked for and has
+ * drawn it (a page that keeps polling has quiet gaps too). The default outlasts the search fields'
+ * 250 ms debounce, so a search typed just before is asked and answered first. Bounded: after `maxMs`
+ * it resolves anyway and the test's own assertions say what is missing.
+ */
+export async function settled (page: Page, quietMs = 400, maxMs = 5000): Promise<void> {
+  const open = inFlight.get(page.context())
+  if (open === undefined) throw new Error('settled: the page\'s context was not made by launchBrowser\'s browser')
+  const deadline = Date.now() + maxMs
+  let quietSince = Date.now()
+  while (Date.now() < deadline) {
+    if (open.size > 0) quietSince = Date.now()
+    else if (Date.now() - quietSince >= quietMs) return
+    await sleep(25)
+  }
+}
+
+/** Asserts the page does not scroll sideways (its document, its body): nothing is cut off on a phone. */
+export async function noHorizontalOverflow (t: Pick<Test, 'ok'>, page: Page, label: string): Promise<void> {
+  const sizes = await page.evaluate<{ scroll: number, client: number, body: number }>(
+    '({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth, body: document.body.scrollWidth })')
+  t.ok(sizes.scroll <= sizes.client && sizes.body <= sizes.client, `${label}: no horizontal overflow (${JSON.stringify(sizes)})`)
 }
 
 /** axe-core's source, injected into a page (the context needs bypassCSP: the shop's CSP forbids inline scripts). */
