@@ -48,3 +48,28 @@ t.test('with no live view open the reporter asks Kafka nothing and writes nothin
   t.same(written, [2], 'and the lag written')
   await reporter.close()
 })
+
+t.test('closing does not wait for a measurement the broker never answers: it disconnects after the grace', async (t) => {
+  let disconnected = false
+  const admin = {
+    connect: async () => {},
+    disconnect: async () => { disconnected = true },
+    fetchTopicOffsets: async () => await new Promise<never>(() => {}), // no answer, ever
+    fetchOffsets: async () => [{ topic: 'orders', partitions: [] }]
+  }
+  const reporter = new KafkaLagReporter({
+    kafka: { admin: () => admin } as unknown as Kafka,
+    store: { watched: async () => true, setKafkaLag: async () => {} } as unknown as LiveStore,
+    topic: 'orders',
+    groupId: 'order-processor',
+    log: pino({ level: 'silent' }),
+    intervalMs: 10
+  })
+  reporter.start()
+  await new Promise((resolve) => setTimeout(resolve, 50)) // a measurement is under way and hangs
+  const started = Date.now()
+  await reporter.close(100)
+  const took = Date.now() - started
+  t.ok(took >= 90 && took < 1000, `close returned after its grace (${took} ms), not the measurement's course`)
+  t.ok(disconnected, 'and disconnected the admin client (which ends the request)')
+})

@@ -59,9 +59,16 @@ export class KafkaLagReporter {
     this.#timer.unref()
   }
 
-  async close (): Promise<void> {
+  /**
+   * Stops measuring. A measurement still in flight is given `graceMs`, not its whole course: a broker
+   * that does not answer keeps a kafkajs request through its timeout and retries (over a minute),
+   * and a shutdown must not wait for a number nobody will read. Disconnecting ends that request.
+   */
+  async close (graceMs = 1000): Promise<void> {
     clearInterval(this.#timer)
-    await this.#running
+    let grace: NodeJS.Timeout | undefined
+    await Promise.race([this.#running, new Promise((resolve) => { grace = setTimeout(resolve, graceMs) })])
+    clearTimeout(grace)
     if (this.#connected) await this.#admin.disconnect().catch(() => {})
     this.#connected = false
   }
