@@ -58,7 +58,7 @@ lint: deps ## ESLint (neostandard + eslint-plugin-vue) and knip (unused files, e
 	@npx eslint --max-warnings=0 --cache --cache-location node_modules/.cache/eslint/ .
 	@npx knip
 
-test: local typecheck lint ## the whole proof: local stack, type checks, lint, every tap test; ends with `N passed, N failed`
+test: deps ## the whole proof: local stack, type checks, lint (side by side), every tap test; ends with `N passed, N failed`
 	@bash scripts/run-tests.sh
 
 test-unit: deps ## the tests that need no server (*.unit.test.ts), no stack needed; under a minute

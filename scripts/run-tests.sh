@@ -7,7 +7,8 @@
 #   browser     the browser suites, two at a time (each browser context speaks from an address of its
 #               own, so the contract run's sign-ups from 127.0.0.1 do not use up its limits)
 #   disruptive  the fault scenarios and the crowd, which stop shared servers or load them, one at a time
-# `scripts/run-tests.sh` runs them all (`make test`); `scripts/run-tests.sh unit` or `… faults` (the
+# `scripts/run-tests.sh` runs them all (`make test`: it brings up the stack, type checks and lint
+# first, beside the unit phase); `scripts/run-tests.sh unit` or `… faults` (the
 # fault scenarios only, serially) run one part. Each phase prints its wall time, the run its total;
 # the last line is always the plain `N passed, N failed` (what CI reads).
 set -uo pipefail
@@ -93,9 +94,37 @@ finish_api_phase () {
   fi
 }
 
+# make test's first minute: the stack comes up (mostly waiting: MariaDB, Kafka's JVM, the front end's
+# build) while the type checks, lint and the unit phase, which need no server, run beside it.
+# `make test` runs nothing before this but the install; each step's output is kept and shown.
+checks_and_stack () {
+  local started=$SECONDS local_pid typecheck_pid lint_pid rc=0
+  make --no-print-directory local >test-results/local.log 2>&1 &
+  local_pid=$!
+  make --no-print-directory typecheck >test-results/typecheck.log 2>&1 &
+  typecheck_pid=$!
+  make --no-print-directory lint >test-results/lint.log 2>&1 &
+  lint_pid=$!
+  local step pid
+  for step in typecheck lint; do
+    if [ "$step" = typecheck ]; then pid=$typecheck_pid; else pid=$lint_pid; fi
+    if ! wait "$pid"; then echo "== $step FAILED:"; cat "test-results/$step.log"; rc=1; fi
+  done
+  [ $rc -eq 0 ] && echo "== typecheck, lint: clean"
+  run_phase unit 2 "${unit_files[@]}"
+  if ! wait "$local_pid"; then rc=1; fi
+  cat test-results/local.log
+  echo "== stack, type checks, lint, unit: $((SECONDS - started)) s"
+  return $rc
+}
+
 case $mode in
   all)
-    run_phase unit 2 "${unit_files[@]}"
+    if ! checks_and_stack; then
+      echo "== the stack did not come up, or the type checks or lint failed: no suite runs"
+      echo "$passed passed, $((failed + 1)) failed"
+      exit 1
+    fi
     start_api_phase
     run_phase suites 2 "${parallel_files[@]}"
     finish_api_phase

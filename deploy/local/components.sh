@@ -174,9 +174,11 @@ for _port in "${REDIS_PORTS[@]}"; do
 done
 unset _port
 
-# A node also listens on its cluster bus port (port + 10000).
+# A node also listens on its cluster bus port (port + 10000). Up to 60 s: a node reloading a large
+# data set (a long-lived local stack after crowd benches: ~1 M keys, 13 s) answers LOADING meanwhile,
+# longer while `make test` runs the type checks beside it.
 ensure_redis_node() {
-  ensure_component "redis-$1" 20 "redis_$1_healthy" "redis_$1_start" "$1" "$(($1 + 10000))"
+  ensure_component "redis-$1" 60 "redis_$1_healthy" "redis_$1_start" "$1" "$(($1 + 10000))"
 }
 
 redis_node_sees_cluster_ok() { [[ "$(redis_cluster_info "$1" cluster_state)" == ok ]]; }
