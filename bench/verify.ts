@@ -173,11 +173,11 @@ export function falseSoldOuts (
     if (code !== 'INSUFFICIENT_STOCK') continue
     const sentAt = load.epochAt0 + (load.sentAt[i] ?? 0)
     const receivedAt = load.epochAt0 + (load.receivedAt[i] ?? 0)
-    const before = receivedAt < restockSentAt
-    const after = sentAt > restockAnsweredAt
-    if (!before && !after) continue
-    const inStretch = (at: number): boolean => before ? at < restockSentAt : true
-    if (samples.some((s) => s.at >= receivedAt && inStretch(s.at) && s.stock !== null && s.stock > 0)) {
+    let until: number
+    if (receivedAt < restockSentAt) until = restockSentAt // answered before the restock: samples from before it
+    else if (sentAt > restockAnsweredAt) until = Number.POSITIVE_INFINITY // sent after it: any later sample
+    else continue // in flight across it: the I5 window's stretch
+    if (samples.some((s) => s.at >= receivedAt && s.at < until && s.stock !== null && s.stock > 0)) {
       count++
       firstAt = firstAt === null ? receivedAt : Math.min(firstAt, receivedAt)
     }

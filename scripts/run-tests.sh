@@ -97,6 +97,14 @@ finish_api_phase () {
 # make test's first minute: the stack comes up (mostly waiting: MariaDB, Kafka's JVM, the front end's
 # build) while the type checks, lint and the unit phase, which need no server, run beside it.
 # `make test` runs nothing before this but the install; each step's output is kept and shown.
+# check_done NAME PID: waits for a check started in the background; its log is shown if it failed.
+check_done () {
+  wait "$2" && return 0
+  echo "== $1 FAILED:"
+  cat "test-results/$1.log"
+  return 1
+}
+
 checks_and_stack () {
   local started=$SECONDS local_pid typecheck_pid lint_pid rc=0
   make --no-print-directory local >test-results/local.log 2>&1 &
@@ -105,11 +113,8 @@ checks_and_stack () {
   typecheck_pid=$!
   make --no-print-directory lint >test-results/lint.log 2>&1 &
   lint_pid=$!
-  local step pid
-  for step in typecheck lint; do
-    if [ "$step" = typecheck ]; then pid=$typecheck_pid; else pid=$lint_pid; fi
-    if ! wait "$pid"; then echo "== $step FAILED:"; cat "test-results/$step.log"; rc=1; fi
-  done
+  check_done typecheck "$typecheck_pid" || rc=1
+  check_done lint "$lint_pid" || rc=1
   [ $rc -eq 0 ] && echo "== typecheck, lint: clean"
   run_phase unit 2 "${unit_files[@]}"
   if ! wait "$local_pid"; then rc=1; fi

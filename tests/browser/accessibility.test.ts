@@ -6,11 +6,9 @@
 import t from 'tap'
 import { join } from 'node:path'
 import { type Browser } from 'playwright-core'
-import { BASE_URL, SCREENSHOTS, api, launchBrowser, seriousViolations, settled, visit } from './support.ts'
+import { BASE_URL, DESKTOP, PHONE, SCREENSHOTS, api, launchBrowser, seriousViolations, settled, visit } from './support.ts'
 
 const RUN = Date.now().toString(36)
-const DESKTOP = { width: 1280, height: 900 }
-const PHONE = { width: 390, height: 844 }
 
 let browser: Browser
 const pageErrors: string[] = []

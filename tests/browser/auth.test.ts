@@ -8,7 +8,7 @@
 import t from 'tap'
 import { join } from 'node:path'
 import { type Browser, type BrowserContext, type Page } from 'playwright-core'
-import { ADMIN_TOKEN, BASE_URL, SCREENSHOTS, api, launchBrowser } from './support.ts'
+import { ADMIN_TOKEN, BASE_URL, DESKTOP, SCREENSHOTS, api, launchBrowser } from './support.ts'
 
 const RUN = Date.now().toString(36)
 const PASSWORD = `pw-${RUN}-long-enough`
@@ -29,7 +29,7 @@ const contexts: BrowserContext[] = []
 const pageErrors: string[] = []
 
 async function newBuyerPage (): Promise<Page> {
-  const context = await browser.newContext({ locale: 'en-US', viewport: { width: 1280, height: 900 } })
+  const context = await browser.newContext({ locale: 'en-US', viewport: DESKTOP })
   contexts.push(context)
   const page = await context.newPage()
   page.on('pageerror', (err) => pageErrors.push(err.message))

@@ -6,12 +6,9 @@
 import t from 'tap'
 import { join } from 'node:path'
 import { type Browser } from 'playwright-core'
-import { BASE_URL, SCREENSHOTS, api, launchBrowser, noHorizontalOverflow, settled, visit } from './support.ts'
+import { BASE_URL, DESKTOP, NARROW, PHONE, SCREENSHOTS, api, launchBrowser, noHorizontalOverflow, settled, visit } from './support.ts'
 
 const RUN = `wide${Date.now().toString(36)}` // short: the widest name below must stay within the 200 characters a name may have
-const DESKTOP = { width: 1280, height: 900 }
-const PHONE = { width: 390, height: 844 }
-const NARROW = { width: 360, height: 780 }
 
 let browser: Browser
 const pageErrors: string[] = []

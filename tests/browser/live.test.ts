@@ -9,11 +9,10 @@ import t, { type Test } from 'tap'
 import { join } from 'node:path'
 import { randomUUID } from 'node:crypto'
 import { type Browser, type Page } from 'playwright-core'
-import { BASE_URL, SCREENSHOTS, api, launchBrowser, seriousViolations, visit } from './support.ts'
+import { BASE_URL, PHONE, SCREENSHOTS, api, launchBrowser, seriousViolations, visit } from './support.ts'
 
 const RUN = `live${Date.now().toString(36)}`
 t.setTimeout(60_000)
-const PHONE = { width: 390, height: 844 }
 
 let browser: Browser
 const pageErrors: string[] = []

@@ -7,7 +7,7 @@
 import t from 'tap'
 import { join } from 'node:path'
 import { type Browser, type Page } from 'playwright-core'
-import { BASE_URL, SCREENSHOTS, api, launchBrowser, seriousViolations, visit } from './support.ts'
+import { BASE_URL, DESKTOP, SCREENSHOTS, api, launchBrowser, seriousViolations, visit } from './support.ts'
 
 const RUN = Date.now().toString(36)
 const PASSWORD = `operator-browser-${RUN}-passphrase`
@@ -34,7 +34,7 @@ const operator = (role: 'admin' | 'viewer', locale: string) =>
   made(`operator ${role}`, api<{ username: string }>('POST', '/admin/operators', { username: `op-${role}-${locale}-${RUN}`, password: PASSWORD, role }, true))
 
 async function signIn (locale: 'zh' | 'en', username: string): Promise<Page> {
-  const { page } = await visit(browser, { locale, viewport: { width: 1280, height: 900 }, errors: pageErrors })
+  const { page } = await visit(browser, { locale, viewport: DESKTOP, errors: pageErrors })
   await page.goto(`${BASE_URL}/admin`)
   await page.getByTestId('operator-username').fill(username)
   await page.getByTestId('operator-password').fill(PASSWORD)

@@ -10,10 +10,8 @@ import t from 'tap'
 import { join } from 'node:path'
 import { type Browser, type BrowserContext, type Page, type Route } from 'playwright-core'
 import { sleep } from '@flash/common'
-import { BASE_URL, SCREENSHOTS, api, launchBrowser, seriousViolations, visit } from './support.ts'
+import { BASE_URL, DESKTOP, PHONE, SCREENSHOTS, api, launchBrowser, seriousViolations, visit } from './support.ts'
 
-const PHONE = { width: 390, height: 844 }
-const DESKTOP = { width: 1280, height: 900 }
 const ORDER_ID = '01KBPAYTEST0000000000000000'.slice(0, 26)
 const RECEIPT = 'rcpt-test-1'
 

@@ -8,13 +8,11 @@
 import t, { type Test } from 'tap'
 import { join } from 'node:path'
 import { type Browser, type Page } from 'playwright-core'
-import { BASE_URL, SCREENSHOTS, api, launchBrowser, seriousViolations, signUpInContext, visit } from './support.ts'
+import { BASE_URL, DESKTOP, PHONE, SCREENSHOTS, api, launchBrowser, seriousViolations, signUpInContext, visit } from './support.ts'
 import { waitUntil } from '@flash/common/test-support'
 import { buyerAuthorization } from '../../bench/buyers.ts'
 
 const RUN = `room${Date.now().toString(36)}`
-const DESKTOP = { width: 1280, height: 900 }
-const PHONE = { width: 390, height: 844 }
 
 interface RoomStatus { state: string, position: number | null, ahead: number | null, waiting: number, stock: number, pass: string | null }
 

@@ -9,7 +9,7 @@ import t, { type Test } from 'tap'
 import { join } from 'node:path'
 import { sleep } from '@flash/common'
 import { type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core'
-import { BASE_URL, SCREENSHOTS, api, launchBrowser, signUpInContext, visit } from './support.ts'
+import { BASE_URL, DESKTOP, PHONE, SCREENSHOTS, api, launchBrowser, signUpInContext, visit } from './support.ts'
 
 const RUN = `sale${Date.now().toString(36)}`
 
@@ -31,9 +31,6 @@ async function postProduct (spec: Record<string, unknown>): Promise<Product> {
   if (res.status !== 201) throw new Error(`create failed: ${res.status} ${JSON.stringify(res.body)}`)
   return res.body
 }
-
-const DESKTOP = { width: 1280, height: 900 }
-const PHONE = { width: 390, height: 844 }
 
 let browser: Browser
 const pageErrors: string[] = []

@@ -11,7 +11,7 @@ import t from 'tap'
 import { join } from 'node:path'
 import { sleep } from '@flash/common'
 import { type Browser, type BrowserContext, type Page } from 'playwright-core'
-import { ADMIN_TOKEN, BASE_URL, SCREENSHOTS, api, launchBrowser } from './support.ts'
+import { ADMIN_TOKEN, BASE_URL, DESKTOP, PHONE, SCREENSHOTS, api, launchBrowser } from './support.ts'
 
 const RUN = Date.now().toString(36)
 
@@ -37,12 +37,10 @@ async function until<T> (what: string, probe: () => Promise<T>, ok: (value: T) =
   return last
 }
 
-const DESKTOP = { width: 1280, height: 900 }
 // How long an open page may take to show a stock change: a 1 s poll behind nginx's 1 s micro-cache,
 // about 2 s, with room for a loaded machine (a 3 s bound failed at load average 20). A freshness
 // bound, not a speed measurement.
 const LIVE_MS = 10_000
-const PHONE = { width: 390, height: 844 }
 
 /** Desktop and phone shots of the page as it is now (same tab: sessionStorage's admin token stays). */
 async function screenshot (page: Page, name: string): Promise<void> {

@@ -7,11 +7,9 @@
 import t, { type Test } from 'tap'
 import { join } from 'node:path'
 import { type Browser, type BrowserContext, type Page } from 'playwright-core'
-import { BASE_URL, SCREENSHOTS, api, launchBrowser, registerAccount, seriousViolations, visit } from './support.ts'
+import { BASE_URL, DESKTOP, PHONE, SCREENSHOTS, api, launchBrowser, registerAccount, seriousViolations, visit } from './support.ts'
 
 const RUN = Date.now().toString(36)
-const DESKTOP = { width: 1280, height: 900 }
-const PHONE = { width: 390, height: 844 }
 type Locale = 'zh' | 'en'
 interface Product { id: number; name: string; stock: number }
 

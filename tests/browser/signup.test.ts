@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import { leadingZeroBits } from '@flash/common'
 import { createHash } from 'node:crypto'
 import type { Browser } from 'playwright-core'
-import { BASE_URL, SCREENSHOTS, api, launchBrowser } from './support.ts'
+import { BASE_URL, PHONE, SCREENSHOTS, api, launchBrowser } from './support.ts'
 
 let browser: Browser
 t.before(async () => { browser = await launchBrowser() })
@@ -18,7 +18,7 @@ t.test('the sign-up form solves the proof of work the catalog asks for, in a wor
   const challenge = await api<{ bits: number }>('GET', '/auth/challenge')
   t.ok(challenge.body.bits > 0, `the stack asks sign-ups for proof of work (${challenge.body.bits} bits)`)
 
-  const context = await browser.newContext({ locale: 'en-US', viewport: { width: 390, height: 844 } })
+  const context = await browser.newContext({ locale: 'en-US', viewport: PHONE })
   t.teardown(() => context.close())
   const page = await context.newPage()
   page.setDefaultTimeout(30_000)

@@ -88,6 +88,11 @@ export async function launchBrowser (): Promise<Browser> {
   return browser
 }
 
+/** The page sizes the browser suites use: a desktop, a phone, the narrowest phone the shop supports. */
+export const DESKTOP = { width: 1280, height: 900 }
+export const PHONE = { width: 390, height: 844 }
+export const NARROW = { width: 360, height: 780 }
+
 export interface Visit {
   locale: 'zh' | 'en'
   viewport: { width: number, height: number }
