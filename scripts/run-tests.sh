@@ -6,11 +6,14 @@
 #               documents, counted per API operation): neither stops or restarts a shared part
 #   browser     the browser suites, two at a time (each browser context speaks from an address of its
 #               own, so the contract run's sign-ups from 127.0.0.1 do not use up its limits)
-#   disruptive  the fault scenarios and the crowd, which stop shared servers or load them, one at a time
+#   disruptive  the fault scenarios and the crowd, which stop parts of their stack or load it, one at a
+#               time, on a second stack of their own (LOCAL_STACK=faults, deploy/local/stacks/faults.env):
+#               it comes up once the first is up and the phase runs beside the suites and the browser
+#               phase, which it cannot disturb; the fault stack is stopped after it (its data is kept)
 # `scripts/run-tests.sh` runs them all (`make test`: it brings up the stack, type checks and lint
 # first, beside the unit phase); `scripts/run-tests.sh unit` or `… faults` (the
-# fault scenarios only, serially) run one part. Each phase prints its wall time, the run its total;
-# the last line is always the plain `N passed, N failed` (what CI reads).
+# fault scenarios only, serially, on the first stack) run one part. Each phase prints its wall time,
+# the run its total; the last line is always the plain `N passed, N failed` (what CI reads).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p test-results
@@ -34,18 +37,29 @@ failures=test-results/failures.txt
 status=0
 run_started=$SECONDS
 
+# run_tap NAME JOBS FILE...: the files through tap, its output in test-results/tap-NAME.log.
+run_tap () {
+  local name=$1 jobs=$2; shift 2
+  npx tap --reporter=tap --jobs="$jobs" "$@" >"test-results/tap-$name.log" 2>&1
+}
+
+# run_phase NAME JOBS FILE...: one phase in the foreground, reported as it ends.
 run_phase () {
   local name=$1 jobs=$2; shift 2
   [ $# -gt 0 ] || return 0
-  local log="test-results/tap-$name.log"
   local started=$SECONDS
   printf '== %s: %d test files (jobs=%d) … ' "$name" $# "$jobs"
-  npx tap --reporter=tap --jobs="$jobs" "$@" >"$log" 2>&1
+  run_tap "$name" "$jobs" "$@"
   local rc=$?
   echo "done in $((SECONDS - started)) s"
-  # One line per test file, then the details of whatever failed.
+  report_phase "$name" "$rc"
+}
+
+# report_phase NAME RC: one line per test file, the details of whatever failed, and the phase's counts.
+report_phase () {
+  local name=$1 rc=$2 log="test-results/tap-$1.log"
   grep -E '^(not )?ok [0-9]+ - ' "$log" | sed 's/^/   /'
-  if [ $rc -ne 0 ]; then
+  if [ "$rc" -ne 0 ]; then
     status=1
     echo "-- failures in $name (full output: $log):"
     grep -nE '^\s*not ok ' "$log" | head -40
@@ -61,8 +75,41 @@ run_phase () {
   passed=$((passed + ${pass:-0}))
   failed=$((failed + ${fail:-0}))
   # A file that crashed before reporting counts as a failure even if no assertion failed.
-  if [ $rc -ne 0 ] && [ "${fail:-0}" -eq 0 ]; then failed=$((failed + 1)); fi
+  if [ "$rc" -ne 0 ] && [ "${fail:-0}" -eq 0 ]; then failed=$((failed + 1)); fi
   if [ -z "$total" ]; then echo "-- $name produced no summary"; status=1; fi
+}
+
+# The disruptive phase, in the background on the fault stack: brings the stack up (log:
+# test-results/local-faults.log), runs the files one at a time with the stack's settings and addresses
+# in the environment (deploy/local/env.sh; the scenarios' component.sh calls act on that stack), then
+# stops it. Counted when it ends (finish_disruptive_phase).
+start_disruptive_phase () {
+  disruptive_started=$SECONDS
+  (
+    export LOCAL_STACK=faults
+    set -a
+    # shellcheck disable=SC1090
+    source <(bash deploy/local/env.sh)
+    set +a
+    if ! bash deploy/local/up.sh >test-results/local-faults.log 2>&1; then
+      echo "the fault stack did not come up" >test-results/tap-disruptive.log
+      exit 1
+    fi
+    run_tap disruptive 1 "$@"
+    rc=$?
+    bash deploy/local/down.sh >>test-results/local-faults.log 2>&1
+    exit $rc
+  ) &
+  disruptive_pid=$!
+  disruptive_files=$#
+}
+finish_disruptive_phase () {
+  printf '== disruptive: %d test files (jobs=1) on the fault stack, beside the suites and the browser phase … ' "$disruptive_files"
+  wait "$disruptive_pid"
+  local rc=$?
+  echo "done in $((SECONDS - disruptive_started)) s"
+  if grep -q 'did not come up' test-results/tap-disruptive.log; then cat test-results/local-faults.log; fi
+  report_phase disruptive "$rc"
 }
 
 # scripts/test-api.sh ends with `api: N passed, N failed`; its log is test-results/api.log. It runs in
@@ -130,11 +177,12 @@ case $mode in
       echo "$passed passed, $((failed + 1)) failed"
       exit 1
     fi
+    start_disruptive_phase "${serial_files[@]}"
     start_api_phase
     run_phase suites 2 "${parallel_files[@]}"
     finish_api_phase
     run_phase browser 2 "${browser_files[@]}"
-    run_phase disruptive 1 "${serial_files[@]}"
+    finish_disruptive_phase
     ;;
   unit) run_phase unit 2 "${unit_files[@]}" ;;
   faults) run_phase faults 1 "${fault_files[@]}" ;;

@@ -2,17 +2,22 @@
 # The components of the local stack: how to start each one, how to tell it is healthy, and the
 # one-time setup around it. Sourced by up.sh, status.sh and component.sh (after lib.sh).
 #
-# Ports are fixed: they are the same as in the Docker Compose topology (docs/ARCHITECTURE.md §6).
+# The ports are the services' own settings (lib.sh's `setting`: .env.example, the same as in the Docker
+# Compose topology, docs/ARCHITECTURE.md §6; a second stack's from deploy/local/stacks/<name>.env):
+# MYSQL_PORT, the ports of REDIS_NODES (each node's cluster bus is its port + 10000), KAFKA_BROKERS'
+# port (the KRaft controller listens on the next one), STRIPE_API_URL's port (TLS on the next one).
 # Environment variables read (with defaults):
 #   MYSQL_DATABASE=flash_sale  MYSQL_USER=flash  MYSQL_PASSWORD=flash
 #   KAFKA_ORDERS_PARTITIONS=12  KAFKA_DLQ_PARTITIONS=3
 #   KAFKA_HEAP_OPTS="-Xms512m -Xmx512m"
 
-MARIADB_PORT=3306
+MARIADB_PORT="$(setting MYSQL_PORT)"
 MARIADB_SOCKET="$RUN_DIR/mysqld.sock"
-REDIS_PORTS=(7001 7002 7003 7004 7005 7006)
-KAFKA_PORT=9092
-KAFKA_CONTROLLER_PORT=9093
+REDIS_PORTS=()
+for _node in $(setting REDIS_NODES | tr ',' ' '); do REDIS_PORTS+=("$(port_of "$_node")"); done
+unset _node
+KAFKA_PORT="$(port_of "$(setting KAFKA_BROKERS | cut -d, -f1)")"
+KAFKA_CONTROLLER_PORT=$((KAFKA_PORT + 1))
 KAFKA_BOOTSTRAP="127.0.0.1:$KAFKA_PORT"
 KAFKA_LIBS="$TOOLS_DIR/kafka-libs"
 
@@ -103,7 +108,7 @@ mariadb_init_datadir() {
 mariadb_start() {
   mariadb_init_datadir
   render_template "$DEPLOY_DIR/mysql/my.cnf.template" "$CONF_DIR/my.cnf" \
-    DATA_DIR="$MARIADB_DATA" SOCKET="$MARIADB_SOCKET" PID_FILE="$MARIADB_DATA/mariadbd.pid"
+    PORT="$MARIADB_PORT" DATA_DIR="$MARIADB_DATA" SOCKET="$MARIADB_SOCKET" PID_FILE="$MARIADB_DATA/mariadbd.pid"
   # --defaults-file must be the first option. --user is required to run as root at all.
   spawn mariadb mariadbd --defaults-file="$CONF_DIR/my.cnf" --user="$(id -un)"
 }
@@ -294,7 +299,7 @@ kafka_format_storage() {
 kafka_start() {
   kafka_ensure_libs
   render_template "$DEPLOY_DIR/kafka/server.properties.template" "$CONF_DIR/kafka.properties" \
-    DATA_DIR="$KAFKA_LOG_DIRS"
+    PORT="$KAFKA_PORT" CONTROLLER_PORT="$KAFKA_CONTROLLER_PORT" DATA_DIR="$KAFKA_LOG_DIRS"
   kafka_format_storage
   # JVM flags as in Kafka's kafka-server-start.sh / kafka-run-class.sh.
   # shellcheck disable=SC2086  # KAFKA_HEAP_OPTS is a list of flags
@@ -347,8 +352,8 @@ ensure_kafka() {
 
 # ==== stripe-mock: Stripe's own mock of its API, for the payment-service ========================
 
-STRIPE_MOCK_PORT=12111
-STRIPE_MOCK_TLS_PORT=12112
+STRIPE_MOCK_PORT="$(port_of "$(setting STRIPE_API_URL)")"
+STRIPE_MOCK_TLS_PORT=$((STRIPE_MOCK_PORT + 1))
 # Keep equal to the stripe/stripe-mock image tag in docker-compose.yml.
 STRIPE_MOCK_VERSION=v0.203.0
 STRIPE_MOCK_BIN="$TOOLS_DIR/bin/stripe-mock"
@@ -388,7 +393,7 @@ start_component_by_name() {
     mariadb) ensure_component mariadb 60 mariadb_healthy mariadb_start "$MARIADB_PORT" ;;
     kafka) ensure_component kafka 60 kafka_healthy kafka_start "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT" ;;
     stripe-mock) ensure_stripe_mock ;;
-    redis-700[1-6])
+    redis-*)
       ensure_redis_node "${1#redis-}"
       # Report when the restarted node has rejoined (from its nodes.conf) and sees the
       # cluster healthy again.

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make local-down`: stop exactly the processes whose pid files are in .local/run/ (SIGTERM,
-# bounded wait, then SIGKILL). Nothing is looked up by name, so nothing else is ever killed.
-# Data in .local/data is kept unless --purge is given.
+# bounded wait, then SIGKILL), then those of every second stack (.local/stacks/<name>/run/, see
+# lib.sh's LOCAL_STACK; with LOCAL_STACK set, that stack alone). Nothing is looked up by name, so
+# nothing else is ever killed. Data in .local/data is kept unless --purge is given.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -51,6 +52,13 @@ main() {
     rm -rf "$DATA_DIR" "$CONF_DIR"
     say "purged $(rel "$DATA_DIR")"
   fi
+  [[ -z "$LOCAL_STACK" ]] || return 0
+  local stack
+  for stack in "$LOCAL_DIR"/stacks/*/; do
+    stack="$(basename "$stack")"
+    say "--- stack $stack"
+    LOCAL_STACK="$stack" bash "$HERE/down.sh" "$@"
+  done
 }
 
 main "$@"

@@ -14,7 +14,17 @@
 # ROOT is the repo root, derived from this file's location so the scripts work from any cwd.
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 DEPLOY_DIR="$ROOT/deploy"
-LOCAL_DIR="$ROOT/.local"
+# LOCAL_STACK=<name> selects a second stack beside the first: its state in .local/stacks/<name>, its
+# ports from deploy/local/stacks/<name>.env (`make test` runs the fault scenarios on one, "faults").
+LOCAL_STACK="${LOCAL_STACK:-}"
+if [[ -n "$LOCAL_STACK" ]]; then
+  STACK_SETTINGS="$DEPLOY_DIR/local/stacks/$LOCAL_STACK.env"
+  [[ -f "$STACK_SETTINGS" ]] || { echo "LOCAL_STACK=$LOCAL_STACK: there is no deploy/local/stacks/$LOCAL_STACK.env" >&2; exit 2; }
+  LOCAL_DIR="$ROOT/.local/stacks/$LOCAL_STACK"
+else
+  STACK_SETTINGS=""
+  LOCAL_DIR="$ROOT/.local"
+fi
 DATA_DIR="$LOCAL_DIR/data"
 LOG_DIR="$LOCAL_DIR/logs"
 RUN_DIR="$LOCAL_DIR/run"
@@ -34,6 +44,38 @@ ensure_local_dirs() {
   # Self-ignoring: git never sees local state or downloaded jars, whatever .gitignore says.
   [[ -f "$LOCAL_DIR/.gitignore" ]] || echo '*' >"$LOCAL_DIR/.gitignore"
   [[ -f "$TOOLS_DIR/.gitignore" ]] || echo '*' >"$TOOLS_DIR/.gitignore"
+}
+
+# --- settings ----------------------------------------------------------------------------
+
+# settings_files: where a stack's settings come from, later files winning: .env.example's defaults,
+# .env's overrides, then the selected stack's own ports. The services get exactly these (services.sh),
+# and the scripts take every port from them, so a server and its clients cannot disagree.
+settings_files() {
+  echo "$ROOT/.env.example"
+  [[ ! -f "$ROOT/.env" ]] || echo "$ROOT/.env"
+  [[ -z "$STACK_SETTINGS" ]] || echo "$STACK_SETTINGS"
+}
+
+# settings: every NAME=value line of those files, in order (the last of a name wins).
+settings() {
+  local files
+  mapfile -t files < <(settings_files)
+  grep -hE '^[A-Z_][A-Z0-9_]*=' "${files[@]}"
+}
+
+# setting <NAME>: its value, the surrounding double quotes dropped.
+setting() {
+  local value
+  value="$(settings | sed -n "s/^$1=//p" | tail -n1)"
+  value="${value%\"}"
+  echo "${value#\"}"
+}
+
+# port_of <host:port or URL>: the port it names.
+port_of() {
+  local rest="${1##*:}"
+  echo "${rest%%/*}"
 }
 
 log_file() { echo "$LOG_DIR/$1.log"; }

@@ -12,9 +12,14 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 COMPONENT=nginx
 CONF="$LOCAL_DIR/nginx/nginx.conf"
-NGINX_PORT="${NGINX_PORT:-8080}"
+# The port and the upstreams are the stack's settings (lib.sh); NGINX_PORT in the environment still wins.
+export NGINX_PORT="${NGINX_PORT:-$(setting NGINX_PORT)}"
+for _upstream in CATALOG_UPSTREAM GATEWAY_UPSTREAM PROCESSOR_UPSTREAM PAYMENT_UPSTREAM; do
+  export "$_upstream=$(setting "$_upstream")"
+done
+unset _upstream
 # nginx writes its own pid file; spawn's pid file is the same path (lib.sh's pid_file).
-export NGINX_PID
+export NGINX_PID NGINX_TEMP_DIR="$LOCAL_DIR/nginx/tmp"
 NGINX_PID="$(pid_file "$COMPONENT")"
 
 # up.sh/down.sh call this script while they hold .local/.lock on fd 9; a child inherits that fd,

@@ -4,8 +4,11 @@
 # TypeScript sources directly on Node 24, with the variables of .env (if present) over the
 # defaults of .env.example, the same names Docker Compose uses.
 
-# name:port (the workspace is services/<name>)
-SERVICES=(catalog-service:3001 order-gateway:3002 order-processor:3003 payment-service:3004)
+# name:port (the workspace is services/<name>; the port is the service's own setting)
+SERVICES=(
+  "catalog-service:$(setting CATALOG_PORT)" "order-gateway:$(setting GATEWAY_PORT)"
+  "order-processor:$(setting PROCESSOR_PORT)" "payment-service:$(setting PAYMENT_PORT)"
+)
 
 service_components() {
   local s
@@ -24,11 +27,12 @@ service_healthy() {
   curl -fsS --max-time 2 "http://127.0.0.1:$(service_port "$1")/health/ready" >/dev/null
 }
 
-# The environment a local service gets: .env.example's defaults, then .env's overrides.
+# The environment a local service gets: the stack's settings (lib.sh: .env.example's defaults, .env's
+# overrides, a second stack's ports).
 service_env_file() {
   local merged="$CONF_DIR/services.env"
   mkdir -p "$CONF_DIR"
-  grep -hE '^[A-Z_][A-Z0-9_]*=' "$ROOT/.env.example" ${ROOT}/.env 2>/dev/null >"$merged" || true
+  settings >"$merged"
   echo "$merged"
 }
 
@@ -45,7 +49,7 @@ service_prefix() {
 start_service() {
   local name="$1" env_file line key value node_options="" vars=()
   env_file="$(service_env_file)"
-  # One NAME=value per line (quotes around the value are dropped); .env's lines come last and win.
+  # One NAME=value per line (quotes around the value are dropped); the later lines of a name win.
   while IFS= read -r line; do
     key="${line%%=*}"; value="${line#*=}"
     value="${value%\"}"; value="${value#\"}"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make local`: bring up the no-Docker local infrastructure, idempotently.
 #   MariaDB 127.0.0.1:3306 · Redis Cluster 127.0.0.1:7001-7006 · Kafka (KRaft) 127.0.0.1:9092
+#   (LOCAL_STACK=<name>: a second stack on the ports of deploy/local/stacks/<name>.env, see lib.sh)
 # Components already running are left alone ("already up"); dead ones are restarted on their
 # existing data. All state lives under .local/ (see lib.sh). Stop with deploy/local/down.sh.
 #
@@ -35,11 +36,12 @@ main() {
   if [[ "${LOCAL_INFRA_ONLY:-0}" != 1 ]]; then
     ensure_services
   fi
-  say "make local: up in $((SECONDS - t0)) s (logs in $(rel "$LOG_DIR"))"
+  say "make local${LOCAL_STACK:+ (stack $LOCAL_STACK)}: up in $((SECONDS - t0)) s (logs in $(rel "$LOG_DIR"))"
   if [[ "${LOCAL_INFRA_ONLY:-0}" != 1 ]]; then
-    say "  shop        http://localhost:${NGINX_PORT:-8080}/"
-    say "  API docs    http://localhost:${NGINX_PORT:-8080}/docs/catalog/  /docs/gateway/  /docs/processor/  /docs/payments/"
-    say "  services    catalog :3001  gateway :3002  processor :3003  payments :3004 (stripe-mock :12111)"
+    local nginx_port="${NGINX_PORT:-$(setting NGINX_PORT)}"
+    say "  shop        http://localhost:$nginx_port/"
+    say "  API docs    http://localhost:$nginx_port/docs/catalog/  /docs/gateway/  /docs/processor/  /docs/payments/"
+    say "  services    catalog :$(setting CATALOG_PORT)  gateway :$(setting GATEWAY_PORT)  processor :$(setting PROCESSOR_PORT)  payments :$(setting PAYMENT_PORT) (stripe-mock :$STRIPE_MOCK_PORT)"
   fi
 }
 

@@ -3,15 +3,15 @@
 // reaches the catalog to about one read per second per URL, whatever the number of browsers; the
 // catalog counts every read it serves (catalog_product_reads_total), and that is what is asserted.
 //
-// CROWD_BASE_URL (default BASE_URL, else http://127.0.0.1:8080): nginx.
-// CATALOG_METRICS_URLS (default http://127.0.0.1:3001/metrics): every catalog instance behind it,
+// CROWD_BASE_URL (default NGINX_URL, as the fault scenarios read it, else http://127.0.0.1:8080): nginx.
+// CATALOG_METRICS_URLS (default CATALOG_URL's /metrics, else http://127.0.0.1:3001/metrics): every catalog instance behind it,
 //   comma-separated. ADMIN_TOKEN (default local-only-flash-sale-admin-token-replace-me-in-any-real-deployment) creates the product polled.
 // Other traffic to the same catalog during the run counts too: run it on an otherwise quiet stack.
 import t from 'tap'
 import autocannon, { type Result } from 'autocannon'
 
-const BASE_URL = (process.env.CROWD_BASE_URL ?? process.env.BASE_URL ?? 'http://127.0.0.1:8080').replace(/\/$/, '')
-const METRICS_URLS = (process.env.CATALOG_METRICS_URLS ?? 'http://127.0.0.1:3001/metrics').split(',').map((u) => u.trim()).filter((u) => u !== '')
+const BASE_URL = (process.env.CROWD_BASE_URL ?? process.env.NGINX_URL ?? 'http://127.0.0.1:8080').replace(/\/$/, '')
+const METRICS_URLS = (process.env.CATALOG_METRICS_URLS ?? `${process.env.CATALOG_URL ?? 'http://127.0.0.1:3001'}/metrics`).split(',').map((u) => u.trim()).filter((u) => u !== '')
 const ADMIN_TOKEN = process.env.ADMIN_TOKEN ?? 'local-only-flash-sale-admin-token-replace-me-in-any-real-deployment'
 
 const POLLERS = 1000

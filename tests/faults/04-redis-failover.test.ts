@@ -6,7 +6,7 @@ import { component, prepareScenario, uniqueTag, waitReady, GATEWAY } from './sup
 import { postProduct } from './support/catalog.ts'
 import { startSale, whenStarted } from './support/load.ts'
 import { checkInvariants, describeSale } from './support/invariants.ts'
-import { clusterHealthy, masterOf, nodesFrom, redisComponent } from './support/redis-cluster.ts'
+import { clusterHealthy, masterOf, nodesFrom, redisComponent, REDIS_PORTS } from './support/redis-cluster.ts'
 
 // Scenario 4: the Redis master holding the sale's product is SIGKILLed mid-sale. Its replica is
 // promoted (cluster-node-timeout 5 s); replication is asynchronous, so the last acknowledged
@@ -14,19 +14,19 @@ import { clusterHealthy, masterOf, nodesFrom, redisComponent } from './support/r
 // sells more than it has. Afterwards the killed node is restarted (it rejoins as a replica) and the
 // cluster is left healthy: cluster_state ok, 3 masters.
 
-const PORTS = [7001, 7002, 7003, 7004, 7005, 7006]
+const [FIRST = 7001, SECOND = 7002] = REDIS_PORTS
 
 t.test('a Redis master killed mid-sale: the replica takes over, the gateway recovers, no oversell in MySQL', async (t) => {
   const clients = await prepareScenario(t, [])
   const tag = uniqueTag('redis-failover')
   const stock = 1500
   const product = await postProduct(`fault ${tag}`, stock)
-  const master = await masterOf(clients.redis, productKeys(product.id).stock, 7001)
+  const master = await masterOf(clients.redis, productKeys(product.id).stock, FIRST)
   const victim = redisComponent(master.port)
   t.teardown(async () => {
     // Leave the cluster whole for the next tests: the killed node back (as a replica), state ok.
     await component('start', victim).catch((e: Error) => console.error(e.message))
-    await waitUntil('redis cluster healthy', async () => (await clusterHealthy(PORTS)) ? true : undefined, 90_000, 1000)
+    await waitUntil('redis cluster healthy', async () => (await clusterHealthy(REDIS_PORTS)) ? true : undefined, 90_000, 1000)
       .catch((e: Error) => console.error(e.message))
   })
 
@@ -35,7 +35,7 @@ t.test('a Redis master killed mid-sale: the replica takes over, the gateway reco
   const killedAt = Date.now()
   t.comment(`killing ${victim} (master of product ${product.id}'s slot)`)
   t.comment(await component('kill', victim))
-  const alive = PORTS.filter((p) => p !== master.port)
+  const alive = REDIS_PORTS.filter((p) => p !== master.port)
   const promoted = await waitUntil('a replica promoted', async () => {
     const nodes = await nodesFrom(alive[0] as number)
     return nodes.find((n) => n.port !== master.port && n.role === 'master' && !n.failed && n.slots.length > 0 && n.slots.every(([a, b]) => master.slots.some(([x, y]) => a === x && b === y)))
@@ -49,14 +49,14 @@ t.test('a Redis master killed mid-sale: the replica takes over, the gateway reco
   t.comment(describeSale(result))
   // Restart the killed node before the checks: it must rejoin as a replica of the promoted one.
   t.comment(await component('start', victim))
-  await waitUntil('redis cluster healthy', async () => (await clusterHealthy(PORTS)) ? true : undefined, 90_000, 1000)
+  await waitUntil('redis cluster healthy', async () => (await clusterHealthy(REDIS_PORTS)) ? true : undefined, 90_000, 1000)
   // The restarted node first comes back as a slot-less master, then reconfigures itself as a replica
   // of the promoted one; the rest of the cluster learns that through gossip, so wait for it (bounded).
-  const observer = master.port === 7001 ? 7002 : 7001
+  const observer = master.port === FIRST ? SECOND : FIRST
   const rejoined = await waitUntil('the killed node seen as a replica', async () =>
     (await nodesFrom(observer)).find((n) => n.port === master.port && n.role === 'slave'), 30_000, 500).catch(() => undefined)
   t.equal(rejoined?.role, 'slave', 'the killed node rejoined as a replica')
-  t.ok(await clusterHealthy(PORTS), 'cluster_state ok on all six nodes, 3 masters')
+  t.ok(await clusterHealthy(REDIS_PORTS), 'cluster_state ok on all six nodes, 3 masters')
   await waitReady(GATEWAY)
 
   const report = await checkInvariants(t, clients, {
@@ -75,7 +75,7 @@ t.test('with a replica online, WAIT 1 acknowledges every reservation, and Redis 
   await clients.store.sync(productId, async () => ({ stock, status: 'active', perUserLimit: null }))
   const keys = productKeys(productId)
   t.teardown(async () => { await clients.redis.del(keys.stock, keys.info, keys.ledger, keys.users, keys.seq, keys.changes) })
-  const master = await masterOf(clients.redis, keys.stock, 7001)
+  const master = await masterOf(clients.redis, keys.stock, FIRST)
   const direct = new Redis({ host: '127.0.0.1', port: master.port })
   t.teardown(() => direct.quit())
   // Right after the failover test the rejoined node may still be syncing: wait for an online replica.

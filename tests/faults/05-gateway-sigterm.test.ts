@@ -7,18 +7,19 @@ import { startSale, whenStarted } from './support/load.ts'
 import { checkInvariants, describeSale } from './support/invariants.ts'
 import { benchAuthSecret } from '../../bench/buyers.ts'
 
-// Scenario 5: the gateway on :3002 gets SIGTERM in the middle of the load while a second gateway on
-// :3012 keeps serving. Graceful shutdown: in-flight requests finish, the producer flushes, nothing is
+// Scenario 5: the stack's gateway (:3002) gets SIGTERM in the middle of the load while a second gateway
+// ten ports above it (:3012) keeps serving. Graceful shutdown: in-flight requests finish, the producer flushes, nothing is
 // left half done (no reservation without its order, no 202 without its message).
 
-const SECOND = 'http://127.0.0.1:3012'
+const SECOND_PORT = Number(new URL(GATEWAY).port) + 10
+const SECOND = `http://127.0.0.1:${SECOND_PORT}`
 
 t.test('order-gateway SIGTERMed mid-load: in-flight requests finish, nothing half done, the second gateway serves', async (t) => {
   const clients = await prepareScenario(t, ['order-gateway'])
   const second = spawn(process.execPath, [resolve(ROOT, 'services/order-gateway/src/server.ts')], {
     cwd: ROOT,
     // The stack's signing secret (what `make local` gives its gateway), so both verify the same buyers.
-    env: { ...process.env, PATH: childPath(), GATEWAY_PORT: '3012', GATEWAY_HOST: '127.0.0.1', LOG_LEVEL: 'warn', AUTH_JWT_SECRET: benchAuthSecret() },
+    env: { ...process.env, PATH: childPath(), GATEWAY_PORT: String(SECOND_PORT), GATEWAY_HOST: '127.0.0.1', LOG_LEVEL: 'warn', AUTH_JWT_SECRET: benchAuthSecret() },
     stdio: ['ignore', 'ignore', 'inherit']
   })
   const secondExited = new Promise<number | null>((resolve) => second.once('exit', (code) => resolve(code)))
@@ -36,14 +37,14 @@ t.test('order-gateway SIGTERMed mid-load: in-flight requests finish, nothing hal
   await whenStarted(sale, 600)
   const stoppedAt = Date.now()
   t.comment(await component('stop', 'order-gateway'))
-  t.comment(`gateway :3002 exited ${Date.now() - stoppedAt} ms after SIGTERM`)
+  t.comment(`gateway ${GATEWAY} exited ${Date.now() - stoppedAt} ms after SIGTERM`)
 
   const result = await sale.done
   t.comment(describeSale(result))
   const onFirst = result.purchases.flatMap((p) => p.attempts.filter((a) => a.target === GATEWAY))
   const refused = onFirst.filter((a) => a.status === 'network' && /ECONNREFUSED/.test(a.error ?? ''))
   const cut = onFirst.filter((a) => a.status === 'network' && !/ECONNREFUSED/.test(a.error ?? ''))
-  t.comment(`:3002 answered ${onFirst.length - refused.length - cut.length} requests, refused ${refused.length} connections after closing, ${cut.length} cut mid-request`)
+  t.comment(`${GATEWAY} answered ${onFirst.length - refused.length - cut.length} requests, refused ${refused.length} connections after closing, ${cut.length} cut mid-request`)
   if (cut.length > 0) t.comment(`cut requests: ${JSON.stringify(cut.slice(0, 3))}`)
   t.ok(result.purchases.filter((p) => p.attempts.some((a) => a.target === SECOND && a.status === 202)).length > 0, 'the second gateway accepted orders')
   t.equal(result.purchases.filter((p) => p.outcome === 'gave-up').length, 0, 'every buyer got a definitive answer')

@@ -6,7 +6,7 @@ import { productKeys, sleep, type Cluster } from '@flash/common'
 import { waitUntil } from '@flash/common/test-support'
 import { component, prepareScenario, uniqueTag, waitReady, GATEWAY } from './support/stack.ts'
 import { catalogCall } from './support/catalog.ts'
-import { clusterHealthy, masterOf, nodesFrom, redisComponent } from './support/redis-cluster.ts'
+import { clusterHealthy, masterOf, nodesFrom, redisComponent, REDIS_PORTS } from './support/redis-cluster.ts'
 import { buyerAuthorization } from '../../bench/buyers.ts'
 
 // Scenario 10: a waiting room mid-queue loses no place (docs/ARCHITECTURE.md §10). A crowd joins a
@@ -16,7 +16,7 @@ import { buyerAuthorization } from '../../bench/buyers.ts'
 // line: who waits is exactly the back of the order taken at the start, nobody is missing, nobody got
 // a second pass, and admission goes on until the product is sold out.
 
-const PORTS = [7001, 7002, 7003, 7004, 7005, 7006]
+const [FIRST = 7001] = REDIS_PORTS
 const EARLY = 80
 const LATE = 5
 const STOCK = 60
@@ -100,11 +100,11 @@ t.test('a waiting room mid-queue: a Redis failover and a gateway restart lose no
   const productId = created.body.id
   t.teardown(async () => { await catalogCall('PATCH', `/products/${productId}`, { waitingRoom: { enabled: false } }) })
 
-  const master = await masterOf(redis, productKeys(productId).room, 7001)
+  const master = await masterOf(redis, productKeys(productId).room, FIRST)
   const victim = redisComponent(master.port)
   t.teardown(async () => {
     await component('start', victim).catch((e: Error) => console.error(e.message))
-    await waitUntil('redis cluster healthy', async () => (await clusterHealthy(PORTS)) ? true : undefined, 90_000, 1000)
+    await waitUntil('redis cluster healthy', async () => (await clusterHealthy(REDIS_PORTS)) ? true : undefined, 90_000, 1000)
       .catch((e: Error) => console.error(e.message))
   })
 
@@ -156,7 +156,7 @@ t.test('a waiting room mid-queue: a Redis failover and a gateway restart lose no
   }
   const killedAt = Date.now()
   t.comment(await component('kill', victim))
-  const alive = PORTS.filter((p) => p !== master.port)
+  const alive = REDIS_PORTS.filter((p) => p !== master.port)
   const promoted = await waitUntil('a replica promoted', async () => {
     const nodes = await nodesFrom(alive[0] as number)
     return nodes.find((n) => n.port !== master.port && n.role === 'master' && !n.failed && master.slots.every(([a, b]) => n.slots.some(([x, y]) => a === x && b === y)))
@@ -194,5 +194,5 @@ t.test('a waiting room mid-queue: a Redis failover and a gateway restart lose no
   t.same(rows.map((r) => r.userId).filter((id) => buyers.get(id)?.accepted !== 1).sort(), [], 'and only by buyers the room admitted')
   const [[product]] = await clients.mysql.query<RowDataPacket[]>('SELECT stock FROM products WHERE id = ?', [productId]) as unknown as [RowDataPacket[]]
   t.equal(Number(product?.stock), 0, 'MySQL stock 0: no oversell')
-  await waitUntil('redis cluster healthy', async () => (await clusterHealthy(PORTS)) ? true : undefined, 60_000, 1000)
+  await waitUntil('redis cluster healthy', async () => (await clusterHealthy(REDIS_PORTS)) ? true : undefined, 60_000, 1000)
 })

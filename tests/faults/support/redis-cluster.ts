@@ -5,6 +5,10 @@ import type { Component } from './stack.ts'
 // Reads the cluster's topology straight from a node: which master serves a key's slot, and whether
 // the cluster is whole again (state ok on every node, three masters, every node known).
 
+/** The cluster's node ports: REDIS_NODES, as the services read it (the fault stack's, in `make test`). */
+export const REDIS_PORTS: number[] = (process.env.REDIS_NODES ?? '127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003,127.0.0.1:7004,127.0.0.1:7005,127.0.0.1:7006')
+  .split(',').map((node) => Number(node.split(':')[1]))
+
 export interface ClusterNode { id: string, port: number, role: 'master' | 'slave', failed: boolean, masterId: string | null, slots: Array<[number, number]> }
 
 export function parseClusterNodes (text: string): ClusterNode[] {
@@ -55,7 +59,7 @@ export async function masterOf (cluster: Cluster, key: string, askPort: number):
   return master
 }
 
-export const redisComponent = (port: number): Component => `redis-${port}` as Component
+export const redisComponent = (port: number): Component => `redis-${port}`
 
 /** Whole again: every node answers, sees cluster_state ok and 6 known nodes, and there are 3 masters. */
 export async function clusterHealthy (ports: number[]): Promise<boolean> {

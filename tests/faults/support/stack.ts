@@ -16,8 +16,7 @@ export const PAYMENTS = process.env.PAYMENTS_URL ?? 'http://127.0.0.1:3004'
 export const NGINX = process.env.NGINX_URL ?? 'http://127.0.0.1:8080'
 export const ADMIN_TOKEN = process.env.ADMIN_TOKEN ?? 'local-only-flash-sale-admin-token-replace-me-in-any-real-deployment'
 
-export type Component = 'mariadb' | 'kafka' | 'redis-7001' | 'redis-7002' | 'redis-7003' | 'redis-7004' | 'redis-7005' | 'redis-7006' |
-  'catalog-service' | 'order-gateway' | 'order-processor' | 'payment-service' | 'stripe-mock' | 'nginx'
+export type Component = 'mariadb' | 'kafka' | `redis-${number}` | 'catalog-service' | 'order-gateway' | 'order-processor' | 'payment-service' | 'stripe-mock' | 'nginx'
 
 const run = promisify(execFile)
 
