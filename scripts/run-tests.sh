@@ -87,14 +87,14 @@ start_disruptive_phase () {
   disruptive_started=$SECONDS
   (
     export LOCAL_STACK=faults
-    set -a
-    # shellcheck disable=SC1090
-    source <(bash deploy/local/env.sh)
-    set +a
     if ! bash deploy/local/up.sh >test-results/local-faults.log 2>&1; then
       echo "the fault stack did not come up" >test-results/tap-disruptive.log
       exit 1
     fi
+    set -a
+    # shellcheck disable=SC1090
+    source <(bash deploy/local/env.sh)
+    set +a
     run_tap disruptive 1 "$@"
     rc=$?
     bash deploy/local/down.sh >>test-results/local-faults.log 2>&1

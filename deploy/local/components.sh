@@ -80,13 +80,15 @@ ensure_component() {
 MARIADB_DATA="$DATA_DIR/mariadb"
 
 # Root talks to the server over our private socket (unix_socket auth as the OS user); the app
-# user uses a password over TCP.
+# user uses a password over TCP. --host=localhost (the socket, to MySQL clients): a MYSQL_HOST in the
+# environment (a shell pointed at a stack with deploy/local/env.sh) would turn the client to TCP,
+# where root is refused.
 mariadb_root() {
-  mariadb --no-defaults --socket="$MARIADB_SOCKET" -uroot "$@"
+  mariadb --no-defaults --host=localhost --socket="$MARIADB_SOCKET" -uroot "$@"
 }
 
 mariadb_healthy() {
-  mariadb-admin --no-defaults --socket="$MARIADB_SOCKET" -uroot --connect-timeout=2 ping &&
+  mariadb-admin --no-defaults --host=localhost --socket="$MARIADB_SOCKET" -uroot --connect-timeout=2 ping &&
     port_open "$MARIADB_PORT"
 }
 
