@@ -7,9 +7,9 @@
 #   browser     the browser suites, two at a time (each browser context speaks from an address of its
 #               own, so the contract run's sign-ups from 127.0.0.1 do not use up its limits)
 #   disruptive  the fault scenarios and the crowd, which stop parts of their stack or load it, one at a
-#               time, on a second stack of their own (LOCAL_STACK=faults, deploy/local/stacks/faults.env):
-#               it comes up once the first is up and the phase runs beside the suites and the browser
-#               phase, which it cannot disturb; the fault stack is stopped after it (its data is kept)
+#               time, last and alone, on a second stack of their own (LOCAL_STACK=faults,
+#               deploy/local/stacks/faults.env) that comes up during the browser phase and is stopped
+#               after this one (its data is kept)
 # `scripts/run-tests.sh` runs them all (`make test`: it brings up the stack, type checks and lint
 # first, beside the unit phase); `scripts/run-tests.sh unit` or `… faults` (the
 # fault scenarios only, serially, on the first stack) run one part. Each phase prints its wall time,
@@ -79,39 +79,41 @@ report_phase () {
   if [ -z "$total" ]; then echo "-- $name produced no summary"; status=1; fi
 }
 
-# The disruptive phase, in the background on the fault stack: brings the stack up (log:
-# test-results/local-faults.log), runs the files one at a time with the stack's settings and addresses
-# in the environment (deploy/local/env.sh; the scenarios' component.sh calls act on that stack), then
-# stops it. Counted when it ends (finish_disruptive_phase).
-start_disruptive_phase () {
-  disruptive_started=$SECONDS
-  rm -f test-results/disruptive.seconds
+# The fault stack (LOCAL_STACK=faults, deploy/local/stacks/faults.env): a second stack for the
+# disruptive phase, so the scenarios' kills and failovers never touch the stack `make local` left up.
+# It comes up in the background during the browser phase (mostly waiting: MariaDB, Kafka's JVM, the
+# services' start; log test-results/local-faults.log).
+start_fault_stack () {
+  LOCAL_STACK=faults bash deploy/local/up.sh >test-results/local-faults.log 2>&1 &
+  fault_stack_pid=$!
+}
+
+# run_disruptive_phase FILE...: once the fault stack is up, the files one at a time, alone on the
+# machine (their loads and restarts are timed; beside the CPU-bound phases a loaded gateway sheds with
+# 503, rightly, where a scenario expects other answers), with the stack's settings and addresses in
+# the environment (deploy/local/env.sh: the scenarios' component.sh calls act on that stack); then
+# the fault stack is stopped (its data is kept for the next run).
+run_disruptive_phase () {
+  local started=$SECONDS rc
+  printf '== disruptive: %d test files (jobs=1) on the fault stack … ' $#
+  if ! wait "$fault_stack_pid"; then
+    echo "the fault stack did not come up" >test-results/tap-disruptive.log
+    echo "the fault stack did not come up:"
+    cat test-results/local-faults.log
+    report_phase disruptive 1
+    return
+  fi
   (
     export LOCAL_STACK=faults
-    if ! bash deploy/local/up.sh >test-results/local-faults.log 2>&1; then
-      echo "the fault stack did not come up" >test-results/tap-disruptive.log
-      exit 1
-    fi
     set -a
     # shellcheck disable=SC1090
     source <(bash deploy/local/env.sh)
     set +a
     run_tap disruptive 1 "$@"
-    rc=$?
-    echo $((SECONDS - disruptive_started)) >test-results/disruptive.seconds
-    bash deploy/local/down.sh >>test-results/local-faults.log 2>&1
-    exit $rc
-  ) &
-  disruptive_pid=$!
-  disruptive_files=$#
-}
-finish_disruptive_phase () {
-  printf '== disruptive: %d test files (jobs=1) on the fault stack, beside the suites and the browser phase … ' "$disruptive_files"
-  wait "$disruptive_pid"
-  local rc=$?
-  # Its own time, stack start included: it usually ends before the phases beside it.
-  echo "done in $(cat test-results/disruptive.seconds 2>/dev/null || echo $((SECONDS - disruptive_started))) s"
-  if grep -q 'did not come up' test-results/tap-disruptive.log; then cat test-results/local-faults.log; fi
+  )
+  rc=$?
+  echo "done in $((SECONDS - started)) s"
+  LOCAL_STACK=faults bash deploy/local/down.sh >>test-results/local-faults.log 2>&1
   report_phase disruptive "$rc"
 }
 
@@ -180,12 +182,12 @@ case $mode in
       echo "$passed passed, $((failed + 1)) failed"
       exit 1
     fi
-    start_disruptive_phase "${serial_files[@]}"
     start_api_phase
     run_phase suites 2 "${parallel_files[@]}"
     finish_api_phase
+    start_fault_stack
     run_phase browser 2 "${browser_files[@]}"
-    finish_disruptive_phase
+    run_disruptive_phase "${serial_files[@]}"
     ;;
   unit) run_phase unit 2 "${unit_files[@]}" ;;
   faults) run_phase faults 1 "${fault_files[@]}" ;;
