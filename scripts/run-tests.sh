@@ -37,29 +37,18 @@ failures=test-results/failures.txt
 status=0
 run_started=$SECONDS
 
-# run_tap NAME JOBS FILE...: the files through tap, its output in test-results/tap-NAME.log.
-run_tap () {
-  local name=$1 jobs=$2; shift 2
-  npx tap --reporter=tap --jobs="$jobs" "$@" >"test-results/tap-$name.log" 2>&1
-}
-
-# run_phase NAME JOBS FILE...: one phase in the foreground, reported as it ends.
 run_phase () {
   local name=$1 jobs=$2; shift 2
   [ $# -gt 0 ] || return 0
+  local log="test-results/tap-$name.log"
   local started=$SECONDS
   printf '== %s: %d test files (jobs=%d) … ' "$name" $# "$jobs"
-  run_tap "$name" "$jobs" "$@"
+  npx tap --reporter=tap --jobs="$jobs" "$@" >"$log" 2>&1
   local rc=$?
   echo "done in $((SECONDS - started)) s"
-  report_phase "$name" "$rc"
-}
-
-# report_phase NAME RC: one line per test file, the details of whatever failed, and the phase's counts.
-report_phase () {
-  local name=$1 rc=$2 log="test-results/tap-$1.log"
+  # One line per test file, then the details of whatever failed.
   grep -E '^(not )?ok [0-9]+ - ' "$log" | sed 's/^/   /'
-  if [ "$rc" -ne 0 ]; then
+  if [ $rc -ne 0 ]; then
     status=1
     echo "-- failures in $name (full output: $log):"
     grep -nE '^\s*not ok ' "$log" | head -40
@@ -75,7 +64,7 @@ report_phase () {
   passed=$((passed + ${pass:-0}))
   failed=$((failed + ${fail:-0}))
   # A file that crashed before reporting counts as a failure even if no assertion failed.
-  if [ "$rc" -ne 0 ] && [ "${fail:-0}" -eq 0 ]; then failed=$((failed + 1)); fi
+  if [ $rc -ne 0 ] && [ "${fail:-0}" -eq 0 ]; then failed=$((failed + 1)); fi
   if [ -z "$total" ]; then echo "-- $name produced no summary"; status=1; fi
 }
 
@@ -88,33 +77,30 @@ start_fault_stack () {
   fault_stack_pid=$!
 }
 
+# in_fault_stack CMD...: CMD in this shell, with the fault stack's settings and addresses
+# (deploy/local/env.sh) exported for its duration only: the scenarios' clients and their component.sh
+# calls act on that stack.
+in_fault_stack () {
+  local line
+  local -x LOCAL_STACK=faults
+  while IFS= read -r line; do eval "local -x $line"; done < <(bash deploy/local/env.sh)
+  "$@"
+}
+
 # run_disruptive_phase FILE...: once the fault stack is up, the files one at a time, alone on the
 # machine (their loads and restarts are timed; beside the CPU-bound phases a loaded gateway sheds with
-# 503, rightly, where a scenario expects other answers), with the stack's settings and addresses in
-# the environment (deploy/local/env.sh: the scenarios' component.sh calls act on that stack); then
-# the fault stack is stopped (its data is kept for the next run).
+# 503, rightly, where a scenario expects other answers); then the fault stack is stopped (its data is
+# kept for the next run).
 run_disruptive_phase () {
-  local started=$SECONDS rc
-  printf '== disruptive: %d test files (jobs=1) on the fault stack … ' $#
   if ! wait "$fault_stack_pid"; then
-    echo "the fault stack did not come up" >test-results/tap-disruptive.log
-    echo "the fault stack did not come up:"
+    echo "== disruptive: the fault stack did not come up"
     cat test-results/local-faults.log
-    report_phase disruptive 1
+    status=1
+    failed=$((failed + 1))
     return
   fi
-  (
-    export LOCAL_STACK=faults
-    set -a
-    # shellcheck disable=SC1090
-    source <(bash deploy/local/env.sh)
-    set +a
-    run_tap disruptive 1 "$@"
-  )
-  rc=$?
-  echo "done in $((SECONDS - started)) s"
+  in_fault_stack run_phase disruptive 1 "$@"
   LOCAL_STACK=faults bash deploy/local/down.sh >>test-results/local-faults.log 2>&1
-  report_phase disruptive "$rc"
 }
 
 # scripts/test-api.sh ends with `api: N passed, N failed`; its log is test-results/api.log. It runs in

@@ -7,12 +7,8 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 main() {
-  local line
-  while IFS= read -r line; do
-    local name="${line%%=*}" value="${line#*=}"
-    value="${value%\"}"
-    printf '%s=%q\n' "$name" "${value#\"}"
-  done < <(settings)
+  local name
+  for name in "${!SETTINGS[@]}"; do printf '%s=%q\n' "$name" "${SETTINGS[$name]}"; done
   printf 'LOCAL_STACK=%q\n' "$LOCAL_STACK"
   printf 'CATALOG_URL=http://127.0.0.1:%s\n' "$(setting CATALOG_PORT)"
   printf 'GATEWAY_URL=http://127.0.0.1:%s\n' "$(setting GATEWAY_PORT)"

@@ -57,20 +57,21 @@ settings_files() {
   [[ -z "$STACK_SETTINGS" ]] || echo "$STACK_SETTINGS"
 }
 
-# settings: every NAME=value line of those files, in order (the last of a name wins).
-settings() {
-  local files
+# SETTINGS: every NAME of those files and its value (the last file's wins; surrounding double quotes
+# dropped), read once when this file is sourced.
+declare -A SETTINGS=()
+_load_settings() {
+  local files line value
   mapfile -t files < <(settings_files)
-  grep -hE '^[A-Z_][A-Z0-9_]*=' "${files[@]}"
+  while IFS= read -r line; do
+    value="${line#*=}"; value="${value%\"}"
+    SETTINGS["${line%%=*}"]="${value#\"}"
+  done < <(grep -hE '^[A-Z_][A-Z0-9_]*=' "${files[@]}")
 }
+_load_settings
 
-# setting <NAME>: its value, the surrounding double quotes dropped.
-setting() {
-  local value
-  value="$(settings | sed -n "s/^$1=//p" | tail -n1)"
-  value="${value%\"}"
-  echo "${value#\"}"
-}
+# setting <NAME>: its value.
+setting() { echo "${SETTINGS[$1]-}"; }
 
 # port_of <host:port or URL>: the port it names.
 port_of() {

@@ -12,12 +12,11 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 COMPONENT=nginx
 CONF="$LOCAL_DIR/nginx/nginx.conf"
-# The port and the upstreams are the stack's settings (lib.sh); NGINX_PORT in the environment still wins.
+# The port is the stack's setting (lib.sh; NGINX_PORT in the environment still wins), the upstreams the
+# local services' own ports.
 export NGINX_PORT="${NGINX_PORT:-$(setting NGINX_PORT)}"
-for _upstream in CATALOG_UPSTREAM GATEWAY_UPSTREAM PROCESSOR_UPSTREAM PAYMENT_UPSTREAM; do
-  export "$_upstream=$(setting "$_upstream")"
-done
-unset _upstream
+export CATALOG_UPSTREAM="127.0.0.1:$(setting CATALOG_PORT)" GATEWAY_UPSTREAM="127.0.0.1:$(setting GATEWAY_PORT)" \
+  PROCESSOR_UPSTREAM="127.0.0.1:$(setting PROCESSOR_PORT)" PAYMENT_UPSTREAM="127.0.0.1:$(setting PAYMENT_PORT)"
 # nginx writes its own pid file; spawn's pid file is the same path (lib.sh's pid_file).
 export NGINX_PID NGINX_TEMP_DIR="$LOCAL_DIR/nginx/tmp"
 NGINX_PID="$(pid_file "$COMPONENT")"

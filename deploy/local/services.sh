@@ -4,36 +4,25 @@
 # TypeScript sources directly on Node 24, with the variables of .env (if present) over the
 # defaults of .env.example, the same names Docker Compose uses.
 
-# name:port (the workspace is services/<name>; the port is the service's own setting)
-SERVICES=(
-  "catalog-service:$(setting CATALOG_PORT)" "order-gateway:$(setting GATEWAY_PORT)"
-  "order-processor:$(setting PROCESSOR_PORT)" "payment-service:$(setting PAYMENT_PORT)"
-)
+# The workspace of each is services/<name>.
+SERVICES=(catalog-service order-gateway order-processor payment-service)
 
 service_components() {
-  local s
-  for s in "${SERVICES[@]}"; do echo "${s%%:*}"; done
+  printf '%s\n' "${SERVICES[@]}"
   echo nginx
 }
 
+# service_port <name>: the service's own <PREFIX>_PORT setting; fails for a name that is no service.
 service_port() {
-  local s
-  for s in "${SERVICES[@]}"; do [[ "${s%%:*}" == "$1" ]] && { echo "${s##*:}"; return 0; }; done
-  return 1
+  local prefix
+  prefix="$(service_prefix "$1")"
+  [[ -n "$prefix" ]] || return 1
+  setting "${prefix}_PORT"
 }
 
 # Readiness, not liveness: a service is up when its dependencies answer too.
 service_healthy() {
   curl -fsS --max-time 2 "http://127.0.0.1:$(service_port "$1")/health/ready" >/dev/null
-}
-
-# The environment a local service gets: the stack's settings (lib.sh: .env.example's defaults, .env's
-# overrides, a second stack's ports).
-service_env_file() {
-  local merged="$CONF_DIR/services.env"
-  mkdir -p "$CONF_DIR"
-  settings >"$merged"
-  echo "$merged"
 }
 
 # The variable prefix of a service's settings (CATALOG_PORT, GATEWAY_NODE_OPTIONS, …).
@@ -46,19 +35,14 @@ service_prefix() {
   esac
 }
 
+# A service's environment is the stack's settings (lib.sh: .env.example's defaults, .env's overrides,
+# a second stack's ports), its NODE_OPTIONS its own <PREFIX>_NODE_OPTIONS.
 start_service() {
-  local name="$1" env_file line key value node_options="" vars=()
-  env_file="$(service_env_file)"
-  # One NAME=value per line (quotes around the value are dropped); the later lines of a name win.
-  while IFS= read -r line; do
-    key="${line%%=*}"; value="${line#*=}"
-    value="${value%\"}"; value="${value#\"}"
-    vars+=("$key=$value")
-    [[ "$key" == "$(service_prefix "$name")_NODE_OPTIONS" ]] && node_options="$value"
-  done <"$env_file"
+  local name="$1" key vars=()
+  for key in "${!SETTINGS[@]}"; do vars+=("$key=${SETTINGS[$key]}"); done
   (( $(node_major) >= 24 )) || die "$name needs Node 24 (found $(node --version 2>/dev/null || echo none)); run \`make node\` or \`make local\`"
   # env -i keeps the service's environment to what the files say, plus PATH for node itself.
-  spawn "$name" env -i PATH="$PATH" HOME="${HOME:-/root}" "${vars[@]}" NODE_OPTIONS="$node_options" \
+  spawn "$name" env -i PATH="$PATH" HOME="${HOME:-/root}" "${vars[@]}" NODE_OPTIONS="$(setting "$(service_prefix "$name")_NODE_OPTIONS")" \
     node "$ROOT/services/$name/src/server.ts"
 }
 
@@ -85,7 +69,7 @@ ensure_frontend_build() {
 
 ensure_services() {
   local s
-  for s in "${SERVICES[@]}"; do ensure_service "${s%%:*}"; done
+  for s in "${SERVICES[@]}"; do ensure_service "$s"; done
   ensure_frontend_build
   bash "$HERE/nginx.sh" start
 }

@@ -8,6 +8,7 @@ import { component, prepareScenario, uniqueTag, waitReady, GATEWAY } from './sup
 import { catalogCall } from './support/catalog.ts'
 import { clusterHealthy, masterOf, nodesFrom, redisComponent, REDIS_PORTS } from './support/redis-cluster.ts'
 import { buyerAuthorization } from '../../bench/buyers.ts'
+import { loadGatewayConfig, roomPollLimits } from '../../services/order-gateway/src/config.ts'
 
 // Scenario 10: a waiting room mid-queue loses no place (docs/ARCHITECTURE.md §10). A crowd joins a
 // product's room before the sale starts and polls as told; once admission is under way (some bought,
@@ -18,11 +19,11 @@ import { buyerAuthorization } from '../../bench/buyers.ts'
 
 const [FIRST = 7001] = REDIS_PORTS
 const EARLY = 80
-// How long a waiting buyer may be told to wait before its next poll: the gateway's cap (ROOM_POLL_MAX_MS,
-// at most a third of ROOM_KEEP_SECONDS; the back of the line is told 50–100 % of it while the measured
-// admission rate is low). A buyer admitted meanwhile learns it only at that poll, so a wait for the
-// crowd to buy again must outlast it, with a margin for a loaded machine.
-const CROWD_WAIT_MS = Math.min(Number(process.env.ROOM_POLL_MAX_MS ?? 60_000), Number(process.env.ROOM_KEEP_SECONDS ?? 180) * 1000 / 3) + 15_000
+// How long a waiting buyer may be told to wait before its next poll: the gateway's cap (the back of the
+// line is told 50–100 % of it while the measured admission rate is low). A buyer admitted meanwhile
+// learns it only at that poll, so a wait for the crowd to buy again must outlast it, with a margin for a
+// loaded machine.
+const CROWD_WAIT_MS = roomPollLimits(loadGatewayConfig()).maxMs + 15_000
 const LATE = 5
 const STOCK = 60
 

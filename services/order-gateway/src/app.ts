@@ -6,7 +6,7 @@ import {
   AppError, ErrorCode, sleep, resolveAuthSecret, resolveAdminToken, createOperatorAuth, createAccessTokenVerifier, createReceipts, RoomStore, createRoomPasses,
   type App, type Logger, type Pool, type Cluster, type Kafka
 } from '@flash/common'
-import type { GatewayConfig } from './config.ts'
+import { roomPollLimits, type GatewayConfig } from './config.ts'
 import { gatewayMetrics } from './metrics.ts'
 import { OrderPublisher } from './publishing/publisher.ts'
 import { OrderRepository } from './orders/repository.ts'
@@ -163,13 +163,7 @@ export async function buildApp (config: GatewayConfig, deps: GatewayDeps = {}): 
       store: roomStore,
       passes,
       callers,
-      poll: {
-        minMs: config.ROOM_POLL_MS,
-        // The back of the line polls at least three times within the time its place is kept.
-        maxMs: Math.max(config.ROOM_POLL_MS, Math.min(config.ROOM_POLL_MAX_MS, config.ROOM_KEEP_SECONDS * 1000 / 3)),
-        assumedPerSecond: config.ROOM_MIN_WINDOW,
-        firstWaveSeconds: config.ROOM_WINDOW_SECONDS
-      },
+      poll: roomPollLimits(config),
       operators,
       guests
     })

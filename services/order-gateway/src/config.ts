@@ -1,5 +1,5 @@
 import { Type, type Static, type TObject } from '@sinclair/typebox'
-import { loadConfig, BaseEnv, MysqlEnv, RedisEnv, KafkaEnv, HttpEnv, AdminEnv, AuthEnv } from '@flash/common'
+import { loadConfig, BaseEnv, MysqlEnv, RedisEnv, KafkaEnv, HttpEnv, AdminEnv, AuthEnv, type PollLimits } from '@flash/common'
 
 // Every variable the gateway reads (names and defaults as in .env.example). A bad value stops the
 // process at start with a message naming the variable.
@@ -49,3 +49,12 @@ export const GatewayEnv = {
 export type GatewayConfig = Static<TObject<typeof GatewayEnv>>
 
 export const loadGatewayConfig = (env: NodeJS.ProcessEnv = process.env): GatewayConfig => loadConfig(GatewayEnv, env)
+
+/** How often the room's status tells a waiting buyer to poll again (decisions.ts pollAfterMs). */
+export const roomPollLimits = (config: GatewayConfig): PollLimits => ({
+  minMs: config.ROOM_POLL_MS,
+  // The back of the line polls at least three times within the time its place is kept.
+  maxMs: Math.max(config.ROOM_POLL_MS, Math.min(config.ROOM_POLL_MAX_MS, config.ROOM_KEEP_SECONDS * 1000 / 3)),
+  assumedPerSecond: config.ROOM_MIN_WINDOW,
+  firstWaveSeconds: config.ROOM_WINDOW_SECONDS
+})

@@ -1,13 +1,12 @@
 import { Redis } from 'ioredis'
-import type { Cluster } from '@flash/common'
+import { loadConfig, parseHostPorts, RedisEnv, type Cluster } from '@flash/common'
 import type { Component } from './stack.ts'
 
 // Reads the cluster's topology straight from a node: which master serves a key's slot, and whether
 // the cluster is whole again (state ok on every node, three masters, every node known).
 
 /** The cluster's node ports: REDIS_NODES, as the services read it (the fault stack's, in `make test`). */
-export const REDIS_PORTS: number[] = (process.env.REDIS_NODES ?? '127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003,127.0.0.1:7004,127.0.0.1:7005,127.0.0.1:7006')
-  .split(',').map((node) => Number(node.split(':')[1]))
+export const REDIS_PORTS: number[] = parseHostPorts(loadConfig(RedisEnv).REDIS_NODES).map((node) => node.port)
 
 export interface ClusterNode { id: string, port: number, role: 'master' | 'slave', failed: boolean, masterId: string | null, slots: Array<[number, number]> }
 
