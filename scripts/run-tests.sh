@@ -7,9 +7,11 @@
 #   browser     the browser suites, two at a time (each browser context speaks from an address of its
 #               own, so the contract run's sign-ups from 127.0.0.1 do not use up its limits)
 #   disruptive  the fault scenarios and the crowd, which stop parts of their stack or load it, one at a
-#               time, last and alone, on a second stack of their own (LOCAL_STACK=faults,
-#               deploy/local/stacks/faults.env) that comes up during the browser phase and is stopped
-#               after this one (its data is kept)
+#               time, on a second stack of their own (LOCAL_STACK=faults, deploy/local/stacks/faults.env)
+#               that comes up once the first is up; they run beside the suites and browser phases,
+#               which run at a lower CPU priority (nice): the scenarios' loads and restarts are timed,
+#               and mostly they wait, so the other phases take the CPU they leave and never the CPU
+#               they need. The fault stack is stopped after them (its data is kept).
 # `scripts/run-tests.sh` runs them all (`make test`: it brings up the stack, type checks and lint
 # first, beside the unit phase); `scripts/run-tests.sh unit` or `… faults` (the
 # fault scenarios only, serially, on the first stack) run one part. Each phase prints its wall time,
@@ -37,18 +39,29 @@ failures=test-results/failures.txt
 status=0
 run_started=$SECONDS
 
+# The CPU priority of the phases that run beside the disruptive one (see above).
+BESIDE_FAULTS="nice -n 10"
+
+# run_phase NAME JOBS FILE...: tap over the files, reported as it ends. PHASE_PREFIX, when set, is put
+# before the command (the CPU priority).
 run_phase () {
   local name=$1 jobs=$2; shift 2
   [ $# -gt 0 ] || return 0
-  local log="test-results/tap-$name.log"
   local started=$SECONDS
   printf '== %s: %d test files (jobs=%d) … ' "$name" $# "$jobs"
-  npx tap --reporter=tap --jobs="$jobs" "$@" >"$log" 2>&1
+  ${PHASE_PREFIX:-} npx tap --reporter=tap --jobs="$jobs" "$@" >"test-results/tap-$name.log" 2>&1
   local rc=$?
   echo "done in $((SECONDS - started)) s"
-  # One line per test file, then the details of whatever failed.
+  report_phase "$name" "$rc"
+}
+
+# report_phase NAME RC: one line per test file of test-results/tap-NAME.log, the details of whatever
+# failed, and the counts added to the run's.
+report_phase () {
+  local name=$1 rc=$2
+  local log="test-results/tap-$name.log"
   grep -E '^(not )?ok [0-9]+ - ' "$log" | sed 's/^/   /'
-  if [ $rc -ne 0 ]; then
+  if [ "$rc" -ne 0 ]; then
     status=1
     echo "-- failures in $name (full output: $log):"
     grep -nE '^\s*not ok ' "$log" | head -40
@@ -64,17 +77,8 @@ run_phase () {
   passed=$((passed + ${pass:-0}))
   failed=$((failed + ${fail:-0}))
   # A file that crashed before reporting counts as a failure even if no assertion failed.
-  if [ $rc -ne 0 ] && [ "${fail:-0}" -eq 0 ]; then failed=$((failed + 1)); fi
+  if [ "$rc" -ne 0 ] && [ "${fail:-0}" -eq 0 ]; then failed=$((failed + 1)); fi
   if [ -z "$total" ]; then echo "-- $name produced no summary"; status=1; fi
-}
-
-# The fault stack (LOCAL_STACK=faults, deploy/local/stacks/faults.env): a second stack for the
-# disruptive phase, so the scenarios' kills and failovers never touch the stack `make local` left up.
-# It comes up in the background during the browser phase (mostly waiting: MariaDB, Kafka's JVM, the
-# services' start; log test-results/local-faults.log).
-start_fault_stack () {
-  LOCAL_STACK=faults bash deploy/local/up.sh >test-results/local-faults.log 2>&1 &
-  fault_stack_pid=$!
 }
 
 # in_fault_stack CMD...: CMD in this shell, with the fault stack's settings and addresses
@@ -87,20 +91,40 @@ in_fault_stack () {
   "$@"
 }
 
-# run_disruptive_phase FILE...: once the fault stack is up, the files one at a time, alone on the
-# machine (their loads and restarts are timed; beside the CPU-bound phases a loaded gateway sheds with
-# 503, rightly, where a scenario expects other answers); then the fault stack is stopped (its data is
-# kept for the next run).
-run_disruptive_phase () {
-  if ! wait "$fault_stack_pid"; then
-    echo "== disruptive: the fault stack did not come up"
+# The disruptive phase in the background, at the normal CPU priority: the fault stack comes up
+# (LOCAL_STACK=faults, deploy/local/stacks/faults.env; log test-results/local-faults.log), the files
+# run one at a time on it, and it is stopped (its data is kept for the next run).
+# finish_disruptive_phase waits for it and reports it like any phase.
+disruptive_times=test-results/disruptive.times
+start_disruptive_phase () {
+  [ $# -gt 0 ] || return 0
+  disruptive_count=$#
+  (
+    started=$SECONDS
+    if ! LOCAL_STACK=faults bash deploy/local/up.sh >test-results/local-faults.log 2>&1; then exit 90; fi
+    echo "the fault stack up in $((SECONDS - started)) s," >"$disruptive_times"
+    in_fault_stack npx tap --reporter=tap --jobs=1 "$@" >test-results/tap-disruptive.log 2>&1
+    rc=$?
+    echo "done in $((SECONDS - started)) s" >>"$disruptive_times"
+    LOCAL_STACK=faults bash deploy/local/down.sh >>test-results/local-faults.log 2>&1
+    exit $rc
+  ) &
+  disruptive_pid=$!
+}
+finish_disruptive_phase () {
+  [ -n "${disruptive_pid:-}" ] || return 0
+  printf '== disruptive: %d test files (jobs=1, on the fault stack, beside the other phases) … ' "$disruptive_count"
+  wait "$disruptive_pid"
+  local rc=$?
+  if [ $rc -eq 90 ]; then
+    echo "the fault stack did not come up:"
     cat test-results/local-faults.log
     status=1
     failed=$((failed + 1))
     return
   fi
-  in_fault_stack run_phase disruptive 1 "$@"
-  LOCAL_STACK=faults bash deploy/local/down.sh >>test-results/local-faults.log 2>&1
+  tr '\n' ' ' <"$disruptive_times"; echo
+  report_phase disruptive "$rc"
 }
 
 # scripts/test-api.sh ends with `api: N passed, N failed`; its log is test-results/api.log. It runs in
@@ -108,7 +132,7 @@ run_disruptive_phase () {
 api_log="test-results/api.log"
 start_api_phase () {
   api_started=$SECONDS
-  bash scripts/test-api.sh >"$api_log" 2>&1 &
+  ${PHASE_PREFIX:-} bash scripts/test-api.sh >"$api_log" 2>&1 &
   api_pid=$!
 }
 finish_api_phase () {
@@ -168,12 +192,13 @@ case $mode in
       echo "$passed passed, $((failed + 1)) failed"
       exit 1
     fi
+    start_disruptive_phase "${serial_files[@]}"
+    PHASE_PREFIX=$BESIDE_FAULTS
     start_api_phase
     run_phase suites 2 "${parallel_files[@]}"
     finish_api_phase
-    start_fault_stack
     run_phase browser 2 "${browser_files[@]}"
-    run_disruptive_phase "${serial_files[@]}"
+    finish_disruptive_phase
     ;;
   unit) run_phase unit 2 "${unit_files[@]}" ;;
   faults) run_phase faults 1 "${fault_files[@]}" ;;
