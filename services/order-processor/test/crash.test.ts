@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url'
 import type { RowDataPacket } from 'mysql2/promise'
 import {
   createStack, startProcessor, reserve, waitForOrders, sqlStock, freePort, until,
-  type Stack
+  type Stack, settledSnapshot
 } from './helper.ts'
 import { createProduct } from '@flash/common/test-support'
 import type { OrderPlaced } from '@flash/common'
@@ -59,7 +59,7 @@ async function assertSettled (t: Test, stack: Stack, productIds: number[], order
   for (const id of productIds) {
     const units = orders.filter((o) => o.productId === id).reduce((s, o) => s + o.quantity, 0)
     t.equal(await sqlStock(stack, id), initial - units, `product ${id}: SQL stock taken once per order`)
-    const snap = await stack.store.snapshot(id)
+    const snap = await settledSnapshot(stack, id)
     t.equal(snap.ledger.length, 0, `product ${id}: ledger empty`)
     t.equal(snap.available, initial - units, `product ${id}: Redis agrees with MySQL`)
   }

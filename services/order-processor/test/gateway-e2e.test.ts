@@ -2,7 +2,7 @@ import t from 'tap'
 import { createAccessTokenSigner } from '@flash/common'
 import { buildApp as buildGateway } from '../../order-gateway/src/app.ts'
 import {
-  createStack, startProcessor, waitForOrders, waitForStatus, orderRows, sqlStock, until, gatewayConfigFor
+  createStack, startProcessor, waitForOrders, waitForStatus, orderRows, sqlStock, until, gatewayConfigFor, settledSnapshot
 } from './helper.ts'
 import { createProduct } from '@flash/common/test-support'
 
@@ -44,7 +44,7 @@ t.test('2,000 concurrent buyers for 100 units: exactly 100 confirmed, both stock
   t.ok(rows.every((r) => r.status === 'confirmed'), 'all confirmed')
   t.equal(rows.reduce((s, r) => s + r.quantity, 0), 100, '100 units confirmed')
   t.equal(await sqlStock(stack, productId), 0, 'MySQL stock 0')
-  const snap = await stack.store.snapshot(productId)
+  const snap = await settledSnapshot(stack, productId)
   t.equal(snap.available, 0, 'Redis stock 0')
   t.equal(snap.ledger.length, 0, 'no reservation left pending')
   const [one] = ids

@@ -3,7 +3,7 @@ import { createServer } from 'node:net'
 import { pino } from 'pino'
 import type { RowDataPacket } from 'mysql2/promise'
 import {
-  createKafka, newOrderId, orderRecord, MessageType, SCHEMA_VERSION,
+  createKafka, newOrderId, sleep, orderRecord, MessageType, SCHEMA_VERSION,
   type OrderPlaced, type OrderCancelRequested, type OrderMessage, type App
 } from '@flash/common'
 import { loadProcessorConfig, type ProcessorConfig } from '../src/config.ts'
@@ -153,6 +153,21 @@ export async function waitForOrders (stack: Stack, orderIds: string[], timeoutMs
     return rows.length === orderIds.length
   }, timeoutMs, `${orderIds.length} orders are written`)
   return rows
+}
+
+/**
+ * The product's Redis stock once the processor has settled its reservations: a batch commits in MySQL
+ * first and finishes in Redis after, so its rows can be read while its reservations are still in the
+ * ledger. Polls until the ledger is empty, for at most `timeoutMs`; the last snapshot either way (the
+ * caller asserts on it).
+ */
+export async function settledSnapshot (stack: Stack, productId: number, timeoutMs = 15_000): Promise<Awaited<ReturnType<Stack['store']['snapshot']>>> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const snap = await stack.store.snapshot(productId)
+    if (snap.ledger.length === 0 || Date.now() > deadline) return snap
+    await sleep(50)
+  }
 }
 
 /** Polls until `check` holds on the product's orders, e.g. a cancellation landed. */

@@ -3,7 +3,7 @@ import type { RowDataPacket } from 'mysql2/promise'
 import type { DeadLetter } from '@flash/common'
 import {
   createStack, startProcessor, reserve, placedMessage, cancelMessage, waitForOrders, waitForStatus,
-  waitForCaughtUp, sqlStock, productOrders, until, type Stack
+  waitForCaughtUp, sqlStock, productOrders, until, type Stack, settledSnapshot
 } from './helper.ts'
 import { createProduct } from '@flash/common/test-support'
 
@@ -61,7 +61,7 @@ t.test('a batch confirms orders, takes SQL stock per product and clears the ledg
   t.equal(await sqlStock(stack, a), 50 - 19)
   t.equal(await sqlStock(stack, b), 30 - 10)
   for (const id of [a, b]) {
-    const snap = await stack.store.snapshot(id)
+    const snap = await settledSnapshot(stack, id)
     t.equal(snap.ledger.length, 0, `product ${id}: ledger cleared`)
     t.equal(snap.available, await sqlStock(stack, id), `product ${id}: Redis and MySQL agree`)
   }
@@ -82,7 +82,7 @@ t.test('when SQL stock is short, only the orders that do not fit fail, and their
   t.equal(failed.length, 3)
   t.ok(failed.every((r) => r.reason === 'insufficient stock'), 'failed with the reason')
   t.equal(await sqlStock(stack, id), 0)
-  const snap = await stack.store.snapshot(id)
+  const snap = await settledSnapshot(stack, id)
   t.equal(snap.ledger.length, 0)
   t.equal(snap.available, 6, 'the failed orders\' 6 units went back on sale once')
   for (const r of failed) t.equal(await stack.store.heldBy(id, r.user_id ?? ''), 0, 'the buyer no longer holds the failed units')
@@ -98,7 +98,7 @@ t.test('orders of an archived product fail and their units return', async (t) =>
   const rows = await waitForOrders(stack, orders.map((o) => o.orderId))
   t.ok(rows.every((r) => r.status === 'failed' && r.reason === 'product archived'), 'failed: product archived')
   t.equal(await sqlStock(stack, id), 10, 'no SQL stock taken')
-  const snap = await stack.store.snapshot(id)
+  const snap = await settledSnapshot(stack, id)
   t.equal(snap.ledger.length, 0)
   t.equal(snap.available, 10, 'all 6 units back in Redis')
 })

@@ -4,7 +4,7 @@ import { createMysqlPool, type StockStore } from '@flash/common'
 import { applyOrderBatch } from '../src/batch.ts'
 import { ordersRepository, type OrdersRepository } from '../src/orders/repository.ts'
 import {
-  createStack, startProcessor, reserve, waitForOrders, orderRows, sqlStock, freePort, until, type Stack
+  createStack, startProcessor, reserve, waitForOrders, orderRows, sqlStock, freePort, until, type Stack, settledSnapshot
 } from './helper.ts'
 import { createProduct } from '@flash/common/test-support'
 
@@ -33,7 +33,7 @@ async function assertApplied (t: Test, stack: Stack, productId: number, orderIds
   const rows = await waitForOrders(stack, orderIds)
   t.ok(rows.every((r) => r.status === 'confirmed'), 'every order confirmed')
   t.equal(await sqlStock(stack, productId), initial - orderIds.length, 'SQL stock taken once')
-  const snap = await stack.store.snapshot(productId)
+  const snap = await settledSnapshot(stack, productId)
   t.equal(snap.ledger.length, 0, 'ledger empty')
   t.equal(snap.available, initial - orderIds.length, 'Redis agrees with MySQL')
 }
