@@ -11,6 +11,7 @@ import { gatewayMetrics } from './metrics.ts'
 import { OrderPublisher } from './publishing/publisher.ts'
 import { OrderRepository } from './orders/repository.ts'
 import { PendingOrders } from './orders/pending.ts'
+import { UnsettledReservations } from './orders/unsettled.ts'
 import { OrderPlacement } from './orders/placement.ts'
 import { OrderCancellation } from './orders/cancellation.ts'
 import { orderRoutes } from './routes/orders.ts'
@@ -98,6 +99,10 @@ export async function buildApp (config: GatewayConfig, deps: GatewayDeps = {}): 
   const counts = new OrderCounts({ store: new LiveStore(redis), log: app.log })
   counts.start()
 
+  const stock = new StockStore(redis)
+  // What a failed Redis call left reserved and this gateway will not publish: released when Redis answers.
+  const unsettled = new UnsettledReservations({ release: (productId, orderId) => stock.undo(productId, orderId), log: app.log })
+
   const memory = new StockMemory({ ttlMs: config.STOCK_MEMORY_TTL_MS })
   const stockEvents = listenToStockEvents(redis, memory, app.log, () => { void rooms.refresh() })
   metrics.watchMemory(memory)
@@ -105,7 +110,7 @@ export async function buildApp (config: GatewayConfig, deps: GatewayDeps = {}): 
   // Shutdown order: Fastify has stopped accepting and finished in-flight requests; then flush what
   // the batcher still holds, then close the clients those requests used.
   app.addHook('onClose', async () => {
-    await Promise.all([pacer.close(), rooms.close(), counts.close()])
+    await Promise.all([pacer.close(), rooms.close(), counts.close(), unsettled.close()])
     await publisher.close()
     await Promise.allSettled([stockEvents.close(), deps.redis === undefined ? redis.quit() : undefined, deps.pool === undefined ? pool.end() : undefined])
   })
@@ -130,7 +135,6 @@ export async function buildApp (config: GatewayConfig, deps: GatewayDeps = {}): 
 
   const orders = new OrderRepository(pool)
   const pending = new PendingOrders(redis)
-  const stock = new StockStore(redis)
   await app.register(async (orderScope) => {
     // Overload: an order that would wait behind a saturated event loop is answered 503 + Retry-After
     // at once instead of queueing for seconds (docs/ARCHITECTURE.md §5). Only the order routes shed:
@@ -146,7 +150,7 @@ export async function buildApp (config: GatewayConfig, deps: GatewayDeps = {}): 
     })
     await orderScope.register(orderRoutes, {
       placement: new OrderPlacement({
-        stock, memory, publisher, pending, metrics,
+        stock, memory, publisher, pending, unsettled, metrics,
         idempotencyTtlSeconds: config.IDEMPOTENCY_TTL_SECONDS,
         publishTimeoutMs: config.PUBLISH_TIMEOUT_MS
       }),

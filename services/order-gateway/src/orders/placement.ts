@@ -7,6 +7,7 @@ import type { OrderPublisher } from '../publishing/publisher.ts'
 import type { GatewayMetrics } from '../metrics.ts'
 import type { StockMemory } from '../stock-memory/memory.ts'
 import type { PendingOrders } from './pending.ts'
+import type { UnsettledReservations } from './unsettled.ts'
 
 /** What the order route hands over: the order's own fields (as OrderPlaced names them) and how it came. */
 export interface PlaceOrderInput extends Pick<OrderPlaced, 'productId' | 'quantity' | 'userId'> {
@@ -20,6 +21,8 @@ export interface PlacementOptions {
   memory: StockMemory
   publisher: OrderPublisher
   pending: PendingOrders
+  /** what this gateway reserved and will not publish, released once Redis answers again */
+  unsettled: UnsettledReservations
   metrics: GatewayMetrics
   idempotencyTtlSeconds: number
   publishTimeoutMs: number
@@ -104,6 +107,9 @@ export class OrderPlacement {
     } catch (err) {
       log.error({ err, productId }, 'reservation failed: redis unavailable')
       metrics.refused.inc({ reason: 'unavailable' })
+      // The script may have run before the answer was lost: nobody will publish this order, so its
+      // reservation (if any) is released once Redis answers again.
+      this.#o.unsettled.add(productId, orderId)
       throw serviceUnavailable('stock cannot be reserved right now; retry', err)
     }
 
@@ -213,8 +219,9 @@ export class OrderPlacement {
       this.#o.metrics.undone.inc()
       log.info({ err: cause, orderId, productId, ...result }, 'reservation undone')
     } catch (err) {
-      // The entry stays in the ledger, unclaimed: stale-reservation release gives its units back.
-      log.error({ err, cause, orderId, productId }, 'publish failed and the undo failed too: left to stale release')
+      // The entry stays in the ledger, unclaimed: released once Redis answers again.
+      log.error({ err, cause, orderId, productId }, 'publish failed and the undo failed too: released when Redis answers')
+      this.#o.unsettled.add(productId, orderId)
     }
     return true
   }
