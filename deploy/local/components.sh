@@ -10,6 +10,8 @@
 #   MYSQL_DATABASE=flash_sale  MYSQL_USER=flash  MYSQL_PASSWORD=flash
 #   KAFKA_ORDERS_PARTITIONS=12  KAFKA_DLQ_PARTITIONS=3
 #   KAFKA_HEAP_OPTS="-Xms512m -Xmx512m"
+# and KAFKA_JVM_PERFORMANCE_OPTS (the broker's JIT and collector flags; Kafka's own name and default),
+# from the environment or the settings (the fault stack sets its own).
 
 MARIADB_PORT="$(setting MYSQL_PORT)"
 MARIADB_SOCKET="$RUN_DIR/mysqld.sock"
@@ -27,6 +29,9 @@ MYSQL_PASSWORD="${MYSQL_PASSWORD:-flash}"
 KAFKA_ORDERS_PARTITIONS="${KAFKA_ORDERS_PARTITIONS:-12}"
 KAFKA_DLQ_PARTITIONS="${KAFKA_DLQ_PARTITIONS:-3}"
 KAFKA_HEAP_OPTS="${KAFKA_HEAP_OPTS:--Xms512m -Xmx512m}"
+KAFKA_JVM_PERFORMANCE_OPTS="${KAFKA_JVM_PERFORMANCE_OPTS:-$(setting KAFKA_JVM_PERFORMANCE_OPTS)}"
+# As in Kafka's kafka-run-class.sh.
+KAFKA_JVM_PERFORMANCE_OPTS="${KAFKA_JVM_PERFORMANCE_OPTS:--server -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35 -XX:+ExplicitGCInvokesConcurrent -Djava.awt.headless=true}"
 
 # Names accepted by component.sh and reported by status.sh, in start order.
 infra_components() {
@@ -304,9 +309,8 @@ kafka_start() {
     PORT="$KAFKA_PORT" CONTROLLER_PORT="$KAFKA_CONTROLLER_PORT" DATA_DIR="$KAFKA_LOG_DIRS"
   kafka_format_storage
   # JVM flags as in Kafka's kafka-server-start.sh / kafka-run-class.sh.
-  # shellcheck disable=SC2086  # KAFKA_HEAP_OPTS is a list of flags
-  spawn kafka java $KAFKA_HEAP_OPTS -server -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
-    -XX:InitiatingHeapOccupancyPercent=35 -XX:+ExplicitGCInvokesConcurrent -Djava.awt.headless=true \
+  # shellcheck disable=SC2086  # both are lists of flags
+  spawn kafka java $KAFKA_HEAP_OPTS $KAFKA_JVM_PERFORMANCE_OPTS \
     -Dlog4j2.configurationFile="$DEPLOY_DIR/kafka/log4j2.properties" \
     -cp "$KAFKA_LIBS/*" kafka.Kafka "$CONF_DIR/kafka.properties"
 }
