@@ -4,7 +4,7 @@
 #   suites      the other tap suites, in parallel, against the stack `make local` started; at the same
 #               time the API contract run (scripts/test-api.sh, Schemathesis over the OpenAPI
 #               documents, counted per API operation): neither stops or restarts a shared part
-#   browser     the browser suites, two at a time (each browser context speaks from an address of its
+#   browser     the browser suites, three at a time (each browser context speaks from an address of its
 #               own, so the contract run's sign-ups from 127.0.0.1 do not use up its limits)
 #   disruptive  the fault scenarios and the crowd, which stop parts of their stack or load it, one at a
 #               time, on a second stack of their own (LOCAL_STACK=faults, deploy/local/stacks/faults.env)
@@ -197,7 +197,7 @@ case $mode in
     start_api_phase
     run_phase suites 2 "${parallel_files[@]}"
     finish_api_phase
-    run_phase browser 2 "${browser_files[@]}"
+    run_phase browser 3 "${browser_files[@]}"
     finish_disruptive_phase
     ;;
   unit) run_phase unit 2 "${unit_files[@]}" ;;
