@@ -39,11 +39,8 @@ failures=test-results/failures.txt
 status=0
 run_started=$SECONDS
 
-# The CPU priority of the phases that run beside the disruptive one (see above).
-BESIDE_FAULTS="nice -n 10"
-
 # run_phase NAME JOBS FILE...: tap over the files, reported as it ends. PHASE_PREFIX, when set, is put
-# before the command (the CPU priority).
+# before the command (`make test` lowers the CPU priority of what runs beside the disruptive phase).
 run_phase () {
   local name=$1 jobs=$2; shift 2
   [ $# -gt 0 ] || return 0
@@ -193,7 +190,8 @@ case $mode in
       exit 1
     fi
     start_disruptive_phase "${serial_files[@]}"
-    PHASE_PREFIX=$BESIDE_FAULTS
+    # What runs beside the disruptive phase yields the CPU to it (see the top of this file).
+    PHASE_PREFIX="nice -n 10"
     start_api_phase
     run_phase suites 2 "${parallel_files[@]}"
     finish_api_phase
