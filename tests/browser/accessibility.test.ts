@@ -1,8 +1,8 @@
 // Every page of the shop scanned with axe-core in a real Chromium: 0 serious or critical WCAG 2.1 A/AA
 // violations, in Chinese and English, at 1280 and 390 px, as a shopper (shop, a product, orders, a
 // payment, the admin sign-in) and as the admin (products, simulator, orders); on the phone nothing
-// scrolls sideways and every table fits. BASE_URL (default http://127.0.0.1:8080).
-// Screenshots: test-results/screenshots/shopper-*.png.
+// scrolls sideways and every table fits; no animation runs forever (WCAG 2.2.2).
+// BASE_URL (default http://127.0.0.1:8080). Screenshots: test-results/screenshots/shopper-*.png.
 import t from 'tap'
 import { join } from 'node:path'
 import { type Browser } from 'playwright-core'
@@ -33,6 +33,9 @@ t.test('axe-core: 0 serious or critical violations on every page, in both langua
           await settled(page)
           const found = await seriousViolations(page)
           t.same(found, [], `${locale} ${width}${admin ? ' admin' : ''} ${path}: ${found.join('; ') || 'clean'}`)
+          // WCAG 2.2.2, which axe cannot see: nothing blinks or moves on its own for good.
+          const endless = await page.evaluate<string[]>('[...document.querySelectorAll(\'*\')].filter((e) => getComputedStyle(e).animationIterationCount.split(\',\').some((n) => n.trim() === \'infinite\')).map((e) => e.className || e.tagName)')
+          t.same(endless, [], `${path}: no endless animation`)
           if (viewport === PHONE) {
             const overflow = await page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth')
             t.ok(Number(overflow) <= 0, `${path} does not scroll sideways`)
