@@ -101,7 +101,7 @@ export async function buildApp (config: GatewayConfig, deps: GatewayDeps = {}): 
 
   const stock = new StockStore(redis)
   // What a failed Redis call left reserved and this gateway will not publish: released when Redis answers.
-  const unsettled = new UnsettledReservations({ release: (productId, orderId) => stock.undo(productId, orderId), log: app.log })
+  const unsettled = new UnsettledReservations({ stock, log: app.log })
 
   const memory = new StockMemory({ ttlMs: config.STOCK_MEMORY_TTL_MS })
   const stockEvents = listenToStockEvents(redis, memory, app.log, () => { void rooms.refresh() })

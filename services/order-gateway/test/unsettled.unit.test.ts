@@ -1,20 +1,24 @@
 import t from 'tap'
-import { UnsettledReservations, UNSETTLED_GIVE_UP_MS, UNSETTLED_MAX, UNSETTLED_PER_ROUND, type ReleaseOutcome } from '../src/orders/unsettled.ts'
+import { UnsettledReservations, UNSETTLED_GIVE_UP_MS, UNSETTLED_MAX, UNSETTLED_PER_ROUND } from '../src/orders/unsettled.ts'
+
+type Outcome = 'undone' | 'absent' | 'claimed'
 
 // What the gateway does with a reservation it will never publish: released once Redis answers, at a
 // bounded rate, given up on (to the catalog's stale release) after a while, and at shutdown tried once more.
 
 const quiet = { info: () => {}, warn: () => {} }
 
-function world (answers: (orderId: string) => ReleaseOutcome | Error) {
+function world (answers: (orderId: string) => Outcome | Error) {
   let clock = 1_000_000
   const calls: string[] = []
   const unsettled = new UnsettledReservations({
-    release: async (_productId, orderId) => {
-      calls.push(orderId)
-      const answer = answers(orderId)
-      if (answer instanceof Error) throw answer
-      return { outcome: answer }
+    stock: {
+      undo: async (_productId, orderId) => {
+        calls.push(orderId)
+        const answer = answers(orderId)
+        if (answer instanceof Error) throw answer
+        return answer === 'undone' ? { outcome: answer, units: 1 } : { outcome: answer }
+      }
     },
     log: quiet,
     now: () => clock
@@ -80,7 +84,7 @@ t.test('a round already running is joined, not doubled', async (t) => {
   const gate = new Promise<void>((resolve) => { release = resolve })
   const calls: string[] = []
   const unsettled = new UnsettledReservations({
-    release: async (_p, orderId) => { calls.push(orderId); await gate; return { outcome: 'undone' } },
+    stock: { undo: async (_p, orderId) => { calls.push(orderId); await gate; return { outcome: 'undone', units: 1 } } },
     log: quiet
   })
   t.teardown(() => unsettled.close())

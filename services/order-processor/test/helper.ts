@@ -3,7 +3,7 @@ import { createServer } from 'node:net'
 import { pino } from 'pino'
 import type { RowDataPacket } from 'mysql2/promise'
 import {
-  createKafka, newOrderId, sleep, orderRecord, MessageType, SCHEMA_VERSION,
+  createKafka, newOrderId, orderRecord, MessageType, SCHEMA_VERSION,
   type OrderPlaced, type OrderCancelRequested, type OrderMessage, type App
 } from '@flash/common'
 import { loadProcessorConfig, type ProcessorConfig } from '../src/config.ts'
@@ -162,12 +162,10 @@ export async function waitForOrders (stack: Stack, orderIds: string[], timeoutMs
  * caller asserts on it).
  */
 export async function settledSnapshot (stack: Stack, productId: number, timeoutMs = 15_000): Promise<Awaited<ReturnType<Stack['store']['snapshot']>>> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
+  return await waitUntil('the ledger is settled', async () => {
     const snap = await stack.store.snapshot(productId)
-    if (snap.ledger.length === 0 || Date.now() > deadline) return snap
-    await sleep(50)
-  }
+    return snap.ledger.length === 0 ? snap : undefined
+  }, timeoutMs, 50).catch(async () => await stack.store.snapshot(productId))
 }
 
 /** Polls until `check` holds on the product's orders, e.g. a cancellation landed. */

@@ -1,4 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify'
+import type { StockStore } from '@flash/common'
 
 /** How often the releases are tried while Redis does not answer. */
 export const UNSETTLED_RETRY_MS = 1000
@@ -9,16 +10,14 @@ export const UNSETTLED_MAX = 10_000
 /** Released at once per round, so a Redis that just came back is not met by every release at once. */
 export const UNSETTLED_PER_ROUND = 500
 
-export type ReleaseOutcome = 'undone' | 'absent' | 'claimed'
-
 export interface UnsettledOptions {
-  /** the claim-safe undo (StockStore.undo): a reservation a processor holds is left alone */
-  release: (productId: number, orderId: string) => Promise<{ outcome: ReleaseOutcome }>
+  /** its claim-safe undo releases them: a reservation a processor holds is left alone */
+  stock: Pick<StockStore, 'undo'>
   log: Pick<FastifyBaseLogger, 'info' | 'warn'>
   now?: () => number
 }
 
-interface Entry { productId: number, orderId: string, since: number }
+interface Entry { productId: number, since: number }
 
 /**
  * Reservations this gateway left behind and will never publish: a reserve whose answer was lost (Redis
@@ -35,7 +34,7 @@ export class UnsettledReservations {
   readonly #entries = new Map<string, Entry>()
   #timer: NodeJS.Timeout | undefined
   #round: Promise<void> | undefined
-  #dropped = 0
+  #warnedFull = false
   #closed = false
 
   constructor (options: UnsettledOptions) {
@@ -47,10 +46,11 @@ export class UnsettledReservations {
 
   add (productId: number, orderId: string): void {
     if (this.#entries.size >= UNSETTLED_MAX) {
-      if (this.#dropped++ === 0) this.#o.log.warn({ max: UNSETTLED_MAX }, 'too many unsettled reservations: the rest are left to stale release')
+      if (!this.#warnedFull) this.#o.log.warn({ max: UNSETTLED_MAX }, 'too many unsettled reservations: the rest are left to stale release')
+      this.#warnedFull = true
       return
     }
-    this.#entries.set(orderId, { productId, orderId, since: this.#now() })
+    this.#entries.set(orderId, { productId, since: this.#now() })
     if (!this.#closed) this.#timer ??= setInterval(() => { void this.retry() }, UNSETTLED_RETRY_MS).unref()
   }
 
@@ -62,16 +62,16 @@ export class UnsettledReservations {
   }
 
   async #retryRound (): Promise<void> {
-    const batch = [...this.#entries.values()].slice(0, UNSETTLED_PER_ROUND)
-    await Promise.all(batch.map(async (entry) => {
+    const batch = [...this.#entries].slice(0, UNSETTLED_PER_ROUND)
+    await Promise.all(batch.map(async ([orderId, { productId, since }]) => {
       try {
-        const { outcome } = await this.#o.release(entry.productId, entry.orderId)
-        this.#entries.delete(entry.orderId)
-        this.#o.log.info({ orderId: entry.orderId, productId: entry.productId, outcome }, 'unsettled reservation released')
+        const { outcome } = await this.#o.stock.undo(productId, orderId)
+        this.#entries.delete(orderId)
+        this.#o.log.info({ orderId, productId, outcome }, 'unsettled reservation released')
       } catch {
-        if (this.#now() - entry.since < UNSETTLED_GIVE_UP_MS) return
-        this.#entries.delete(entry.orderId)
-        this.#o.log.warn({ orderId: entry.orderId, productId: entry.productId }, 'unsettled reservation: Redis did not answer in time, left to stale release')
+        if (this.#now() - since < UNSETTLED_GIVE_UP_MS) return
+        this.#entries.delete(orderId)
+        this.#o.log.warn({ orderId, productId }, 'unsettled reservation: Redis did not answer in time, left to stale release')
       }
     }))
     if (this.#entries.size === 0) this.#stopTimer()
@@ -87,6 +87,6 @@ export class UnsettledReservations {
   #stopTimer (): void {
     if (this.#timer !== undefined) clearInterval(this.#timer)
     this.#timer = undefined
-    this.#dropped = 0
+    this.#warnedFull = false
   }
 }
