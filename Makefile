@@ -33,7 +33,7 @@ node: $(NODE_STAMP) ## make sure Node 24 is available
 
 node_modules/.installed: package.json package-lock.json $(wildcard services/*/package.json) frontend/package.json | $(NODE_STAMP)
 	@echo "deps: npm ci"
-	@npm ci --loglevel=error
+	@npm ci --loglevel=error --no-audit --no-fund
 	@# tap runs .ts tests through Node 24's type stripping, not its TypeScript plugin (package.json
 	@# "tap".plugin); tap compiles its plugin set at build time, so it is rebuilt after every install.
 	@npx tap build >/dev/null

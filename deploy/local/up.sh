@@ -20,7 +20,7 @@ ensure_packages() {
     mariadbd=mariadb-server mariadb-install-db=mariadb-server mariadb=mariadb-client \
     redis-server=redis-server redis-cli=redis-tools \
     java=openjdk-17-jre-headless mvn=maven \
-    nginx=nginx chromium=chromium curl=curl envsubst=gettext-base \
+    nginx=nginx chromium-headless-shell=chromium-headless-shell curl=curl envsubst=gettext-base \
     /usr/share/fonts/truetype/wqy/wqy-microhei.ttc=fonts-wqy-microhei
 }
 

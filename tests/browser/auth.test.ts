@@ -4,7 +4,7 @@
 // page scripts cannot read; a broken access cookie is repaired by one refresh.
 //
 // BASE_URL (default http://127.0.0.1:8080), ADMIN_TOKEN (default the local value of .env.example),
-// CHROMIUM_PATH (default /usr/bin/chromium). Screenshots: test-results/screenshots/auth-*.png.
+// CHROMIUM_PATH (default /usr/bin/chromium-headless-shell). Screenshots: test-results/screenshots/auth-*.png.
 import t from 'tap'
 import { join } from 'node:path'
 import { type Browser, type BrowserContext, type Page } from 'playwright-core'

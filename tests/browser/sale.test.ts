@@ -4,7 +4,7 @@
 // UI (each page at 360, 390 and 1280 px, photographed: layout.test.ts).
 //
 // BASE_URL (default http://localhost:8080), ADMIN_TOKEN (default the local value of .env.example),
-// CHROMIUM_PATH (default /usr/bin/chromium). Screenshots: test-results/screenshots/sale-*.png.
+// CHROMIUM_PATH (default /usr/bin/chromium-headless-shell). Screenshots: test-results/screenshots/sale-*.png.
 import t, { type Test } from 'tap'
 import { join } from 'node:path'
 import { sleep } from '@flash/common'
