@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { join } from 'node:path'
@@ -238,6 +238,21 @@ async function ensureStack (knobs: Knobs): Promise<void> {
   if (missing.length > 0) throw new Error(`still nothing at ${missing.join(', ')} after make local`)
 }
 
+/**
+ * `make test` starts its broker with the client compiler only (scripts/run-tests.sh): on a stack it
+ * left up, the report's Kafka CPU is not what the broker costs with Kafka's own settings. Says so.
+ */
+function warnLightBroker (runDir: string): void {
+  let cmdline: string
+  try {
+    cmdline = readFileSync(`/proc/${readFileSync(join(runDir, 'kafka.pid'), 'utf8').trim()}/cmdline`, 'utf8')
+  } catch { return } // no local broker (compose, or another machine's)
+  if (cmdline.includes('TieredStopAtLevel=1')) {
+    log('the broker runs with the client compiler only (as `make test` starts it): its CPU here is not what it costs with Kafka\'s settings; ' +
+      '`bash deploy/local/component.sh stop kafka; bash deploy/local/component.sh start kafka` restarts it with them')
+  }
+}
+
 const ratio = (a: number | undefined | null, b: number | undefined | null): number | null =>
   a === undefined || a === null || b === undefined || b === null || b === 0 ? null : a / b
 
@@ -248,6 +263,7 @@ export async function runBench (knobs: Knobs = readKnobs()): Promise<BenchOutcom
   const runId = started.toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-') + '-' + Math.random().toString(36).slice(2, 6)
   const runTag = runId.replace(/-/g, '')
   await ensureStack(knobs)
+  warnLightBroker(knobs.LOCAL_RUN_DIR)
 
   const config = loadConfig({ ...MysqlEnv, ...RedisEnv, ...AdminEnv })
   const pool = createMysqlPool(config, { connectionLimit: Math.max(2, knobs.SQL_CEILING_CONCURRENCY) })
