@@ -3,18 +3,16 @@
 #   unit        *.unit.test.ts and tests/unit/: no server needed (`make test-unit`)
 #   suites      the other tap suites, in parallel, against the stack `make local` started; at the same
 #               time the API contract run (scripts/test-api.sh, Schemathesis over the OpenAPI
-#               documents, counted per API operation) and the browser suites: none of them stops or
-#               restarts a shared part
-#   browser     the browser suites, three at a time, beside the suites (they mostly wait on pages,
-#               holds and countdowns; alone they left two thirds of the CPU idle); each browser context
-#               speaks from an address of its own, so the other phases' sign-ups from 127.0.0.1 do not
-#               use up its limits
+#               documents, counted per API operation): neither stops or restarts a shared part
+#   browser     the browser suites, four at a time (they mostly wait on pages, holds and countdowns);
+#               each browser context speaks from an address of its own, so the contract run's sign-ups
+#               from 127.0.0.1 do not use up its limits
 #   disruptive  the fault scenarios and the crowd, which stop parts of their stack or load it, one at a
 #               time, on a second stack of their own (LOCAL_STACK=faults, deploy/local/stacks/faults.env)
-#               that comes up once the first is up; they run beside the other phases, which run at a
-#               lower CPU priority (nice): the scenarios' loads and restarts are timed, and mostly they
-#               wait, so the other phases take the CPU they leave and never the CPU they need. The
-#               fault stack is stopped after them (its data is kept).
+#               that comes up once the first is up; they run beside the suites and browser phases,
+#               which run at a lower CPU priority (nice): the scenarios' loads and restarts are timed,
+#               and mostly they wait, so the other phases take the CPU they leave and never the CPU
+#               they need. The fault stack is stopped after them (its data is kept).
 # `scripts/run-tests.sh` runs them all (`make test`: it brings up the stack, type checks and lint
 # first, beside the unit phase); `scripts/run-tests.sh unit` or `… faults` (the
 # fault scenarios only, serially, on the first stack) run one part. Each phase prints its wall time,
@@ -45,26 +43,13 @@ run_started=$SECONDS
 # run_phase NAME JOBS FILE...: tap over the files, reported as it ends. PHASE_PREFIX, when set, is put
 # before the command (`make test` lowers the CPU priority of what runs beside the disruptive phase).
 run_phase () {
-  start_phase "$@" && finish_phase "$1"
-}
-
-# start_phase NAME JOBS FILE...: the same tap run in the background; finish_phase NAME waits for it
-# and reports it.
-declare -A phase_pid phase_started phase_files phase_jobs
-start_phase () {
   local name=$1 jobs=$2; shift 2
   [ $# -gt 0 ] || return 0
-  phase_started[$name]=$SECONDS phase_files[$name]=$# phase_jobs[$name]=$jobs
-  ${PHASE_PREFIX:-} npx tap --reporter=tap --jobs="$jobs" "$@" >"test-results/tap-$name.log" 2>&1 &
-  phase_pid[$name]=$!
-}
-finish_phase () {
-  local name=$1
-  [ -n "${phase_pid[$name]:-}" ] || return 0
-  printf '== %s: %d test files (jobs=%d) … ' "$name" "${phase_files[$name]}" "${phase_jobs[$name]}"
-  wait "${phase_pid[$name]}"
+  local started=$SECONDS
+  printf '== %s: %d test files (jobs=%d) … ' "$name" $# "$jobs"
+  ${PHASE_PREFIX:-} npx tap --reporter=tap --jobs="$jobs" "$@" >"test-results/tap-$name.log" 2>&1
   local rc=$?
-  echo "done in $((SECONDS - phase_started[$name])) s"
+  echo "done in $((SECONDS - started)) s"
   report_phase "$name" "$rc"
 }
 
@@ -213,10 +198,9 @@ case $mode in
     # What runs beside the disruptive phase yields the CPU to it (see the top of this file).
     PHASE_PREFIX="nice -n 10"
     start_api_phase
-    start_phase browser 3 "${browser_files[@]}"
     run_phase suites 2 "${parallel_files[@]}"
     finish_api_phase
-    finish_phase browser
+    run_phase browser 4 "${browser_files[@]}"
     finish_disruptive_phase
     ;;
   unit) run_phase unit 2 "${unit_files[@]}" ;;
