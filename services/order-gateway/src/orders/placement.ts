@@ -90,7 +90,7 @@ export class OrderPlacement {
     const key = input.idempotencyKey
     const fingerprint = key === undefined ? undefined : fingerprintOf(input)
     const orderId = newOrderId()
-    const epoch = memory.epoch
+    const epoch = memory.epochOf(productId)
     const calledAt = memory.now()
     let outcome
     try {

@@ -6,8 +6,10 @@
 //
 // Three things keep I5 (no false sold-out) within a bounded window:
 //   - an announcement drops the product's entry at once;
-//   - an answer is remembered only if no announcement arrived while its script call was in flight
-//     (the announcement may describe a change the script did not see yet): the `epoch` check;
+//   - an answer is remembered only if no announcement of its product (and no resubscription) arrived
+//     while its script call was in flight (the announcement may describe a change the script did not
+//     see yet): the `epochOf` check. Announcements of other products do not count: in a busy shop,
+//     some product's units come back every moment, and a global count would void nearly every answer;
 //   - every entry expires after `ttlMs` (a lost message, a subscriber that was down), and nothing is
 //     remembered at all while the subscriber is not listening.
 // Pure logic, tested without Redis.
@@ -44,7 +46,13 @@ export class StockMemory {
   readonly #ttlMs: number
   readonly #now: () => number
   readonly #entries = new Map<number, Remembered>()
+  /** forgetAll calls */
   #epoch = 0
+  /**
+   * announcements per product, never dropped (a count that restarted could repeat the one a call in
+   * flight read): one small entry per product announced while this process runs
+   */
+  readonly #announced = new Map<number, number>()
   #listening = false
 
   constructor (options: StockMemoryOptions) {
@@ -55,8 +63,11 @@ export class StockMemory {
   /** This memory's monotonic clock (ms): read it before a script call whose answer is a duration. */
   now (): number { return this.#now() }
 
-  /** Counts announcements: read it before a script call, hand it back with the answer. */
-  get epoch (): number { return this.#epoch }
+  /**
+   * Counts the announcements that concern the product: read it before a script call, hand it back
+   * with the answer. A sum of two counters that only grow, so it changes whenever either does.
+   */
+  epochOf (productId: number): number { return this.#epoch + (this.#announced.get(productId) ?? 0) }
 
   /** Entries are kept only while announcements can be heard. */
   set listening (value: boolean) {
@@ -68,7 +79,7 @@ export class StockMemory {
 
   /** The script answered "only `unitsLeft` left" for a call that started at `epochAtCall`. */
   rememberUnitsLeft (productId: number, unitsLeft: number, epochAtCall: number): void {
-    if (!this.#listening || epochAtCall !== this.#epoch) return
+    if (!this.#listening || epochAtCall !== this.epochOf(productId)) return
     this.#entries.set(productId, { kind: 'units-left', unitsLeft, expiresAt: this.#now() + this.#ttlMs })
   }
 
@@ -79,7 +90,7 @@ export class StockMemory {
    * the entry lets go no later than the start (the next order asks Redis) — capped by the safety TTL.
    */
   rememberNotStarted (productId: number, startsAt: number, untilStartMs: number, epochAtCall: number, calledAt: number): void {
-    if (!this.#listening || epochAtCall !== this.#epoch || !(untilStartMs > 0)) return
+    if (!this.#listening || epochAtCall !== this.epochOf(productId) || !(untilStartMs > 0)) return
     this.#entries.set(productId, { kind: 'not-started', startsAt, expiresAt: calledAt + Math.min(untilStartMs, this.#ttlMs) })
   }
 
@@ -97,7 +108,7 @@ export class StockMemory {
 
   /** An announcement: the product's units came back or its sale settings changed. */
   forget (productId: number): void {
-    this.#epoch++
+    this.#announced.set(productId, (this.#announced.get(productId) ?? 0) + 1)
     this.#entries.delete(productId)
   }
 
