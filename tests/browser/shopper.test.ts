@@ -7,7 +7,7 @@
 import t, { type Test } from 'tap'
 import { join } from 'node:path'
 import { type Browser, type BrowserContext, type Page } from 'playwright-core'
-import { BASE_URL, DESKTOP, PHONE, SCREENSHOTS, api, launchBrowser, registerAccount, seriousViolations, visit } from './support.ts'
+import { BASE_URL, DESKTOP, PHONE, SCREENSHOTS, api, launchBrowser, registerAccount, seriousViolations, SIGN_UP_TIMEOUT_MS, visit } from './support.ts'
 
 const RUN = Date.now().toString(36)
 type Locale = 'zh' | 'en'
@@ -73,7 +73,8 @@ for (const locale of ['zh', 'en'] as const) {
     await page.getByTestId('auth-username').fill(taken)
     await page.getByTestId('auth-password').fill('a-good-password')
     await page.getByTestId('auth-register').click()
-    await t.resolves(page.getByTestId('auth-error').getByText(locale === 'zh' ? '该用户名已被占用' : 'This username is taken').waitFor(), 'a taken name, in the UI\'s language')
+    // (the form solves the sign-up's proof of work before it sends: SIGN_UP_TIMEOUT_MS)
+    await t.resolves(page.getByTestId('auth-error').getByText(locale === 'zh' ? '该用户名已被占用' : 'This username is taken').waitFor({ timeout: SIGN_UP_TIMEOUT_MS }), 'a taken name, in the UI\'s language')
 
     await page.keyboard.press('Escape')
     await t.resolves(page.getByTestId('sign-in-form').waitFor({ state: 'detached' }), 'Esc closes the dialog')
@@ -148,7 +149,7 @@ t.test('a product\'s own page: grabbed share, the buyer\'s limit and holding bef
   await page.getByTestId('auth-username').fill(username)
   await page.getByTestId('auth-password').fill('a-good-password')
   await page.getByTestId('auth-register').click()
-  await page.getByTestId('signed-in-as').waitFor()
+  await page.getByTestId('signed-in-as').waitFor({ timeout: SIGN_UP_TIMEOUT_MS })
   await page.getByTestId('buy').click()
   await page.getByTestId('outcome').and(page.locator('[data-status="confirmed"]')).waitFor({ timeout: 60_000 })
   await page.reload()

@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import { leadingZeroBits } from '@flash/common'
 import { createHash } from 'node:crypto'
 import type { Browser } from 'playwright-core'
-import { BASE_URL, PHONE, SCREENSHOTS, api, launchBrowser } from './support.ts'
+import { BASE_URL, PHONE, SCREENSHOTS, api, launchBrowser, SIGN_UP_TIMEOUT_MS } from './support.ts'
 
 let browser: Browser
 t.before(async () => { browser = await launchBrowser() })
@@ -36,7 +36,7 @@ t.test('the sign-up form solves the proof of work the catalog asks for, in a wor
   await page.getByTestId('auth-password').fill('a-good-password')
   const startedAt = Date.now()
   await page.getByTestId('auth-register').click()
-  await page.getByTestId('signed-in-as').getByText(username).waitFor()
+  await page.getByTestId('signed-in-as').getByText(username).waitFor({ timeout: SIGN_UP_TIMEOUT_MS })
   t.comment(`signed up with proof of work in ${Date.now() - startedAt} ms`)
   await page.screenshot({ path: join(SCREENSHOTS, 'signup-pow.png'), fullPage: true })
 

@@ -93,6 +93,13 @@ export async function launchBrowser (): Promise<Browser> {
   return browser
 }
 
+/**
+ * How long a sign-up through the form may take: with the shipped SIGNUP_POW_BITS (18) the form solves a
+ * proof of work in a worker first. The number of hashes is geometric (mean 2^bits, one solve in a
+ * thousand takes 7× the mean): ~6 s on average on a quiet machine, several times that in a busy test run.
+ */
+export const SIGN_UP_TIMEOUT_MS = 120_000
+
 /** The page sizes the browser suites use: a desktop, a phone, the narrowest phone the shop supports. */
 export const DESKTOP = { width: 1280, height: 900 }
 export const PHONE = { width: 390, height: 844 }
