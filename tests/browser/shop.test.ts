@@ -158,10 +158,24 @@ t.test('a buyer buys in the shop and sees the units held for payment while the s
   t.equal(await page.getByTestId('order-fate').count(), before + 1, 'a double click placed one order')
   t.equal((await product(created.id)).stock, 22, 'and took one unit')
 
+  // A double click slower than the order: its second click lands after the answer enabled the button
+  // again, and still buys nothing (a local stack answers faster than people double-click).
+  const beforeSlow = await page.getByTestId('order-fate').count()
+  const button = card.getByTestId('buy')
+  const box = (await button.boundingBox())!
+  await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2)
+  await until('the first click\'s order shown', () => page.getByTestId('order-fate').count(), (n) => n === beforeSlow + 1)
+  await until('the button enabled again', () => button.isEnabled(), (enabled) => enabled)
+  await page.mouse.down({ clickCount: 2 }) // the second click of a double click (the event's detail is 2)
+  await page.mouse.up({ clickCount: 2 })
+  await page.waitForTimeout(1500)
+  t.equal(await page.getByTestId('order-fate').count(), beforeSlow + 1, 'a double click answered between its clicks placed one order')
+  t.equal((await product(created.id)).stock, 21, 'and took one unit')
+
   // Stock sold elsewhere shows up in the open page within about a second.
   const outside = await api<{ orderId: string }>('POST', '/orders', { productId: created.id, quantity: 3 })
   t.equal(outside.status, 202, 'an order placed through the API is accepted')
-  await t.resolves(card.getByTestId('stock').getByText('19', { exact: true }).waitFor({ timeout: LIVE_MS }), 'the open shop page shows 19 without a reload')
+  await t.resolves(card.getByTestId('stock').getByText('18', { exact: true }).waitFor({ timeout: LIVE_MS }), 'the open shop page shows 18 without a reload')
   await screenshot(page, 'shop')
 })
 
