@@ -170,7 +170,7 @@ checks_and_stack () {
   # A broker this run starts gets the fault stack's light JIT settings (deploy/local/stacks/faults.env:
   # ~25 CPU-s less over a run); `make bench` says so when it finds such a broker.
   local light_kafka
-  light_kafka=$(sed -nE 's/^KAFKA_JVM_PERFORMANCE_OPTS="?([^"]*)"?$/\1/p' deploy/local/stacks/faults.env)
+  light_kafka=$(in_fault_stack printenv KAFKA_JVM_PERFORMANCE_OPTS)
   KAFKA_JVM_PERFORMANCE_OPTS="${KAFKA_JVM_PERFORMANCE_OPTS:-$light_kafka}" make --no-print-directory local >test-results/local.log 2>&1 &
   local_pid=$!
   make --no-print-directory typecheck >test-results/typecheck.log 2>&1 &
