@@ -25,7 +25,8 @@ export function cpuTicks (pid: number): number | null {
   } catch { return null }
 }
 
-const pidFile = (runDir: string, name: string): number | null => {
+/** the live pid of a component `make local` started (its pid file in .local/run), or null */
+export const pidFile = (runDir: string, name: string): number | null => {
   try {
     const pid = Number(readFileSync(join(runDir, `${name}.pid`), 'utf8').trim())
     return pid > 0 && cpuTicks(pid) !== null ? pid : null

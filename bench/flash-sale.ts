@@ -14,7 +14,7 @@ import { compare, oursOf, runNaive, writeNaiveSvg, type NaiveComparison } from '
 import { FAULT_NAMES, type FaultName, type FaultPlan } from './fault.ts'
 import { runPay, type PayReport, type PaySpec } from './pay.ts'
 import { runCrowd, type CrowdReport, type CrowdSpec } from './crowd.ts'
-import { COMPONENTS } from './cpu.ts'
+import { COMPONENTS, pidFile } from './cpu.ts'
 import { mintBuyers, measureVerifyCost } from './buyers.ts'
 
 // Node 24 runs this TypeScript directly; `make bench` and `bin/node bench/flash-sale.ts` find it. An
@@ -243,10 +243,10 @@ async function ensureStack (knobs: Knobs): Promise<void> {
  * left up, the report's Kafka CPU is not what the broker costs with Kafka's own settings. Says so.
  */
 function warnLightBroker (runDir: string): void {
-  let cmdline: string
-  try {
-    cmdline = readFileSync(`/proc/${readFileSync(join(runDir, 'kafka.pid'), 'utf8').trim()}/cmdline`, 'utf8')
-  } catch { return } // no local broker (compose, or another machine's)
+  const pid = pidFile(runDir, 'kafka')
+  if (pid === null) return // no local broker (compose, or another machine's)
+  let cmdline = ''
+  try { cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8') } catch { return } // it just ended
   if (cmdline.includes('TieredStopAtLevel=1')) {
     log('the broker runs with the client compiler only (as `make test` starts it): its CPU here is not what it costs with Kafka\'s settings; ' +
       '`bash deploy/local/component.sh stop kafka; bash deploy/local/component.sh start kafka` restarts it with them')
